@@ -1,0 +1,1 @@
+"""backcheck analysis: pure computation on Samples (never imports sensor, bleak or asyncio)."""

@@ -1,0 +1,1 @@
+"""backcheck I/O: files, BLE, phones, clocks, the terminal and the CLI."""
