@@ -1,0 +1,1 @@
+"""Live sessions: sources (BLE, phones, replay, simulator) feeding the one Analyzer, with a view and cues."""

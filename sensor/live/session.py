@@ -1,0 +1,240 @@
+"""The live session runner: one asyncio loop from a source to the recording, the Analyzer, the view and cues.
+
+Each block is first appended to the crash-safe recording (so a killed session loses at most the
+block in hand), then pushed into the one Analyzer; its events go to the cues first, then the
+display. The session ends when the source ends, on Ctrl-C / SIGTERM, after `duration_s` of data,
+or after `max_sets` sets. Then the recording is closed and the report is made by analysing the
+recording file (the same numbers as live, by the analyzer's chunk invariance), so nothing of the
+session needs to stay in memory; without a recording the live analyzer's own report is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.events import Event, SetEnded
+from analysis.report import RecordingInfo, SessionReport
+from analysis.samples import Samples
+from sensor.errors import OverwriteError
+from sensor.live.cues import Cues
+from sensor.live.display import LiveDisplay, clock_text
+from sensor.recording import RecordingMeta, RecordingWriter
+
+DEFAULT_RECORD_DIR = Path("recordings")
+RECORD_STATUS_EVERY_S = 5.0
+
+
+def dated_recording_path(directory: Path = DEFAULT_RECORD_DIR, now: datetime | None = None) -> Path:
+    """recordings/live-2026-11-22T10-31-05.csv, with -2, -3 ... appended if that name is taken."""
+    stem = f"live-{(now or datetime.now()):%Y-%m-%dT%H-%M-%S}"
+    path, k = directory / f"{stem}.csv", 2
+    while path.exists():
+        path, k = directory / f"{stem}-{k}.csv", k + 1
+    return path
+
+
+def recording_meta(info: Any, source_spec: str | None = None) -> RecordingMeta:
+    """A RecordingMeta for the recording from a source's `info` (a RecordingMeta or any object like it)."""
+    notes = dict(getattr(info, "notes", None) or {})
+    if source_spec:
+        notes["source"] = source_spec
+    return RecordingMeta(
+        format="backcheck",
+        device=getattr(info, "device", None),
+        placement=getattr(info, "placement", None),
+        sample_rate_hz=getattr(info, "sample_rate_hz", None),
+        accelerometer_only=bool(getattr(info, "accelerometer_only", False)),
+        start_utc=getattr(info, "start_utc", None) or datetime.now(UTC).isoformat(timespec="seconds"),
+        notes=notes,
+    )
+
+
+def source_counts(source: Any) -> dict[str, int]:
+    """dropped_samples and gaps from a source's `stats` (an object or a dict; missing counts are 0)."""
+    stats = getattr(source, "stats", None)
+    get = stats.get if isinstance(stats, dict) else lambda k, d: getattr(stats, k, d)
+    return {k: int(get(k, 0) or 0) for k in ("dropped_samples", "gaps")}
+
+
+class LiveSession:
+    """The per-block work of a live session; `feed` is synchronous so tests can drive it block by block."""
+
+    def __init__(
+        self,
+        *,
+        analyzer: Any | None,
+        record_path: Path | None,
+        display: LiveDisplay | None = None,
+        cues: Cues | None = None,
+        duration_s: float | None = None,
+        max_sets: int | None = None,
+        source_spec: str | None = None,
+    ) -> None:
+        if record_path is not None and record_path.exists():
+            raise OverwriteError(record_path)
+        self.analyzer = analyzer
+        self.record_path = record_path
+        self.display = display
+        self.cues = cues
+        self.duration_s = duration_s
+        self.max_sets = max_sets
+        self.source_spec = source_spec
+        self.writer: RecordingWriter | None = None
+        self.meta: RecordingMeta | None = None
+        self.first_t_s: float | None = None
+        self.last_t_s: float | None = None
+        self.n_samples = 0
+        self.sets_ended = 0
+        self._next_status_s = RECORD_STATUS_EVERY_S
+
+    def start(self, info: Any) -> None:
+        """Open the recording (if any) with the source's info; called before the first block."""
+        self.meta = recording_meta(info, self.source_spec)
+        if self.record_path is not None:
+            self.writer = RecordingWriter(self.record_path, self.meta)
+            if self.display:
+                self.display.log(f"recording to {self.record_path}")
+
+    def feed(self, block: Samples) -> list[Event]:
+        """Record, analyse, cue and show one block; returns the analyzer's events."""
+        if not len(block):
+            return []
+        if self.meta is None:
+            self.start(None)
+        if self.writer is not None:
+            self.writer.append(block)
+        if self.first_t_s is None:
+            self.first_t_s = float(block.t[0])
+        self.last_t_s = float(block.t[-1])
+        self.n_samples += len(block)
+        events = self.analyzer.push(block) if self.analyzer is not None else []
+        for event in events:
+            if self.cues:
+                self.cues.on_event(event)
+            if self.display:
+                self.display.on_event(event)
+            if isinstance(event, SetEnded):
+                self.sets_ended += 1
+        if self.analyzer is None and self.display and self.elapsed_s >= self._next_status_s:
+            self.display.log(f"recorded {self.n_samples} samples", t_s=self.elapsed_s)
+            self._next_status_s += RECORD_STATUS_EVERY_S
+        return events
+
+    @property
+    def elapsed_s(self) -> float:
+        return 0.0 if self.first_t_s is None else self.last_t_s - self.first_t_s
+
+    @property
+    def done(self) -> str | None:
+        """Why the session should stop now, or None."""
+        if self.duration_s is not None and self.elapsed_s >= self.duration_s:
+            return f"{self.duration_s:g} s of data recorded"
+        if self.max_sets is not None and self.sets_ended >= self.max_sets:
+            return f"{self.max_sets} set{'s' if self.max_sets > 1 else ''} done"
+        return None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+    def recording_info(self, counts: dict[str, int]) -> RecordingInfo:
+        """What the live analyzer's report says about the stream (when there is no recording file)."""
+        meta = self.meta or recording_meta(None)
+        rate = meta.sample_rate_hz or (
+            (self.n_samples - 1) / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+        )
+        return RecordingInfo(
+            path=None,
+            format="live",
+            duration_s=self.elapsed_s,
+            sample_rate_hz=float(rate),
+            accelerometer_only=meta.accelerometer_only,
+            device=meta.device,
+            placement=meta.placement,
+            notes=meta.notes,
+            **counts,
+        )
+
+
+async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event | None = None) -> str:
+    """Feed every block of `source` to `session` until it ends, `session.done`, or `stop` is set.
+
+    SIGINT and SIGTERM set `stop` while this runs (a second Ctrl-C interrupts hard). Returns why
+    the session ended. The source is closed on every path.
+    """
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, _stop_once, loop, sig, stop)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+            pass
+
+    async def consume() -> str:
+        started = False
+        async for block in source:
+            if not started:
+                session.start(getattr(source, "info", None))
+                started = True
+            session.feed(block)
+            if session.done:
+                return session.done
+        return "the source ended"
+
+    consumer = asyncio.ensure_future(consume())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if consumer.done():
+            return consumer.result()
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+        return "stopped (Ctrl-C)"
+    finally:
+        stopper.cancel()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        await _aclose(source)
+
+
+def _stop_once(loop: asyncio.AbstractEventLoop, sig: int, stop: asyncio.Event) -> None:
+    stop.set()
+    loop.remove_signal_handler(sig)
+
+
+async def _aclose(source: Any) -> None:
+    close = getattr(source, "aclose", None)
+    if close is not None:
+        await close()
+
+
+def warm_analyzer(make_analyzer: Callable[[], Any], rate_hz: float = 100.0, has_gyro: bool = True) -> None:
+    """Run a throwaway analyzer over 2 s of standing still so the kernels are compiled before data arrives."""
+    n = int(2 * rate_hz)
+    t = np.arange(n) / rate_hz
+    acc = np.tile([0.0, 0.0, 9.80665], (n, 1))
+    gyro = np.zeros((n, 3)) if has_gyro else None
+    analyzer = make_analyzer()
+    for i in range(0, n, 10):
+        analyzer.push(Samples(t[i : i + 10], acc[i : i + 10], None if gyro is None else gyro[i : i + 10]))
+
+
+def with_source_counts(report: SessionReport, counts: dict[str, int]) -> SessionReport:
+    """The report with the source's own drop/gap counts where the source counted more than the file shows."""
+    rec = report.recording
+    merged = {k: max(int(getattr(rec, k) or 0), v) for k, v in counts.items()}
+    return dataclasses.replace(report, recording=dataclasses.replace(rec, **merged))
+
+
+def ended_line(why: str, session: LiveSession) -> str:
+    return f"session ended: {why}; {clock_text(session.elapsed_s)} of data, {session.n_samples} samples"
