@@ -70,7 +70,7 @@ class LiveSession:
     def __init__(
         self,
         *,
-        analyzer: Any | None,
+        make_analyzer: Callable[[RecordingMeta], Any] | None,
         record_path: Path | None,
         display: LiveDisplay | None = None,
         cues: Cues | None = None,
@@ -80,7 +80,8 @@ class LiveSession:
     ) -> None:
         if record_path is not None and record_path.exists():
             raise OverwriteError(record_path)
-        self.analyzer = analyzer
+        self.make_analyzer = make_analyzer
+        self.analyzer: Any | None = None
         self.record_path = record_path
         self.display = display
         self.cues = cues
@@ -96,8 +97,10 @@ class LiveSession:
         self._next_status_s = RECORD_STATUS_EVERY_S
 
     def start(self, info: Any) -> None:
-        """Open the recording (if any) with the source's info; called before the first block."""
+        """Make the analyzer and open the recording with the source's info (before the first block)."""
         self.meta = recording_meta(info, self.source_spec)
+        if self.make_analyzer is not None:
+            self.analyzer = self.make_analyzer(self.meta)
         if self.record_path is not None:
             self.writer = RecordingWriter(self.record_path, self.meta)
             if self.display:

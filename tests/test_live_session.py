@@ -1,0 +1,281 @@
+"""Live sessions: source specs, replay pacing, cues, the display, and the session runner end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetEnded, SetStarted
+from analysis.report import Flag
+from analysis.samples import Samples
+from sensor.errors import InputError, NotAvailableError, OverwriteError
+from sensor.live.cues import Cues, CueSettings
+from sensor.live.display import LiveDisplay, angle_bar, set_summary_line
+from sensor.live.session import LiveSession, dated_recording_path, run_source
+from sensor.live.sources import RecordingSource, block_bounds, open_source
+from sensor.recording import Recording, RecordingMeta, read_recording, write_recording
+from tests.report_fixtures import make_session
+
+
+def _recording(n: int = 500, rate_hz: float = 100.0, gap_at: int | None = None) -> Recording:
+    t = np.arange(n) / rate_hz
+    if gap_at is not None:
+        t[gap_at:] += 0.5  # 50 samples missing
+    rng = np.random.default_rng(1)
+    acc = np.array([0.0, 0.0, 9.81]) + rng.normal(0, 0.1, (n, 3))
+    gyro = rng.normal(0, 0.01, (n, 3))
+    return Recording(Samples(t, acc, gyro), RecordingMeta(format="backcheck", device="test", sample_rate_hz=rate_hz))
+
+
+class FakeClock:
+    """Host time that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        self.now += delay
+
+
+async def _collect(source) -> list[Samples]:
+    return [block async for block in source]
+
+
+# --- source specs -------------------------------------------------------------------------------
+
+
+def test_replay_spec_speed_and_path_with_at_sign(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "a@b.csv", _recording())
+    assert open_source(f"replay:{path}@max").speed is None
+    assert open_source(f"replay:{path}@4").speed == 4.0
+    assert open_source(f"replay:{path}@0.5").speed == 0.5
+    default = open_source(f"replay:{path}")
+    assert default.speed == 1.0 and default.recording.meta.device == "test"
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("tcp:1234", "unknown source"),
+        ("replay:", "expected replay:PATH"),
+        ("replay:x.csv@0", "speed must be a positive number"),
+        ("sim:", "expected sim:EXERCISE"),
+        ("sim:deadlift,speed", "expected key=value"),
+        ("sim:deadlift,speed=fast", "speed must be a positive number"),
+        ("sim:deadlift,seed=1.5", "seed must be an integer"),
+    ],
+)
+def test_bad_specs_are_one_sentence_input_errors(spec: str, words: str) -> None:
+    with pytest.raises(InputError) as err:
+        open_source(spec)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_missing_replay_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no-such.csv"):
+        open_source(f"replay:{tmp_path / 'no-such.csv'}@max")
+
+
+def test_plugin_kinds_dispatch_or_say_not_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    seen = {}
+    fake_ble = types.ModuleType("sensor.ble")
+    fake_ble.open_ble_source = lambda spec, **kw: seen.setdefault("ble", (spec, kw))
+    monkeypatch.setitem(__import__("sys").modules, "sensor.ble", fake_ble)
+    assert open_source("ble:AA:BB,profile=witmotion", timeout_s=3) == ("ble:AA:BB,profile=witmotion", {"timeout_s": 3})
+    fake_phone = types.ModuleType("sensor.phone")
+    monkeypatch.setitem(__import__("sys").modules, "sensor.phone", fake_phone)
+    with pytest.raises(NotAvailableError, match="phyphox:10.0.0.2"):
+        open_source("phyphox:10.0.0.2")
+
+
+# --- replay pacing ------------------------------------------------------------------------------
+
+
+def test_block_bounds_cover_everything_in_windows() -> None:
+    t = np.cumsum(np.random.default_rng(3).uniform(0.004, 0.016, 2000))
+    bounds = block_bounds(t, 0.03)
+    assert bounds[0][0] == 0 and bounds[-1][1] == t.size
+    assert all(a1 == b0 for (_, a1), (b0, _) in zip(bounds[:-1], bounds[1:], strict=True))
+    assert all(t[i1 - 1] - t[i0] < 0.03 for i0, i1 in bounds)
+
+
+@pytest.mark.parametrize("speed", [1.0, 2.5])
+def test_paced_replay_hands_each_block_out_when_its_last_sample_is_due(speed: float) -> None:
+    rec = _recording(gap_at=200)
+    fake = FakeClock()
+    source = RecordingSource(rec, speed=speed, block_s=0.04, clock=fake.clock, sleep=fake.sleep)
+    assert source.stats.gaps == 1 and source.stats.dropped_samples == 50
+
+    async def run() -> list[tuple[float, Samples]]:
+        return [(fake.now, block) async for block in source]
+
+    out = asyncio.run(run())
+    np.testing.assert_array_equal(np.concatenate([b.t for _, b in out]), rec.samples.t)
+    for host_s, block in out:
+        assert host_s == pytest.approx(100.0 + block.t[-1] / speed, abs=1e-9)
+
+
+def test_max_speed_replay_never_waits() -> None:
+    fake = FakeClock()
+    source = RecordingSource(_recording(), speed=None, clock=fake.clock, sleep=fake.sleep)
+    blocks = asyncio.run(_collect(source))
+    assert sum(len(b) for b in blocks) == 500 and set(fake.sleeps) == {0.0}
+
+
+# --- cues ---------------------------------------------------------------------------------------
+
+
+def _flag_event(kind: str, t_s: float) -> FlagRaised:
+    return FlagRaised(t_s, 1, 3, Flag(kind, t_s, 80.0, 75.0, "deg", f"{kind} flag"))
+
+
+def _played_cues(settings: CueSettings, events) -> list[tuple[str, float]]:
+    played = []
+    cues = Cues(settings, play=lambda kind, word: played.append(kind) or "bell")
+    fired = [cues.on_event(e) for e in events]
+    assert [c.kind for c in fired if c] == played
+    return [(c.kind, c.t_s) for c in fired if c]
+
+
+def test_cue_cooldown_is_per_kind_in_data_time() -> None:
+    events = [_flag_event("rounding", 10.0), _flag_event("rounding", 12.0), _flag_event("momentum", 12.5),
+              _flag_event("rounding", 15.0), _flag_event("rounding", 15.5)]
+    assert _played_cues(CueSettings(cooldown_s=5.0), events) == [
+        ("rounding", 10.0), ("momentum", 12.5), ("rounding", 15.0)]
+    assert len(_played_cues(CueSettings(cooldown_s=0.0), events)) == 5
+
+
+def test_cue_sensitivity_and_quiet() -> None:
+    events = [_flag_event(k, float(i) * 10) for i, k in enumerate(["rounding", "momentum", "partial", "fatigue"])]
+    assert [k for k, _ in _played_cues(CueSettings(sensitivity="low"), events)] == ["rounding"]
+    assert [k for k, _ in _played_cues(CueSettings(sensitivity="medium"), events)] == ["rounding", "momentum"]
+    assert len(_played_cues(CueSettings(sensitivity="high"), events)) == 4
+    assert _played_cues(CueSettings(mode="off"), events) == []
+    with pytest.raises(ValueError, match="sensitivity"):
+        CueSettings(sensitivity="loud")
+
+
+def test_bell_cue_writes_the_bell_character() -> None:
+    out = io.StringIO()
+    cues = Cues(CueSettings(mode="bell", rep_bell=True), terminal=out)
+    rep = make_session()[0].sets[0].reps[0]
+    assert cues.on_event(RepCompleted(5.0, 1, rep)).how == "bell"
+    assert cues.on_event(_flag_event("rounding", 6.0)).how == "bell"
+    assert out.getvalue() == "\a\a"
+
+
+# --- display ------------------------------------------------------------------------------------
+
+
+def test_angle_bar_marks_standing_and_fills_to_the_angle() -> None:
+    assert angle_bar(0.0) == "[" + "." * 10 + "|" + "." * 29 + "]"
+    bar = angle_bar(45.0)  # 3 deg per cell: 15 cells forward of the standing mark
+    assert bar[1:-1].index("|") == 10 and bar.count("#") == 14 and bar[12:27] == "#" * 14 + "."
+    assert angle_bar(-15.0).count("#") == 5
+    assert angle_bar(500.0).count("#") == 29 and angle_bar(-500.0).count("#") == 10
+
+
+def _events_for_a_set():
+    report = make_session()[0]
+    s = report.sets[0]
+    flagged = next(r for r in s.reps if r.flags)
+    events = [SetStarted(s.start_s, 1, s.exercise, False), PostureUpdate(s.start_s + 1, 47.0, 0.0, True)]
+    events += [RepCompleted(r.end_s, 1, r) for r in s.reps if r.index <= flagged.index]
+    events += [FlagRaised(flagged.flags[0].t_s, 1, flagged.index, flagged.flags[0])]
+    events += [SetEnded(s.end_s, s)]
+    return s, flagged, events
+
+
+def test_line_mode_prints_each_event_once_with_its_data_time() -> None:
+    s, flagged, events = _events_for_a_set()
+    out = io.StringIO()
+    display = LiveDisplay(out, tty=False)
+    for e in events:
+        display.on_event(e)
+    lines = out.getvalue().splitlines()
+    assert "\x1b" not in out.getvalue()
+    assert re.fullmatch(r"\d\d:\d\d\.\d  set 1 started: " + s.exercise, lines[0])
+    assert len([x for x in lines if " rep " in x and "tempo" in x]) == flagged.index
+    assert any(f"! set 1 rep {flagged.index} {flagged.flags[0].kind} at rep" in x for x in lines)
+    assert lines[-1].endswith(set_summary_line(s)) and f"{len(s.reps)} reps" in lines[-1]
+
+
+def test_tty_mode_redraws_the_status_block_in_place() -> None:
+    s, flagged, events = _events_for_a_set()
+    out = io.StringIO()
+    display = LiveDisplay(out, tty=True, clock=lambda: 0.0)
+    for e in events[:2]:
+        display.on_event(e)
+    status = display.status_lines()
+    assert f"set 1 {s.exercise}" in status[0] and "+47 deg" in status[1] and angle_bar(47.0) in status[1]
+    for e in events[2:]:
+        display.on_event(e)
+    text = out.getvalue()
+    assert "\x1b[3A\r\x1b[J" in text  # cursor up over the 4-line block, erase below
+    assert f"tempo {flagged.tempo}" in display.status_lines()[2]
+    assert flagged.flags[0].kind in display.status_lines()[3]
+
+
+# --- session pieces -----------------------------------------------------------------------------
+
+
+def test_dated_recording_names_never_collide(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 22, 10, 31, 5)
+    first = dated_recording_path(tmp_path, now)
+    assert first.name == "live-2026-11-22T10-31-05.csv"
+    first.write_text("taken")
+    assert dated_recording_path(tmp_path, now).name == "live-2026-11-22T10-31-05-2.csv"
+
+
+def test_session_refuses_to_overwrite_a_recording(tmp_path: Path) -> None:
+    taken = tmp_path / "x.csv"
+    taken.write_text("mine")
+    with pytest.raises(OverwriteError, match="x.csv already exists"):
+        LiveSession(make_analyzer=None, record_path=taken)
+    assert taken.read_text() == "mine"
+
+
+def test_record_only_session_writes_every_sample(tmp_path: Path) -> None:
+    rec = _recording(gap_at=200)
+    source = RecordingSource(rec, speed=None)
+    out = io.StringIO()
+    session = LiveSession(make_analyzer=None, record_path=tmp_path / "r.csv", display=LiveDisplay(out, tty=False))
+    why = asyncio.run(run_source(source, session))
+    session.close()
+    assert why == "the source ended"
+    back = read_recording(tmp_path / "r.csv")
+    np.testing.assert_allclose(back.samples.t, rec.samples.t, atol=1e-6)
+    np.testing.assert_allclose(back.samples.acc, rec.samples.acc, rtol=1e-5)
+    assert back.meta.device == "test" and "recording to" in out.getvalue()
+
+
+def test_stop_event_ends_a_paced_session_and_closes_the_source(tmp_path: Path) -> None:
+    source = RecordingSource(_recording(n=100_000), speed=1.0)
+    stop = asyncio.Event()
+
+    class StoppingSession(LiveSession):
+        def feed(self, block: Samples) -> list:
+            events = super().feed(block)
+            if self.n_samples >= 10:  # what Ctrl-C's handler does, at a known point
+                stop.set()
+            return events
+
+    session = StoppingSession(make_analyzer=None, record_path=tmp_path / "r.csv")
+    assert asyncio.run(run_source(source, session, stop=stop)) == "stopped (Ctrl-C)"
+    session.close()
+    assert 10 <= len(read_recording(tmp_path / "r.csv").samples) < 100
+    with pytest.raises(StopAsyncIteration):
+        asyncio.run(source.__aiter__().__anext__())
