@@ -30,7 +30,8 @@ def _recording(n: int = 500, rate_hz: float = 100.0, gap_at: int | None = None) 
     rng = np.random.default_rng(1)
     acc = np.array([0.0, 0.0, 9.81]) + rng.normal(0, 0.1, (n, 3))
     gyro = rng.normal(0, 0.01, (n, 3))
-    return Recording(Samples(t, acc, gyro), RecordingMeta(format="backcheck", device="test", sample_rate_hz=rate_hz))
+    meta = RecordingMeta(format="backcheck", device="test", sample_rate_hz=rate_hz)
+    return Recording(Samples(t, acc, gyro), meta)
 
 
 class FakeClock:
@@ -94,7 +95,8 @@ def test_plugin_kinds_dispatch_or_say_not_available(monkeypatch: pytest.MonkeyPa
     fake_ble = types.ModuleType("sensor.ble")
     fake_ble.open_ble_source = lambda spec, **kw: seen.setdefault("ble", (spec, kw))
     monkeypatch.setitem(__import__("sys").modules, "sensor.ble", fake_ble)
-    assert open_source("ble:AA:BB,profile=witmotion", timeout_s=3) == ("ble:AA:BB,profile=witmotion", {"timeout_s": 3})
+    spec = "ble:AA:BB,profile=witmotion"
+    assert open_source(spec, timeout_s=3) == (spec, {"timeout_s": 3})
     fake_phone = types.ModuleType("sensor.phone")
     monkeypatch.setitem(__import__("sys").modules, "sensor.phone", fake_phone)
     with pytest.raises(NotAvailableError, match="phyphox:10.0.0.2"):
@@ -159,7 +161,8 @@ def test_cue_cooldown_is_per_kind_in_data_time() -> None:
 
 
 def test_cue_sensitivity_and_quiet() -> None:
-    events = [_flag_event(k, float(i) * 10) for i, k in enumerate(["rounding", "momentum", "partial", "fatigue"])]
+    kinds = ["rounding", "momentum", "partial", "fatigue"]
+    events = [_flag_event(k, float(i) * 10) for i, k in enumerate(kinds)]
     assert [k for k, _ in _played_cues(CueSettings(sensitivity="low"), events)] == ["rounding"]
     assert [k for k, _ in _played_cues(CueSettings(sensitivity="medium"), events)] == ["rounding", "momentum"]
     assert len(_played_cues(CueSettings(sensitivity="high"), events)) == 4
@@ -252,7 +255,8 @@ def test_record_only_session_writes_every_sample(tmp_path: Path) -> None:
     rec = _recording(gap_at=200)
     source = RecordingSource(rec, speed=None)
     out = io.StringIO()
-    session = LiveSession(make_analyzer=None, record_path=tmp_path / "r.csv", display=LiveDisplay(out, tty=False))
+    display = LiveDisplay(out, tty=False)
+    session = LiveSession(make_analyzer=None, record_path=tmp_path / "r.csv", display=display)
     why = asyncio.run(run_source(source, session))
     session.close()
     assert why == "the source ended"
