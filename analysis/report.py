@@ -46,7 +46,7 @@ class Rep:
     peak_velocity_dps: float
     sway_deg: float | None  # trunk-still exercises: trunk excursion; else None
     peak_lateral_deg: float | None = None
-    peak_twist_dps: float | None = None
+    peak_twist_deg: float | None = None  # axial rotation during the rep (integrated gyro); None without gyro
     flags: tuple[Flag, ...] = ()
 
 

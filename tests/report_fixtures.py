@@ -176,7 +176,7 @@ def _set_report(k, spec, rep_times, set_end, t, flexion, rate, lateral) -> SetRe
                         peak_flexion_deg=float(np.max(flexion[inside])), rom_deg=excursion,
                         peak_velocity_dps=v, sway_deg=excursion if spec.pattern == "trunk-still" else None,
                         peak_lateral_deg=float(np.max(np.abs(lateral[inside]))),
-                        peak_twist_dps=None, flags=flags, **durations))
+                        peak_twist_deg=None, flags=flags, **durations))
     return SetReport(index=k, exercise=spec.exercise, exercise_guessed=(k == 2), pattern=spec.pattern,
                      start_s=spec.start_s, end_s=set_end, reps=tuple(reps), summary={"reps": len(reps)})
 
