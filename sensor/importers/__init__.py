@@ -1,0 +1,91 @@
+"""Importers: every supported input becomes a `Recording` (SI units, one timeline).
+
+    from sensor.importers import load
+    rec = load("export.zip")            # format detected
+    rec.meta.decisions                  # what was inferred, to tell the user
+
+Detection: a backcheck recording by its first line; a folder or zip by its files (Sensor Logger:
+Gyroscope.csv / TotalAcceleration.csv / Accelerometer.csv with a `time,seconds_elapsed` header;
+phyphox: `meta/time.csv` or phyphox's quoted "Time (s)" header); any other text table is a
+generic CSV.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from sensor.errors import InputError
+from sensor.importers.merge import ImportSettings
+from sensor.recording import Recording, is_backcheck_recording, read_recording
+
+__all__ = ["FORMATS", "ImportSettings", "detect_format", "load"]
+
+# name -> what it is (shown by `backcheck convert --help` and in the README table)
+FORMATS: dict[str, str] = {
+    "backcheck": "backcheck's own recording (.csv or .csv.gz with a '# backcheck-recording/1' first line)",
+    "sensorlogger": "Sensor Logger export (Android or iOS), a zip or its unzipped folder",
+    "phyphox": "phyphox CSV export: 'Acceleration with g' or backcheck-imu.phyphox (zip, folder or bare .csv)",
+    "csv": "generic CSV/TSV (.csv, .txt, .csv.gz): columns by name or --columns, units stated or inferred",
+}
+
+_SENSORLOGGER_FILES = {"totalacceleration.csv", "accelerometer.csv", "gyroscope.csv", "gravity.csv"}
+
+
+def _member_names(path: Path) -> list[str]:
+    if path.is_dir():
+        return [str(p.relative_to(path)).replace(os.sep, "/") for p in path.rglob("*") if p.is_file()]
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.namelist()
+    except zipfile.BadZipFile:
+        raise InputError(f"{path}: not a readable zip file (expected a Sensor Logger or phyphox export)") from None
+
+
+def detect_format(path: Path) -> str:
+    """One of FORMATS' names, from the file's content and layout (not only its extension)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir() or zipfile.is_zipfile(path):
+        names = _member_names(path)
+        base = {n.rsplit("/", 1)[-1].lower() for n in names}
+        if any(n.lower().endswith("meta/time.csv") or n.lower().endswith("meta/device.csv") for n in names):
+            return "phyphox"
+        if base & _SENSORLOGGER_FILES:
+            return "sensorlogger"
+        if any(n.lower().endswith(".csv") for n in names):
+            return "phyphox"
+        raise InputError(f"{path}: no CSV files inside (expected a Sensor Logger or phyphox export)")
+    if is_backcheck_recording(path):
+        return "backcheck"
+    from sensor.importers.phyphox import is_phyphox_csv
+
+    return "phyphox" if is_phyphox_csv(path) else "csv"
+
+
+def load(path: str | os.PathLike, *, format: str = "auto", settings: ImportSettings | None = None,
+         **options: object) -> Recording:
+    """Read any supported input as a Recording in SI units.
+
+    options: generic CSV `columns` (role -> header), `acc_unit` (g|mps2), `gyro_unit` (dps|radps),
+    `time_unit` (s|ms|us|ns|iso); Sensor Logger `ios_standardised` (bool, overrides Metadata.csv).
+    """
+    path = Path(path)
+    settings = settings or ImportSettings()
+    name = detect_format(path) if format == "auto" else format
+    if name == "backcheck":
+        return read_recording(path)
+    if name == "sensorlogger":
+        from sensor.importers.sensorlogger import load_sensorlogger
+
+        return load_sensorlogger(path, settings=settings, **options)
+    if name == "phyphox":
+        from sensor.importers.phyphox import load_phyphox
+
+        return load_phyphox(path, settings=settings)
+    if name == "csv":
+        from sensor.importers.generic import load_generic
+
+        return load_generic(path, settings=settings, **options)
+    raise InputError(f"--format: unknown format '{name}' (expected auto, {', '.join(FORMATS)})")

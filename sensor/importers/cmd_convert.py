@@ -1,0 +1,100 @@
+"""`backcheck convert IN OUT`: write any supported input as a backcheck recording.
+
+Prints what was read and every decision the importer took (inferred units, sign conventions,
+dropped rows, gaps). OUT is never overwritten without --force; OUT may end in .csv or .csv.gz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sensor.errors import InputError, OverwriteError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from sensor.importers import FORMATS
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "formats:\n" + "\n".join(f"  {k:13s}{v}" for k, v in FORMATS.items())
+    parser.add_argument("input", metavar="IN", help="file or folder to read")
+    parser.add_argument("output", metavar="OUT", help="backcheck recording to write (.csv or .csv.gz)")
+    parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    parser.add_argument("--format", default="auto", choices=["auto", *FORMATS], help="input format (default: detect)")
+    parser.add_argument("--columns", metavar="ROLE=NAME,...",
+                        help="generic CSV: map roles t,ax,ay,az,gx,gy,gz to header names, e.g. t=time,ax=AccX")
+    parser.add_argument("--acc-unit", choices=["g", "mps2"], help="generic CSV: acceleration unit (default: infer)")
+    parser.add_argument("--gyro-unit", choices=["dps", "radps"], help="generic CSV: angular rate unit (default: infer)")
+    parser.add_argument("--time-unit", choices=["s", "ms", "us", "ns", "iso"], help="generic CSV: time unit (default: infer)")
+    parser.add_argument("--ios-standardised", choices=["yes", "no"],
+                        help="Sensor Logger iOS: was 'Standardise Units & Frames' on? (default: Metadata.csv, else no)")
+    parser.add_argument("--device", help="device name to store (default: from the input when known)")
+    parser.add_argument("--placement", help="where the sensor was worn, e.g. 'L4, face out'")
+    parser.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
+                        help="free-form note to store, e.g. exercise=deadlift (repeatable)")
+
+
+def _pairs(text: str, option: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"{option}: expected KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    from sensor.importers import load
+    from sensor.recording import write_recording
+
+    src, out = Path(args.input), Path(args.output)
+    if out.exists() and src.exists() and out.resolve() == src.resolve():
+        raise InputError(f"{out}: OUT is the input itself; choose another name")
+    if out.exists() and not args.force:
+        raise OverwriteError(out)
+    options: dict[str, object] = {}
+    if args.columns:
+        options["columns"] = _pairs(args.columns, "--columns")
+    for key in ("acc_unit", "gyro_unit", "time_unit"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    if args.ios_standardised:
+        options["ios_standardised"] = args.ios_standardised == "yes"
+    rec = load(src, format=args.format, **options)
+    meta, samples = rec.meta, rec.samples
+    meta.device = args.device or meta.device
+    meta.placement = args.placement or meta.placement
+    meta.notes.update(_pairs(",".join(args.note), "--note"))
+    meta.notes.setdefault("imported_from", f"{src.name} ({meta.format})")
+    if meta.decisions:
+        meta.notes["import_decisions"] = list(meta.decisions)
+    gyro = "accelerometer + gyroscope" if samples.has_gyro else "accelerometer only"
+    print(f"read {src} as {meta.format}: {len(samples)} samples, {samples.duration_s:.1f} s, "
+          f"{samples.median_rate_hz():.1f} Hz, {gyro}")
+    for line in meta.decisions:
+        print(f"  - {line}")
+    _write(out, rec, args.force, write_recording)
+    print(f"wrote {out}")
+    return 0
+
+
+def _write(out: Path, rec, force: bool, write_recording) -> None:
+    if not out.name.endswith(".gz"):
+        write_recording(out, rec, force=force)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=out.parent)
+    os.close(fd)
+    try:
+        write_recording(tmp, rec, force=True)
+        with open(tmp, "rb") as plain, gzip.open(out, "wb" if force else "xb") as packed:
+            shutil.copyfileobj(plain, packed)
+    except FileExistsError:
+        raise OverwriteError(out) from None
+    finally:
+        os.unlink(tmp)

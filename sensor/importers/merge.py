@@ -1,0 +1,219 @@
+"""Raw sensor streams to one valid timeline: checks, repeated stamps, gaps, and the acc/gyro merge.
+
+Every importer reads each sensor file into a `Stream` (times in seconds, values in SI units, the
+file line of every row) and passes it through `clean_stream`, so all formats share one set of rules:
+
+- Missing values (NaN or empty cells): a run of at most `max_nan_run_rows` rows is dropped and
+  becomes a gap (a decision note says so); a longer run, or a column with no numbers, is an error.
+- Exact duplicate rows (same time, same values) are dropped with a note.
+- Rows that share a time stamp but differ (a burst delivered at once and stamped on arrival) are
+  re-spaced at the nominal sample step, ending at the shared stamp and never reaching back past the
+  previous stamp.
+- Time going backwards is an error naming the line.
+- A median sample rate outside `min_rate_hz`..`max_rate_hz` is an error (usually a wrong time unit).
+
+`merge_streams` puts a gyroscope on its own clock onto the accelerometer's time stamps by linear
+interpolation, only across gyroscope steps of at most `max_gap_periods` nominal periods: accelerometer
+samples inside a longer gyroscope gap are left out (a gap stays a gap, nothing is invented across it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
+from sensor.errors import InputError
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """Rules shared by every importer (see the module docstring)."""
+
+    max_nan_run_rows: int = 3  # rows; longer runs of missing values are an error
+    max_gap_periods: float = 3.0  # nominal periods; the gyroscope is not interpolated across longer steps
+    min_rate_hz: float = 5.0  # Hz; slower median rates are rejected
+    max_rate_hz: float = 5000.0  # Hz; faster median rates are rejected
+    acc_median_range_mps2: tuple[float, float] = (4.9, 19.6)  # m/s²; median |acc| must fall inside
+    max_gyro_p99_radps: float = 35.0  # rad/s (about 2000 °/s, a common full scale); beyond means wrong units
+
+
+@dataclass
+class Stream:
+    """One sensor's rows as read from a file: t in s, values (n, k) in SI units, 1-based file lines."""
+
+    t_s: np.ndarray
+    values: np.ndarray
+    lines: np.ndarray
+    where: str  # the file, for messages: "rec.zip: Gyroscope.csv"
+    columns: tuple[str, ...]  # the file's names for the time column and each value column
+
+    def take(self, keep: np.ndarray) -> Stream:
+        return Stream(self.t_s[keep], self.values[keep], self.lines[keep], self.where, self.columns)
+
+
+def clean_stream(stream: Stream, settings: ImportSettings, decisions: list[str]) -> Stream:
+    """Apply the shared rules (module docstring); raises InputError, appends notes to `decisions`."""
+    stream = _drop_missing(stream, settings, decisions)
+    if len(stream.t_s) < 2:
+        raise InputError(f"{stream.where}: fewer than two rows of data (expected a recording of samples)")
+    _check_order(stream)
+    stream = _drop_exact_duplicates(stream, decisions)
+    stream = _respace_bursts(stream, decisions)
+    check_rate(stream, settings)
+    return stream
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of True in `mask`."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _drop_missing(stream: Stream, settings: ImportSettings, decisions: list[str]) -> Stream:
+    table = np.column_stack([stream.t_s, stream.values])
+    finite = np.isfinite(table)
+    for j, name in enumerate(stream.columns):
+        if not finite[:, j].any():
+            raise InputError(f"{stream.where}, column '{name}': no numbers at all (expected one in every row)")
+    bad = ~finite.all(axis=1)
+    if not bad.any():
+        return stream
+    runs = _runs(bad)
+    for start, stop in runs:
+        if stop - start > settings.max_nan_run_rows:
+            col = stream.columns[int(np.argmax(~finite[start]))]
+            raise InputError(
+                f"{stream.where}, lines {stream.lines[start]}-{stream.lines[stop - 1]}: {stop - start} rows in a "
+                f"row have missing values (first in column '{col}'); at most {settings.max_nan_run_rows} "
+                "in a row are dropped as a gap"
+            )
+    shown = ", ".join(str(stream.lines[s]) for s, _ in runs[:5]) + (", ..." if len(runs) > 5 else "")
+    decisions.append(
+        f"{stream.where}: {int(bad.sum())} rows with missing values dropped (runs starting on lines {shown}); "
+        "they are gaps now"
+    )
+    return stream.take(~bad)
+
+
+def _check_order(stream: Stream) -> None:
+    steps = np.diff(stream.t_s)
+    if (steps < 0).any():
+        i = int(np.argmax(steps < 0)) + 1
+        raise InputError(
+            f"{stream.where}, line {stream.lines[i]}: time goes backwards ({stream.t_s[i]:.6f} s after "
+            f"{stream.t_s[i - 1]:.6f} s on line {stream.lines[i - 1]}); expected increasing time"
+        )
+
+
+def _drop_exact_duplicates(stream: Stream, decisions: list[str]) -> Stream:
+    same_t = np.diff(stream.t_s) == 0
+    dup = np.concatenate(([False], same_t & (np.diff(stream.values, axis=0) == 0).all(axis=1)))
+    if dup.any():
+        decisions.append(
+            f"{stream.where}: {int(dup.sum())} exact duplicate rows dropped (first on line "
+            f"{stream.lines[int(np.argmax(dup))]})"
+        )
+        return stream.take(~dup)
+    return stream
+
+
+def _respace_bursts(stream: Stream, decisions: list[str]) -> Stream:
+    t = stream.t_s
+    steps = np.diff(t)
+    if (steps > 0).all():
+        return stream
+    nominal_s = float(np.median(steps[steps > 0]))
+    t = t.copy()
+    # a burst is a run of rows sharing the stamp of its last row
+    runs = _runs(np.concatenate((steps == 0, [False])))
+    for start, stop in runs:  # rows start..stop share t[stop]
+        k = stop - start + 1
+        room = (t[stop] - t[start - 1]) / k if start > 0 else nominal_s
+        step = min(nominal_s, room)
+        t[start : stop + 1] = t[stop] - step * np.arange(k - 1, -1, -1)
+    decisions.append(
+        f"{stream.where}: {sum(b - a for a, b in runs)} samples shared a time stamp with the next row "
+        f"({len(runs)} bursts, first on line {stream.lines[runs[0][0]]}); they were re-spaced at the "
+        f"nominal {nominal_s * 1e3:.1f} ms step ending at the shared stamp"
+    )
+    return Stream(t, stream.values, stream.lines, stream.where, stream.columns)
+
+
+def check_rate(stream: Stream, settings: ImportSettings) -> float:
+    """The median sample rate in Hz; raises InputError when it is implausible."""
+    step_s = float(np.median(np.diff(stream.t_s)))
+    rate_hz = 1.0 / step_s if step_s > 0 else float("inf")
+    if not settings.min_rate_hz <= rate_hz <= settings.max_rate_hz:
+        raise InputError(
+            f"{stream.where}, column '{stream.columns[0]}': the median time step is {step_s:.6g} s, a sample "
+            f"rate of {rate_hz:.4g} Hz; expected {settings.min_rate_hz:g}-{settings.max_rate_hz:g} Hz "
+            "(is the time unit right?)"
+        )
+    return rate_hz
+
+
+def check_units(where: str, acc_mps2: np.ndarray, gyro_radps: np.ndarray | None, settings: ImportSettings) -> None:
+    """Reject acceleration whose median magnitude is not about 1 g, and absurd angular rates."""
+    median = float(np.median(np.linalg.norm(acc_mps2, axis=1)))
+    lo, hi = settings.acc_median_range_mps2
+    if not lo <= median <= hi:
+        raise InputError(
+            f"{where}: the median |acceleration| is {median:.3g} m/s²; expected about "
+            f"{STANDARD_GRAVITY_MPS2:.1f} m/s² with gravity included (is the unit right, or is gravity removed?)"
+        )
+    if gyro_radps is not None:
+        p99 = float(np.percentile(np.linalg.norm(gyro_radps, axis=1), 99))
+        if p99 > settings.max_gyro_p99_radps:
+            raise InputError(
+                f"{where}: 1% of the angular rates exceed {p99:.3g} rad/s; expected below "
+                f"{settings.max_gyro_p99_radps:g} rad/s (is the gyroscope unit right?)"
+            )
+
+
+def interpolate_onto(
+    t_target: np.ndarray, t_src: np.ndarray, v_src: np.ndarray, max_step_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear interpolation of v_src (n, k) at t_target; returns (values, ok).
+
+    ok is False where t_target lies outside t_src or inside a source step longer than max_step_s.
+    """
+    n = len(t_src)
+    right = np.searchsorted(t_src, t_target, side="left")
+    exact = (right < n) & (t_src[np.minimum(right, n - 1)] == t_target)
+    left = np.clip(right - 1, 0, n - 1)
+    right_c = np.clip(right, 0, n - 1)
+    span = t_src[right_c] - t_src[left]
+    ok = exact | ((right > 0) & (right < n) & (span <= max_step_s))
+    w = np.where(span > 0, (t_target - t_src[left]) / np.where(span > 0, span, 1.0), 0.0)
+    w = np.where(exact, 1.0, w)[:, None]
+    values = v_src[left] * (1.0 - w) + v_src[right_c] * w
+    return values, ok
+
+
+def merge_streams(
+    acc: Stream, gyro: Stream | None, t0_s: float, settings: ImportSettings, decisions: list[str]
+) -> Samples:
+    """Samples on the accelerometer's time stamps (minus t0_s); gyro interpolated within short steps."""
+    if gyro is None:
+        return Samples(acc.t_s - t0_s, acc.values, None)
+    gyro_step_s = float(np.median(np.diff(gyro.t_s)))
+    max_step_s = settings.max_gap_periods * gyro_step_s
+    values, ok = interpolate_onto(acc.t_s, gyro.t_s, gyro.values, max_step_s)
+    if not ok.all():
+        inside = (acc.t_s >= gyro.t_s[0]) & (acc.t_s <= gyro.t_s[-1])
+        edge = int((~ok & ~inside).sum())
+        gaps = _runs(~ok & inside)
+        decisions.append(
+            f"{int((~ok).sum())} accelerometer samples left out: {edge} outside the gyroscope's time span, "
+            f"{sum(b - a for a, b in gaps)} inside {len(gaps)} gyroscope gaps longer than "
+            f"{settings.max_gap_periods:g} periods ({max_step_s * 1e3:.0f} ms)"
+        )
+    if not ok.any():
+        raise InputError(f"{gyro.where}: the gyroscope's times do not overlap the accelerometer's at all")
+    decisions.append(
+        f"gyroscope ({1.0 / gyro_step_s:.1f} Hz, own clock) interpolated onto the accelerometer's time stamps "
+        f"({1.0 / float(np.median(np.diff(acc.t_s))):.1f} Hz)"
+    )
+    return Samples(acc.t_s[ok] - t0_s, acc.values[ok], values[ok])
