@@ -1,0 +1,149 @@
+"""Trunk orientation and calibration from a lower-back IMU: signed flexion, lateral bend, rates.
+
+Method (all causal; state carried between blocks, so any split of a recording gives identical output):
+
+1. Tilt: a gravity-vector complementary filter. The up vector in the sensor frame is turned by the
+   bias-corrected gyroscope (trapezoidal rate, second-order rotation) and pulled toward the
+   accelerometer with `gain`, unless the accelerometer is busy with acceleration: the correction is
+   skipped while its direction differs from the estimate by more than `acceleration_rejection_deg` or
+   its magnitude from gravity by more than `acceleration_rejection_mps2` (x-io Fusion's acceleration
+   rejection), and forced again after `recovery_time_s` of continuous rejection. A gap longer than
+   `gap_s` restarts the tilt from the accelerometer.
+2. Stillness: |gyro - bias| < `still_gyro_dps` and ||acc| - g| < `still_acc_mps2` for `still_time_s`.
+   While still, the gyroscope bias follows the gyroscope (running mean, then a low-pass with
+   `bias_time_constant_s`).
+3. Neutral: the mean accelerometer direction of the first stillness (assumed standing); refreshed by
+   later still periods within `neutral_refresh_max_deg` of it (so not while bent over). Before it,
+   angles are relative to the first sample's gravity and `calibrated` is False.
+4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
+   axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
+   signed so that this first large excursion is forward flexion; kept from then on. Until then the
+   axis of the largest excursion so far is used (also signed forward).
+
+Accelerometer-only mode: the tilt is the accelerometer low-passed with `accelerometer_only_time_constant_s`
+(one pole); it errs by the linear acceleration of fast reps (several degrees), `flexion_rate_dps` is the
+derivative of that flexion and `twist_rate_dps` is NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis import _orientation_kernels as k
+from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
+
+
+@dataclass(frozen=True)
+class OrientationSettings:
+    """Settings of `TrunkOrientation`, in human units."""
+
+    gain: float = 0.5  # 1/s: accelerometer correction rate (0 = gyroscope only)
+    acceleration_rejection_deg: float = 10.0  # skip correction when acc and estimate differ by more
+    acceleration_rejection_mps2: float = 1.5  # ... or when | |acc| - g | is larger
+    recovery_time_s: float = 5.0  # force correction after this long of continuous rejection
+    still_gyro_dps: float = 4.0  # still: bias-corrected angular rate below this
+    still_acc_mps2: float = 0.6  # still: | |acc| - g | below this (acc-only: also |acc - low-pass|)
+    still_time_s: float = 1.0  # ... for at least this long
+    bias_time_constant_s: float = 5.0  # gyroscope bias low-pass while still
+    neutral_refresh_max_deg: float = 8.0  # a later stillness refreshes neutral only this close to it
+    sagittal_decide_deg: float = 20.0  # first excursion that decides the sagittal plane
+    gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
+    settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection
+    settle_gain: float = 10.0  # 1/s
+    accelerometer_only_time_constant_s: float = 0.15  # low-pass of the accelerometer-only tilt
+    gravity_mps2: float = STANDARD_GRAVITY_MPS2
+
+    def params(self, accelerometer_only: bool) -> np.ndarray:
+        p = np.zeros(k.PARAMS_SIZE)
+        p[k.GAIN] = self.gain
+        p[k.REJECT_COS] = math.cos(math.radians(self.acceleration_rejection_deg))
+        p[k.REJECT_MPS2] = self.acceleration_rejection_mps2
+        p[k.RECOVERY_S] = self.recovery_time_s
+        p[k.STILL_GYRO] = math.radians(self.still_gyro_dps)
+        p[k.STILL_ACC] = self.still_acc_mps2
+        p[k.STILL_TIME] = self.still_time_s
+        p[k.BIAS_TAU] = self.bias_time_constant_s
+        p[k.REFRESH_COS] = math.cos(math.radians(self.neutral_refresh_max_deg))
+        p[k.GAP_S] = self.gap_s
+        p[k.DECIDE_COS] = math.cos(math.radians(self.sagittal_decide_deg))
+        p[k.SETTLE_S] = self.settle_time_s
+        p[k.SETTLE_GAIN] = self.settle_gain
+        p[k.GATHER_COS] = math.cos(math.radians(0.5 * self.sagittal_decide_deg))
+        p[k.ACC_ONLY] = 1.0 if accelerometer_only else 0.0
+        p[k.ACC_TAU] = self.accelerometer_only_time_constant_s
+        p[k.GRAVITY] = self.gravity_mps2
+        return p
+
+
+@dataclass(frozen=True)
+class TrunkAngles:
+    """Per-sample trunk angles, all (n,) arrays aligned with the input block."""
+
+    t_s: np.ndarray
+    flexion_deg: np.ndarray  # sagittal inclination from neutral: forward +, leaning back -
+    lateral_deg: np.ndarray  # lateral bend: right +
+    flexion_rate_dps: np.ndarray  # rate about the flexion axis: flexing +
+    twist_rate_dps: np.ndarray  # rate about the trunk's long axis: turning right +; NaN without gyro
+    still: np.ndarray  # bool: the lifter has been still for still_time_s
+    calibrated: np.ndarray  # bool: angles are relative to a neutral standing pose
+
+
+class TrunkOrientation:
+    """Causal trunk orientation: feed blocks in time order with `process`."""
+
+    def __init__(
+        self, settings: OrientationSettings = OrientationSettings(), *, accelerometer_only: bool = False
+    ) -> None:
+        self.settings = settings
+        self.accelerometer_only = accelerometer_only
+        self._params = settings.params(accelerometer_only)
+        self._state = k.new_state()
+
+    def process(self, block: Samples) -> TrunkAngles:
+        """Angles for one block of samples (which must follow the previous block in time)."""
+        n = len(block)
+        if n and self._state[k.STARTED] and block.t[0] <= self._state[k.T_PREV]:
+            raise ValueError(f"block starts at {block.t[0]!r} s, not after the previous one")
+        if block.gyro is None:
+            if not self.accelerometer_only:
+                raise ValueError("block has no gyroscope; use TrunkOrientation(accelerometer_only=True)")
+            gyro = np.zeros((n, 3))
+        else:
+            gyro = block.gyro
+        out = np.empty((k.OUT_ROWS, n))
+        k._run(block.t, block.acc, gyro, self._state, self._params, out)
+        return TrunkAngles(
+            t_s=block.t,
+            flexion_deg=out[k.FLEXION],
+            lateral_deg=out[k.LATERAL],
+            flexion_rate_dps=out[k.FLEXION_RATE],
+            twist_rate_dps=out[k.TWIST_RATE],
+            still=out[k.STILL] != 0.0,
+            calibrated=out[k.CALIBRATED_OUT] != 0.0,
+        )
+
+    @property
+    def neutral_t_s(self) -> float | None:
+        """Time of the first neutral calibration (s), or None before it."""
+        return None if self._state[k.CALIBRATED] == 0.0 else float(self._state[k.NEUTRAL_T])
+
+    @property
+    def sagittal_decided_t_s(self) -> float | None:
+        """Time the sagittal plane was decided (s), or None while provisional."""
+        return None if self._state[k.DECIDED] == 0.0 else float(self._state[k.DECIDED_T])
+
+    @property
+    def neutral_tilt_deg(self) -> float | None:
+        """Sensor tilt while standing: angle between neutral up and the nearest sensor axis (deg)."""
+        if self._state[k.CALIBRATED] == 0.0:
+            return None
+        up = self._state[k.N0 : k.N0 + 3]
+        return math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
+
+    @property
+    def gyro_bias_radps(self) -> np.ndarray:
+        """Current gyroscope bias estimate, (3,) rad/s in the sensor frame."""
+        return self._state[k.BIAS0 : k.BIAS0 + 3].copy()
