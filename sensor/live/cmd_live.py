@@ -1,0 +1,167 @@
+"""`backcheck live --source SPEC`: a live session with the view, cues, a recording and a report at the end.
+
+The session ends when the source ends, on Ctrl-C, after --duration seconds of data or after
+--max-sets sets. Then the recording is closed and analysed (report.json, trace.csv, plots, the
+summary printed here) and the session is stored in the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any, TextIO
+
+from analysis.report import SessionReport
+from sensor.live.cues import SENSITIVITY_KINDS, Cues, CueSettings
+from sensor.live.display import LiveDisplay
+from sensor.live.session import (
+    LiveSession,
+    dated_recording_path,
+    ended_line,
+    run_source,
+    source_counts,
+    warm_analyzer,
+    with_source_counts,
+)
+from sensor.live.sources import SYNTAX, open_source, opened
+from sensor.recording import RecordingMeta
+
+RECORD_HELP = "record to this file (default: recordings/live-<date>T<time>.csv); never overwrites"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_argument(parser)
+    rec = parser.add_mutually_exclusive_group()
+    rec.add_argument("--record", metavar="PATH", type=Path, help=RECORD_HELP)
+    rec.add_argument("--no-record", action="store_true", help="do not record (the report comes from memory)")
+    parser.add_argument("--no-history", action="store_true", help="do not store the session in the history")
+    add_session_arguments(parser)
+
+
+def add_source_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, metavar="SPEC", help=f"where samples come from: {SYNTAX}")
+
+
+def add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `live` and `replay` share: what to analyse, when to stop, the view and the cues."""
+    parser.add_argument("--exercise", metavar="NAME", help="the exercise, when it should not be guessed")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="where the report goes (default: next to the recording, as analyze does)")
+    parser.add_argument("--duration", metavar="S", type=float, help="stop after this many seconds of data")
+    parser.add_argument("--max-sets", metavar="N", type=int, help="stop when this many sets are done")
+    parser.add_argument("--plain", action="store_true", help="one line per event, even on a terminal")
+    cues = parser.add_argument_group("audio cues")
+    cues.add_argument("--quiet", action="store_true", help="no audio cues")
+    cues.add_argument("--cue", choices=("auto", "speech", "bell"), default="auto",
+                      help="speech (espeak-ng, spd-say or say, if installed) or the terminal bell")
+    cues.add_argument("--cue-cooldown", metavar="S", type=float, default=CueSettings.cooldown_s,
+                      help=f"s a cue stays silent after it sounded (default {CueSettings.cooldown_s:g})")
+    cues.add_argument("--cue-sensitivity", choices=tuple(SENSITIVITY_KINDS), default=CueSettings.sensitivity,
+                      help="low: rounding only; medium: + momentum, twist; high: every flag (default medium)")
+    cues.add_argument("--rep-bell", action="store_true", help="ring the bell at every completed rep")
+
+
+def cue_settings(args: argparse.Namespace) -> CueSettings:
+    return CueSettings(
+        mode="off" if args.quiet else args.cue,
+        cooldown_s=args.cue_cooldown,
+        sensitivity=args.cue_sensitivity,
+        rep_bell=args.rep_bell,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    record_path = None if args.no_record else (args.record or dated_recording_path())
+    report = run_live(args.source, args, record_path=record_path)
+    return 0 if report is not None or args.no_record else 1
+
+
+def run_live(
+    spec: str,
+    args: argparse.Namespace,
+    *,
+    record_path: Path | None,
+    analyse: bool = True,
+    stream: TextIO | None = None,
+    **source_options: Any,
+) -> SessionReport | None:
+    """Run a whole session from `spec`; returns the report (None when there was nothing to analyse)."""
+    display = LiveDisplay(stream, tty=False if args.plain else None)
+    make_analyzer = _analyzer_factory(args.exercise) if analyse else None
+    if make_analyzer is not None:
+        warm_analyzer(make_analyzer)
+    cues = Cues(cue_settings(args), terminal=display.stream) if analyse else None
+    session = LiveSession(
+        make_analyzer=make_analyzer,
+        record_path=record_path,
+        display=display,
+        cues=cues,
+        duration_s=args.duration,
+        max_sets=getattr(args, "max_sets", None),
+        source_spec=spec,
+    )
+
+    async def main() -> tuple[Any, str]:
+        source = await opened(open_source(spec, **source_options))
+        return source, await run_source(source, session)
+
+    try:
+        source, why = asyncio.run(main())
+    finally:
+        session.close()
+        if cues:
+            cues.close()
+        display.close()
+    display.log(ended_line(why, session))
+    if record_path is not None:
+        display.log(f"recording: {record_path}")
+    if not analyse or not session.n_samples:
+        return None
+    report = _report(session, args, record_path, source_counts(source))
+    print(_summary(report), file=display.stream, flush=True)
+    if not getattr(args, "no_history", True):
+        _store_history(report, display)
+    return report
+
+
+def _analyzer_factory(exercise: str | None):
+    from analysis.analyzer import Analyzer, AnalyzerSettings
+
+    settings = AnalyzerSettings()
+
+    def make(meta: RecordingMeta) -> Any:
+        return Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only)
+
+    return make
+
+
+def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, counts: dict) -> SessionReport:
+    """The report from the recording file when there is one, else from the live analyzer."""
+    if path is not None:
+        from sensor.cmd_analyze import analyze_recording
+
+        report = analyze_recording(path, exercise=args.exercise, out_dir=args.out)
+    else:
+        report = session.analyzer.finish(session.recording_info(counts))
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "report.json").write_text(report.to_json())
+    return with_source_counts(report, counts)
+
+
+def _summary(report: SessionReport) -> str:
+    from analysis.summary_text import format_summary
+
+    rec = report.recording
+    lost = f"\nStream: {rec.dropped_samples} samples dropped in {rec.gaps} gaps" if rec.gaps else ""
+    return format_summary(report) + lost
+
+
+def _store_history(report: SessionReport, display: LiveDisplay) -> None:
+    try:
+        from sensor import history
+    except ImportError:
+        return
+    history.store(report)
+    display.log("stored in the history (backcheck history)")
