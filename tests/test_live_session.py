@@ -246,7 +246,7 @@ def test_dated_recording_names_never_collide(tmp_path: Path) -> None:
 def test_session_refuses_to_overwrite_a_recording(tmp_path: Path) -> None:
     taken = tmp_path / "x.csv"
     taken.write_text("mine")
-    with pytest.raises(OverwriteError, match="x.csv already exists"):
+    with pytest.raises(OverwriteError, match="x.csv already exists; a live session never overwrites"):
         LiveSession(make_analyzer=None, record_path=taken)
     assert taken.read_text() == "mine"
 

@@ -23,13 +23,18 @@ import numpy as np
 from analysis.events import Event, SetEnded
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
-from sensor.errors import OverwriteError
+from sensor.errors import OverwriteError, UserError
 from sensor.live.cues import Cues
 from sensor.live.display import LiveDisplay, clock_text
 from sensor.recording import RecordingMeta, RecordingWriter
 
 DEFAULT_RECORD_DIR = Path("recordings")
 RECORD_STATUS_EVERY_S = 5.0
+
+
+class RecordingExists(OverwriteError):
+    def __init__(self, path: Path) -> None:
+        UserError.__init__(self, f"{path} already exists; a live session never overwrites: name a new file")
 
 
 def dated_recording_path(directory: Path = DEFAULT_RECORD_DIR, now: datetime | None = None) -> Path:
@@ -79,7 +84,7 @@ class LiveSession:
         source_spec: str | None = None,
     ) -> None:
         if record_path is not None and record_path.exists():
-            raise OverwriteError(record_path)
+            raise RecordingExists(record_path)
         self.make_analyzer = make_analyzer
         self.analyzer: Any | None = None
         self.record_path = record_path
@@ -102,7 +107,10 @@ class LiveSession:
         if self.make_analyzer is not None:
             self.analyzer = self.make_analyzer(self.meta)
         if self.record_path is not None:
-            self.writer = RecordingWriter(self.record_path, self.meta)
+            try:
+                self.writer = RecordingWriter(self.record_path, self.meta)
+            except OverwriteError:
+                raise RecordingExists(self.record_path) from None
             if self.display:
                 self.display.log(f"recording to {self.record_path}")
 
