@@ -11,8 +11,10 @@ accelerometer-only, placement) and a `stats` (dropped samples, gaps, duplicates,
     sim:EXERCISE[,key=value...]     the simulator as a live source; keys: seed (int, default 0),
                                     speed (as for replay, default 1), block_ms (default 20); any other
                                     key is a simulator setting passed to `random_session_spec`
+                                    (sets=2, reps=6, noise=false, faults=SET:REP:KIND+..., ...)
 
-Examples: ``replay:recordings/demo.csv@max``, ``sim:deadlift,seed=3,speed=10``.
+Examples: ``replay:recordings/demo.csv@max``, ``sim:deadlift,seed=3,speed=10``,
+``sim:squat,sets=1,reps=6,faults=1:4:rounding+1:6:twist``.
 """
 
 from __future__ import annotations
@@ -171,6 +173,11 @@ def parse_speed(text: str, spec: str) -> float | None:
 
 
 def _value(text: str) -> Any:
+    """A simulator setting from text: int, float, true/false, a string; '+' joins a list, ':' a tuple."""
+    if "+" in text:
+        return tuple(_value(part) for part in text.split("+") if part)
+    if ":" in text:
+        return tuple(_value(part) for part in text.split(":"))
     for cast in (int, float):
         try:
             return cast(text)
@@ -208,7 +215,11 @@ def _open_sim(spec: str, rest: str, options: dict[str, Any]) -> SimSource:
                 raise InputError(f"--source {spec}: seed must be an integer, got {text!r}")
             options["seed"] = int(text)
         else:
-            overrides[key] = _value(text.strip())
+            text = text.strip()
+            if key in ("faults", "fault_kinds", "rest_activities"):  # always lists
+                overrides[key] = tuple(_value(item) for item in text.split("+") if item not in ("", "none"))
+            else:
+                overrides[key] = _value(text)
     return SimSource(exercise, overrides=overrides, **options)
 
 
