@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
+import json
+import os
+import pty
 import re
+import signal
+import struct
+import subprocess
+import sys
+import termios
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +21,7 @@ import numpy as np
 import pytest
 
 from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetEnded, SetStarted
-from analysis.report import Flag
+from analysis.report import Flag, report_from_dict
 from analysis.samples import Samples
 from sensor.errors import InputError, NotAvailableError, OverwriteError
 from sensor.live.cues import Cues, CueSettings
@@ -283,3 +292,112 @@ def test_stop_event_ends_a_paced_session_and_closes_the_source(tmp_path: Path) -
     assert 10 <= len(read_recording(tmp_path / "r.csv").samples) < 100
     with pytest.raises(StopAsyncIteration):
         asyncio.run(source.__aiter__().__anext__())
+
+
+# --- the real command in subprocesses (SIGINT, a pseudo-terminal) --------------------------------
+
+SIM = "sim:deadlift,seed=4,sets=2,reps=6,start_still_s=3,faults=1:4:rounding"
+
+
+def _backcheck(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sensor.cli", *args]
+
+
+def test_ctrl_c_ends_cleanly_and_still_writes_the_report(tmp_path: Path) -> None:
+    cmd = _backcheck("live", "--source", f"{SIM},speed=4", "--record", "s.csv", "--out", "report",
+                     "--plain", "--quiet", "--no-history")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if re.match(r"\d\d:\d\d\.\d  set 1 rep 2 ", line):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    text = "".join(seen) + out
+    assert "session ended: stopped (Ctrl-C)" in text and "Traceback" not in err
+    assert re.search(r"^Set 1: deadlift.*\b[2-6] reps", text, re.M), text
+    report = report_from_dict(json.loads((tmp_path / "report" / "report.json").read_text()))
+    assert len(report.sets[0].reps) >= 2
+    back = read_recording(tmp_path / "s.csv")
+    assert report.recording.duration_s == pytest.approx(back.samples.duration_s, abs=0.05)
+
+
+class Screen:
+    """A small VT100 screen: printable text, CR, LF, BS, cursor up (CSI n A), erase below (CSI J),
+    erase line (CSI K); colours (CSI ... m) and the bell are ignored. Rows grow without limit."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = [[]]
+        self.row = self.col = 0
+
+    def feed(self, text: str) -> None:
+        i = 0
+        while i < len(text):
+            ch = text[i]
+            if ch == "\x1b":
+                m = re.compile(r"\x1b\[([0-9;]*)([A-Za-z])").match(text, i)
+                assert m, f"unexpected escape sequence {text[i:i + 8]!r}"
+                n = int(m.group(1) or 1) if m.group(2) == "A" else 0
+                if m.group(2) == "A":
+                    self.row = max(self.row - n, 0)
+                elif m.group(2) == "J":
+                    del self.rows[self.row + 1 :]
+                    del self.rows[self.row][self.col :]
+                elif m.group(2) == "K":
+                    del self.rows[self.row][self.col :]
+                i = m.end()
+                continue
+            if ch == "\r":
+                self.col = 0
+            elif ch == "\n":
+                self.row += 1
+                while len(self.rows) <= self.row:
+                    self.rows.append([])
+            elif ch == "\b":
+                self.col = max(self.col - 1, 0)
+            elif ch >= " ":
+                line = self.rows[self.row]
+                line.extend(" " * (self.col + 1 - len(line)))
+                line[self.col] = ch
+                self.col += 1
+            i += 1
+
+    def lines(self) -> list[str]:
+        return ["".join(r).rstrip() for r in self.rows]
+
+
+def test_live_view_on_a_pseudo_terminal(tmp_path: Path) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    cmd = _backcheck("live", "--source", f"{SIM},speed=25", "--max-sets", "1", "--no-record",
+                     "--quiet", "--no-history")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    screen = Screen()
+    screen.feed(b"".join(chunks).decode())
+    lines = screen.lines()
+    text = "\n".join(lines)
+    assert sum(1 for x in lines if x.startswith("backcheck live")) == 1, text  # redrawn in place
+    status = lines.index(next(x for x in lines if x.startswith("backcheck live")))
+    assert re.search(r"reps 6$", lines[status]), text
+    assert re.fullmatch(r"trunk +[-+]\d+ deg \[[.#|]{40}\]", lines[status + 1]), text
+    assert lines[status + 2].startswith("last rep  tempo ")
+    assert lines[status + 3].startswith("flag  rounding at rep 4")
+    assert [int(m.group(1)) for m in re.finditer(r"set 1 rep (\d) +tempo", text)] == [1, 2, 3, 4, 5, 6]
+    assert re.search(r"^\d\d:\d\d\.\d  ! set 1 rep 4 rounding at rep 4: Your lower back rounded", text, re.M)
+    assert re.search(r"set 1 done: deadlift, 6 reps", text)
+    assert "session ended: 1 set done" in text
