@@ -104,8 +104,7 @@ def test_plugin_kinds_dispatch_or_say_not_available(monkeypatch: pytest.MonkeyPa
     fake_ble = types.ModuleType("sensor.ble")
     fake_ble.open_ble_source = lambda spec, **kw: seen.setdefault("ble", (spec, kw))
     monkeypatch.setitem(__import__("sys").modules, "sensor.ble", fake_ble)
-    spec = "ble:AA:BB,profile=witmotion"
-    assert open_source(spec, timeout_s=3) == (spec, {"timeout_s": 3})
+    assert open_source("ble:witmotion@AA:BB", timeout_s=3) == ("witmotion@AA:BB", {"timeout_s": 3})
     fake_phone = types.ModuleType("sensor.phone")
     monkeypatch.setitem(__import__("sys").modules, "sensor.phone", fake_phone)
     with pytest.raises(NotAvailableError, match="phyphox:10.0.0.2"):

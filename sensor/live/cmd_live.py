@@ -102,6 +102,9 @@ def run_live(
         source_spec=spec,
     )
 
+    if spec.partition(":")[0].strip().lower() == "sensorlogger":
+        source_options.setdefault("announce", display.log)  # the push URL, above the live view
+
     async def main() -> tuple[Any, str]:
         source = await opened(open_source(spec, **source_options))
         return source, await run_source(source, session)

@@ -63,10 +63,12 @@ def recording_meta(info: Any, source_spec: str | None = None) -> RecordingMeta:
 
 
 def source_counts(source: Any) -> dict[str, int]:
-    """dropped_samples and gaps from a source's `stats` (an object or a dict; missing counts are 0)."""
+    """dropped_samples (or lost_samples) and gaps from a source's `stats`; counts it lacks are 0."""
     stats = getattr(source, "stats", None)
-    get = stats.get if isinstance(stats, dict) else lambda k, d: getattr(stats, k, d)
-    return {k: int(get(k, 0) or 0) for k in ("dropped_samples", "gaps")}
+    dropped = getattr(stats, "dropped_samples", None)
+    if dropped is None:
+        dropped = getattr(stats, "lost_samples", 0)
+    return {"dropped_samples": int(dropped or 0), "gaps": int(getattr(stats, "gaps", 0) or 0)}
 
 
 class LiveSession:

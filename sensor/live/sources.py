@@ -3,8 +3,8 @@
 Every source is an async iterator of `Samples` blocks with an `info` (device, nominal rate,
 accelerometer-only, placement) and a `stats` (dropped samples, gaps, duplicates, reconnects):
 
-    ble:DEVICE[,key=value...]       a BLE tag (sensor.ble; see `backcheck scan`)
-    sensorlogger[:PORT]             Sensor Logger's HTTP push; backcheck runs the server (sensor.phone)
+    ble:PROFILE[@NAME_OR_ADDRESS]   a BLE tag (sensor.ble; `backcheck scan` lists devices and profiles)
+    sensorlogger[:[HOST:]PORT]      Sensor Logger's HTTP push; backcheck runs the server (sensor.phone)
     phyphox:HOST[:PORT]             phyphox remote access; backcheck polls the phone (sensor.phone)
     replay:PATH[@SPEED]             a recording re-emitted in blocks; SPEED 1 = real time (default),
                                     4 = four times faster, max = as fast as possible
@@ -35,7 +35,7 @@ from sensor.errors import InputError, NotAvailableError
 from sensor.recording import Recording, RecordingMeta
 
 SYNTAX = (
-    "ble:DEVICE[,key=value...], sensorlogger[:PORT], phyphox:HOST[:PORT], "
+    "ble:PROFILE[@NAME_OR_ADDRESS], sensorlogger[:[HOST:]PORT], phyphox:HOST[:PORT], "
     "replay:PATH[@SPEED] or sim:EXERCISE[,key=value...]"
 )
 DEFAULT_BLOCK_S = 0.02
@@ -223,19 +223,19 @@ def _open_sim(spec: str, rest: str, options: dict[str, Any]) -> SimSource:
     return SimSource(exercise, overrides=overrides, **options)
 
 
-def _open_plugin(module: str, function: str, spec: str, options: dict[str, Any]) -> Any:
+def _open_plugin(module: str, function: str, spec: str, arg: str, options: dict[str, Any]) -> Any:
     try:
         opener = getattr(importlib.import_module(module), function)
     except (ImportError, AttributeError):
         raise NotAvailableError(f"--source {spec}: this kind of source is not in this version yet") from None
-    return opener(spec, **options)
+    return opener(arg, **options)
 
 
 def open_source(spec: str, **options: Any) -> Any:
     """The source named by `spec` (syntax in the module docstring); may return an awaitable.
 
-    BLE and phone sources are built by `sensor.ble.open_ble_source` and
-    `sensor.phone.open_phone_source`; `options` go to the chosen opener unchanged.
+    BLE and phone sources are built by `sensor.ble.open_ble_source` (given what follows `ble:`)
+    and `sensor.phone.open_phone_source` (given the whole spec); `options` go to the opener unchanged.
     """
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
@@ -244,9 +244,9 @@ def open_source(spec: str, **options: Any) -> Any:
     if kind == "sim":
         return _open_sim(spec, rest, options)
     if kind == "ble":
-        return _open_plugin("sensor.ble", "open_ble_source", spec, options)
+        return _open_plugin("sensor.ble", "open_ble_source", spec, rest, options)
     if kind in ("sensorlogger", "phyphox"):
-        return _open_plugin("sensor.phone", "open_phone_source", spec, options)
+        return _open_plugin("sensor.phone", "open_phone_source", spec, spec, options)
     raise InputError(f"--source {spec!r}: unknown source; expected {SYNTAX}")
 
 
