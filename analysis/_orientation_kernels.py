@@ -25,8 +25,8 @@ STATE_SIZE = 45
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
 BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 10, 11, 12, 13
-GATHER_COS, SETTLE_S, SETTLE_GAIN = 14, 15, 16
-PARAMS_SIZE = 17
+GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST = 14, 15, 16, 17
+PARAMS_SIZE = 18
 
 # output rows
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, STILL, CALIBRATED_OUT = 0, 1, 2, 3, 4, 5
@@ -194,7 +194,8 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
             )
         norm = math.sqrt(gx * gx + gy * gy + gz * gz)
         gx, gy, gz = gx / norm, gy / norm, gz / norm
-        moving = wx * wx + wy * wy + wz * wz >= params[STILL_GYRO] * params[STILL_GYRO]
+        limit = params[STILL_GYRO] if state[BIAS_TIME] > 0.0 else params[STILL_GYRO_FIRST]
+        moving = wx * wx + wy * wy + wz * wz >= limit * limit
     state[G0], state[G0 + 1], state[G0 + 2] = gx, gy, gz
     state[GYRO_PREV0], state[GYRO_PREV0 + 1], state[GYRO_PREV0 + 2] = g0, g1, g2
 

@@ -44,12 +44,13 @@ class OrientationSettings:
     acceleration_rejection_deg: float = 10.0  # skip correction when acc and estimate differ by more
     acceleration_rejection_mps2: float = 1.5  # ... or when | |acc| - g | is larger
     recovery_time_s: float = 5.0  # force correction after this long of continuous rejection
-    still_gyro_dps: float = 4.0  # still: bias-corrected angular rate below this
+    still_gyro_dps: float = 1.5  # still: bias-corrected angular rate below this
+    gyro_bias_max_dps: float = 4.0  # largest bias expected: widens the still test until a bias is known
     still_acc_mps2: float = 0.6  # still: | |acc| - g | below this (acc-only: also |acc - low-pass|)
     still_time_s: float = 1.0  # ... for at least this long
     bias_time_constant_s: float = 5.0  # gyroscope bias low-pass while still
-    neutral_refresh_max_deg: float = 8.0  # a later stillness refreshes neutral only this close to it
-    sagittal_decide_deg: float = 20.0  # first excursion that decides the sagittal plane
+    neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral only this close to it
+    sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
     settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection
     settle_gain: float = 10.0  # 1/s
@@ -63,6 +64,7 @@ class OrientationSettings:
         p[k.REJECT_MPS2] = self.acceleration_rejection_mps2
         p[k.RECOVERY_S] = self.recovery_time_s
         p[k.STILL_GYRO] = math.radians(self.still_gyro_dps)
+        p[k.STILL_GYRO_FIRST] = math.radians(self.still_gyro_dps + self.gyro_bias_max_dps)
         p[k.STILL_ACC] = self.still_acc_mps2
         p[k.STILL_TIME] = self.still_time_s
         p[k.BIAS_TAU] = self.bias_time_constant_s
