@@ -111,12 +111,12 @@ class FakeSensorLogger:
 
     def messages(self) -> list[dict]:
         """One message per batch period, in order, with increasing messageId."""
-        end_s = float(self.motion.t[-1]) + self.batch_s
+        n_batches = int(self.motion.t[-1] // self.batch_s) + 1
         out = []
-        for k, t_start in enumerate(np.arange(0.0, end_s, self.batch_s)):
+        for k in range(n_batches):
             payload = []
             for name, (t, xyz) in self.series.items():
-                sel = (t >= t_start) & (t < t_start + self.batch_s)
+                sel = np.floor(t / self.batch_s + 1e-9).astype(np.int64) == k
                 for t_ns, (x, y, z) in zip(self.time_ns(t[sel]).tolist(), xyz[sel].tolist(), strict=True):
                     payload.append({"name": name, "time": t_ns, "values": {"x": x, "y": y, "z": z}})
             payload.sort(key=lambda item: item["time"])

@@ -53,6 +53,7 @@ class StreamStats:
     reconnects: int = 0  # connections re-established by the source
     gap_spans: list[tuple[float, float]] = field(default_factory=list)  # (last t before, first after), s
     covered_s: float = 0.0  # time spanned by emitted samples, gaps excluded
+    covered_steps: int = 0  # sample steps in covered_s
 
     @property
     def gaps(self) -> int:
@@ -65,8 +66,8 @@ class StreamStats:
 
     @property
     def achieved_rate_hz(self) -> float:
-        """Emitted samples per second of covered time (NaN until two samples)."""
-        return self.samples_out / self.covered_s if self.covered_s > 0 else float("nan")
+        """Samples per second over the time covered by emitted samples (NaN until two samples)."""
+        return self.covered_steps / self.covered_s if self.covered_s > 0 else float("nan")
 
 
 class _Channel:
@@ -181,5 +182,6 @@ class StreamMerger:
             st.gap_spans.extend(zip(t_steps[:-1][gap].tolist(), t_steps[1:][gap].tolist(), strict=True))
             st.missing += int(np.sum(np.round(steps[gap] / self._period_s) - 1))
             st.covered_s += float(steps[~gap].sum())
+            st.covered_steps += int((~gap).sum())
         st.samples_out += int(t.size)
         self._last_out_s = float(t[-1])
