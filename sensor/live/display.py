@@ -123,14 +123,17 @@ class LiveDisplay:
             self.log(set_summary_line(event.set_report), t_s=event.t_s, colour=BOLD)
 
     def log(self, text: str, *, t_s: float | None = None, colour: str = "") -> None:
-        """A line in the scrolling log (every mode), prefixed with the data time when given."""
-        line = f"{clock_text(t_s)}  {text}" if t_s is not None else text
+        """Lines in the scrolling log (every mode), the first prefixed with the data time when given."""
+        lines = text.rstrip("\n").split("\n")
+        if t_s is not None:
+            lines[0] = f"{clock_text(t_s)}  {lines[0]}"
         if self.tty:
             self._clear()
-            self.stream.write(f"{colour}{self._fit(line)}{RESET if colour else ''}\n")
+            for line in lines:
+                self.stream.write(f"{colour}{self._fit(line)}{RESET if colour else ''}\n")
             self._redraw()
         else:
-            self.stream.write(line + "\n")
+            self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
 
     def status_lines(self) -> list[str]:

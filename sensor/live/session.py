@@ -46,17 +46,23 @@ def dated_recording_path(directory: Path = DEFAULT_RECORD_DIR, now: datetime | N
     return path
 
 
-def recording_meta(info: Any, source_spec: str | None = None) -> RecordingMeta:
-    """A RecordingMeta for the recording from a source's `info` (a RecordingMeta or any object like it)."""
+def recording_meta(info: Any, source_spec: str | None = None, first: Samples | None = None) -> RecordingMeta:
+    """A RecordingMeta for the recording from a source's `info` (a RecordingMeta or any object like it:
+    `rate_hz` and `has_gyro` are understood too) and its first block (no gyroscope = accelerometer-only)."""
     notes = dict(getattr(info, "notes", None) or {})
     if source_spec:
         notes["source"] = source_spec
+    if getattr(info, "profile", None):
+        notes["profile"] = info.profile
+    acc_only = getattr(info, "accelerometer_only", None)
+    if acc_only is None:
+        acc_only = getattr(info, "has_gyro", True) is False
     return RecordingMeta(
         format="backcheck",
         device=getattr(info, "device", None),
         placement=getattr(info, "placement", None),
-        sample_rate_hz=getattr(info, "sample_rate_hz", None),
-        accelerometer_only=bool(getattr(info, "accelerometer_only", False)),
+        sample_rate_hz=getattr(info, "sample_rate_hz", None) or getattr(info, "rate_hz", None),
+        accelerometer_only=bool(acc_only) or (first is not None and first.gyro is None),
         start_utc=getattr(info, "start_utc", None) or datetime.now(UTC).isoformat(timespec="seconds"),
         notes=notes,
     )
@@ -103,9 +109,9 @@ class LiveSession:
         self.sets_ended = 0
         self._next_status_s = RECORD_STATUS_EVERY_S
 
-    def start(self, info: Any) -> None:
-        """Make the analyzer and open the recording with the source's info (before the first block)."""
-        self.meta = recording_meta(info, self.source_spec)
+    def start(self, info: Any, first: Samples | None = None) -> None:
+        """Make the analyzer and open the recording with the source's info and first block."""
+        self.meta = recording_meta(info, self.source_spec, first)
         if self.make_analyzer is not None:
             self.analyzer = self.make_analyzer(self.meta)
         if self.record_path is not None:
@@ -121,7 +127,7 @@ class LiveSession:
         if not len(block):
             return []
         if self.meta is None:
-            self.start(None)
+            self.start(None, block)
         if self.writer is not None:
             self.writer.append(block)
         if self.first_t_s is None:
@@ -197,7 +203,7 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
         started = False
         async for block in source:
             if not started:
-                session.start(getattr(source, "info", None))
+                session.start(getattr(source, "info", None), block)
                 started = True
             session.feed(block)
             if session.done:
