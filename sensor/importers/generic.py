@@ -216,7 +216,7 @@ def _time_seconds(table: Table, column: str, unit: str | None, decisions: list[s
     import pandas as pd
 
     col = table.frame[column]
-    if unit == "iso" or (unit is None and col.dtype == object and _looks_iso(col)):
+    if unit == "iso" or (unit is None and col.dtype.kind not in "iufb" and _looks_iso(col)):
         stamps = pd.to_datetime(col, utc=True, format="ISO8601", errors="coerce")
         bad = stamps.isna() & col.notna()
         if bad.any():

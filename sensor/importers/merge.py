@@ -192,28 +192,27 @@ def interpolate_onto(
     return values, ok
 
 
-def merge_streams(
-    acc: Stream, gyro: Stream | None, t0_s: float, settings: ImportSettings, decisions: list[str]
-) -> Samples:
-    """Samples on the accelerometer's time stamps (minus t0_s); gyro interpolated within short steps."""
+def merge_streams(acc: Stream, gyro: Stream | None, settings: ImportSettings, decisions: list[str]) -> Samples:
+    """Samples on the accelerometer's time stamps; gyro interpolated within short steps (module docstring)."""
     if gyro is None:
-        return Samples(acc.t_s - t0_s, acc.values, None)
+        return Samples(acc.t_s, acc.values, None)
     gyro_step_s = float(np.median(np.diff(gyro.t_s)))
     max_step_s = settings.max_gap_periods * gyro_step_s
     values, ok = interpolate_onto(acc.t_s, gyro.t_s, gyro.values, max_step_s)
     if not ok.all():
         inside = (acc.t_s >= gyro.t_s[0]) & (acc.t_s <= gyro.t_s[-1])
-        edge = int((~ok & ~inside).sum())
         gaps = _runs(~ok & inside)
-        decisions.append(
-            f"{int((~ok).sum())} accelerometer samples left out: {edge} outside the gyroscope's time span, "
-            f"{sum(b - a for a, b in gaps)} inside {len(gaps)} gyroscope gaps longer than "
-            f"{settings.max_gap_periods:g} periods ({max_step_s * 1e3:.0f} ms)"
-        )
+        parts = []
+        if (~ok & ~inside).any():
+            parts.append(f"{int((~ok & ~inside).sum())} outside the gyroscope's time span")
+        if gaps:
+            parts.append(f"{sum(b - a for a, b in gaps)} inside {len(gaps)} gyroscope gaps longer than "
+                         f"{settings.max_gap_periods:g} periods ({max_step_s * 1e3:.0f} ms), kept as gaps")
+        decisions.append(f"{int((~ok).sum())} accelerometer samples left out: {'; '.join(parts)}")
     if not ok.any():
         raise InputError(f"{gyro.where}: the gyroscope's times do not overlap the accelerometer's at all")
     decisions.append(
         f"gyroscope ({1.0 / gyro_step_s:.1f} Hz, own clock) interpolated onto the accelerometer's time stamps "
         f"({1.0 / float(np.median(np.diff(acc.t_s))):.1f} Hz)"
     )
-    return Samples(acc.t_s[ok] - t0_s, acc.values[ok], values[ok])
+    return Samples(acc.t_s[ok], acc.values[ok], values[ok])

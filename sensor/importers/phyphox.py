@@ -126,7 +126,7 @@ def load_phyphox(path: Path, *, settings: ImportSettings | None = None) -> Recor
                 decisions.append(f"the measurement was paused {len(starts) - 1} time(s); the pauses are kept as gaps")
                 for s in filter(None, (acc, gyro)):
                     s.t_s = _wall_clock(s.t_s, starts)
-    samples = merge_streams(acc, gyro, 0.0, settings, decisions)
+    samples = merge_streams(acc, gyro, settings, decisions)
     check_units(str(path), samples.acc, samples.gyro, settings)
     device = _device(read, by_name)
     kind = "Acceleration with g (accelerometer only)" if gyro is None else "accelerometer + gyroscope"

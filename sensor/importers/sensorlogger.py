@@ -22,12 +22,14 @@ it confirms that acceleration and gyroscope share their axes and rotation sense.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from analysis.samples import STANDARD_GRAVITY_MPS2
+from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.errors import InputError
 from sensor.importers.generic import gravity_turn_scale, read_members, read_table
 from sensor.importers.merge import (
@@ -64,10 +66,11 @@ def _read_xyz(path: Path, read, name: str) -> tuple[np.ndarray, Stream]:
 
 
 def _metadata(read, index: dict[str, str]) -> dict[str, str]:
+    """The first row of Metadata.csv as text, keyed by lowercase header names."""
     if "metadata.csv" not in index:
         return {}
-    frame = read_table(read(index["metadata.csv"]), index["metadata.csv"]).frame
-    return {str(k).strip().lower(): str(v).strip() for k, v in frame.iloc[0].items()}
+    rows = list(csv.DictReader(io.StringIO(read(index["metadata.csv"]).decode("utf-8-sig", "replace"))))
+    return {str(k).strip().lower(): str(v).strip() for k, v in rows[0].items()} if rows else {}
 
 
 def _ios_standardised(
@@ -138,8 +141,9 @@ def load_sensorlogger(
         gyro_stream = clean_stream(gyro_stream, settings, decisions)
     else:
         decisions.append("no Gyroscope.csv: accelerometer-only recording (the analysis runs in a reduced mode)")
-    t_start = float(acc_stream.t_s[0])
-    samples = merge_streams(acc_stream, gyro_stream, t_start, settings, decisions)
+    samples = merge_streams(acc_stream, gyro_stream, settings, decisions)
+    t_start = float(samples.t[0])
+    samples = Samples(samples.t - t_start, samples.acc, samples.gyro)
     check_units(str(path), samples.acc, samples.gyro, settings)
     if samples.gyro is not None:
         k, r2 = gravity_turn_scale(samples.t, samples.acc, samples.gyro)
