@@ -37,8 +37,8 @@ class StreamStats:
 
     packets: int = 0
     samples: int = 0
-    lost_packets: int = 0  # from sequence counters
-    lost_samples: int = 0  # from device time gaps (or lateness, counter-less)
+    dropped_packets: int = 0  # from sequence counters
+    dropped_samples: int = 0  # from device time gaps (or lateness, counter-less)
     duplicates: int = 0
     out_of_order: int = 0
     malformed: int = 0
@@ -121,7 +121,7 @@ class LossTracker:
                 if step >= 1 << (seq_bits - 1):
                     self.stats.out_of_order += 1
                     return ~keep
-                self.stats.lost_packets += step - 1
+                self.stats.dropped_packets += step - 1
             self._seq = seq
         if self._last_device_s is not None:
             keep = device_s > self._last_device_s + 0.5 * self.period_s
@@ -134,7 +134,7 @@ class LossTracker:
             step_s = device_s[keep][0] - self._last_device_s
             if step_s > self.settings.gap_periods * self.period_s:
                 self.stats.gaps += 1
-                self.stats.lost_samples += int(round(step_s / self.period_s)) - 1
+                self.stats.dropped_samples += int(round(step_s / self.period_s)) - 1
         self.stats.packets += 1
         self.stats.samples += int(keep.sum())
         self._last_device_s = float(device_s[keep][-1])
@@ -156,7 +156,7 @@ class SampleCounter:
             late_s = arrival_s - self._clock.fitted((self._next + n - 1) * self.period_s)
             if late_s > self._clock.settings.late_loss_s:
                 lost = int(round(late_s / self.period_s))
-                self._stats.lost_samples += lost
+                self._stats.dropped_samples += lost
                 self._stats.gaps += 1
                 self._next += lost
         device_s = (self._next + np.arange(n)) * self.period_s

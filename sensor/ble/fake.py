@@ -93,6 +93,23 @@ def hinge_motion(t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return acc, gyro
 
 
+def simulator_motion(
+    seed: int, exercise: str = "deadlift", start_host_s: float = 1000.0, **overrides: Any
+) -> Motion:
+    """A simulated session (`sensor.simulator`, 200 Hz, no dropouts) as motion from `start_host_s` on."""
+    from sensor.simulator import random_session_spec, simulate_session
+
+    spec = random_session_spec(seed, exercise, **({"rate_hz": 200.0, "dropouts": False} | overrides))
+    samples = simulate_session(spec)[0].samples
+
+    def motion(t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(t_s) - start_host_s
+        acc = np.column_stack([np.interp(t, samples.t, samples.acc[:, k]) for k in range(3)])
+        return acc, np.column_stack([np.interp(t, samples.t, samples.gyro[:, k]) for k in range(3)])
+
+    return motion
+
+
 # --- encoders (the device side of each profile) -------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """BleSource: a BLE IMU tag as an async iterator of `Samples`, reconnecting on its own.
 
     source = open_ble_source("diy@backcheck-1234")
-    async for block in source:          # Samples: t s (from source start), acc m/s², gyro rad/s
+    async for block in source:          # Samples: t s (0 = first sample), acc m/s², gyro rad/s
         ...
     source.stats                        # packets, lost samples/packets, duplicates, reconnects, ...
 
@@ -23,14 +23,16 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakError
 
 from analysis.samples import Samples
 from sensor.ble.clock import ClockSettings, HostClock, LossTracker, SampleCounter, StreamStats
 from sensor.ble.profiles import PROFILES, Packet, Profile, Stream
 from sensor.errors import DeviceError, InputError
+from sensor.recording import RecordingMeta
 
 log = logging.getLogger(__name__)
+NO_BLUETOOTH = "Bluetooth is not available on this machine; plug in or turn on a Bluetooth LE adapter"
 LINK_ERRORS = (BleakError, TimeoutError, ConnectionError, OSError, ValueError)
 
 
@@ -46,17 +48,6 @@ class BleSettings:
     backoff_max_s: float = 30.0
     give_up_after_s: float | None = 300.0  # no data this long -> DeviceError; None = never
     clock: ClockSettings = field(default_factory=ClockSettings)
-
-
-@dataclass
-class SourceInfo:
-    device: str  # what was asked for, then "name (address)" once connected
-    profile: str
-    rate_hz: float
-    has_gyro: bool
-    placement: str | None = None
-    units: dict[str, str] = field(default_factory=lambda: {"t": "s", "acc": "m/s^2", "gyro": "rad/s"})
-    start_host_s: float | None = None  # loop.time() at which t = 0
 
 
 class _PairMerger:
@@ -89,7 +80,7 @@ class _PairMerger:
         acc = self._acc[ready][valid]
         gyro = np.column_stack([np.interp(t, gt, self._gyro[:, k]) for k in range(3)])
         waiting = ~ready & (at <= gt[-1] + 1.0)
-        self._stats.lost_samples += int((~valid).sum() + (~ready & ~waiting).sum())  # acc without gyro
+        self._stats.dropped_samples += int((~valid).sum() + (~ready & ~waiting).sum())  # acc without gyro
         self._acc_t, self._acc = at[waiting], self._acc[waiting]
         keep_g = gt >= (t[-1] if t.size else gt[-1]) - 3 * self._period_s
         self._gyro_t, self._gyro = gt[keep_g], self._gyro[keep_g]
@@ -145,7 +136,11 @@ class _Pipeline:
 
 
 class BleSource:
-    """Async iterator of `Samples` from one BLE device; see the module docstring."""
+    """Async iterator of `Samples` from one BLE device; see the module docstring.
+
+    `info` is the `RecordingMeta` for a recording of this source (device, rate, placement);
+    `stats` the counts for the session summary; t = 0 is the first sample's host time.
+    """
 
     def __init__(
         self,
@@ -163,8 +158,15 @@ class BleSource:
         self.stats = StreamStats()
         self.sessions = 0
         self.last_error: str | None = None
-        has_gyro = getattr(profile, "with_gyro", True)
-        self.info = SourceInfo(self.describe(), profile.key, float(self.rate_hz), has_gyro, placement)
+        self.info = RecordingMeta(
+            format="backcheck",
+            device=self.describe(),
+            placement=placement,
+            sample_rate_hz=float(self.rate_hz),
+            accelerometer_only=not getattr(profile, "with_gyro", True),
+            notes={"source": self.describe(), "profile": profile.label},
+        )
+        self._blocks_gen: AsyncIterator[Samples] | None = None
 
     def describe(self) -> str:
         return f"ble:{self.profile.key}" + (f"@{self.target}" if self.target else "")
@@ -176,19 +178,29 @@ class BleSource:
         return self.profile.matches(adv.local_name or device.name, [u.lower() for u in adv.service_uuids])
 
     def __aiter__(self) -> AsyncIterator[Samples]:
-        return self._blocks()
+        if self._blocks_gen is None:
+            self._blocks_gen = self._blocks()
+        return self._blocks_gen
+
+    async def aclose(self) -> None:
+        """Stop streaming and disconnect (also what leaving an `async for` early leads to)."""
+        if self._blocks_gen is not None:
+            await self._blocks_gen.aclose()
 
     async def _blocks(self) -> AsyncIterator[Samples]:
         loop = asyncio.get_running_loop()
         s = self.settings
-        start = self.info.start_host_s = loop.time()
-        last_data_s, last_t, backoff_s = start, -np.inf, s.backoff_initial_s
+        start: float | None = None  # host time of the first sample: t = 0
+        last_data_s, last_t, backoff_s = loop.time(), -np.inf, s.backoff_initial_s
         while True:
             device = await self._find()
             if device is not None:
                 try:
                     async for t, acc, gyro in self._session(device):
                         last_data_s, backoff_s = loop.time(), s.backoff_initial_s
+                        if start is None:
+                            start = float(t[0])
+                            self.info.notes["start_host_s"] = start
                         keep = t - start > last_t
                         if keep.any():
                             block = Samples(t[keep] - start, acc[keep], None if gyro is None else gyro[keep])
@@ -210,10 +222,11 @@ class BleSource:
             device = await BleakScanner.find_device_by_filter(
                 self.matches, timeout=self.settings.scan_timeout_s, backend=self._scanner_backend
             )
-        except (BleakError, OSError) as err:
-            raise DeviceError(
-                f"{self.describe()}: Bluetooth is not available on this machine ({err})"
-            ) from None
+        except (BleakBluetoothNotAvailableError, OSError) as err:
+            raise DeviceError(f"{self.describe()}: {NO_BLUETOOTH} ({err})") from None
+        except BleakError as err:  # e.g. BlueZ "operation already in progress": try again later
+            self.last_error = f"scan failed: {err}"
+            return None
         if device is None:
             self.last_error = f"not found in a {self.settings.scan_timeout_s:g} s scan"
         return device
@@ -242,7 +255,8 @@ class BleSource:
             self.sessions += 1
             self.stats.reconnects = self.sessions - 1
             self.info.device = f"{device.name or self.target or '?'} ({device.address})"
-            self.info.has_gyro, self.info.rate_hz = stream.has_gyro, float(stream.rate_hz)
+            self.info.accelerometer_only = not stream.has_gyro
+            self.info.sample_rate_hz = float(stream.rate_hz)
             pipeline = _Pipeline(stream, self.settings.clock, self.stats)
             started_s = loop.time()  # notifications from before the configuration are stale
             while True:
