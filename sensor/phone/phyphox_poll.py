@@ -138,14 +138,23 @@ class PhyphoxSource:
         timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
         self._http = aiohttp.ClientSession(timeout=timeout)
         try:
+            await self._open()
+        except BaseException:
+            await self._http.close()
+            self._http = None
+            raise
+
+    async def _open(self) -> None:
+        try:
             config = await self._fetch_json("/config")
         except _FETCH_ERRORS as err:
-            await self._http.close()
             raise DeviceError(
                 f"phyphox at {self.url} does not answer ({type(err).__name__}); on the phone open the "
                 "experiment, turn on 'Allow remote access' and check both are on the same Wi-Fi"
             ) from None
-        self.buffers = buffers_from_config(config, self.url) if isinstance(config, dict) else DEFAULT_BUFFERS
+        if not isinstance(config, dict):
+            raise DeviceError(f"phyphox at {self.url}: /config is not an experiment description")
+        self.buffers = buffers_from_config(config, self.url)
         self.info.device = f"phyphox '{config.get('title', '?')}' at {self.url}"
         if self.settings.start_measuring:
             await self._fetch_json("/control?cmd=start")
