@@ -42,7 +42,9 @@ def test_witmotion_commands():
 
 
 def test_pmd_acc_delta_sdk_example():
-    frame = dec.decode_pmd_frame(bytes.fromhex("02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 01 7B 0F 08"))
+    frame = dec.decode_pmd_frame(
+        bytes.fromhex("02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 01 7B 0F 08")
+    )
     assert frame.measurement == dec.PMD_ACC and frame.timestamp_ns == 0x65
     np.testing.assert_array_equal(frame.values, [[-15, 20, 1008], [-20, 17, 1008]])
 
@@ -68,9 +70,17 @@ def test_pmd_acc_compressed_type0_factor_gives_milli_g():
 
 def test_pmd_commands_and_responses():
     assert dec.pmd_start_command(2, 200, 16, 8) == bytes.fromhex("02 02 00 01 C8 00 01 01 10 00 02 01 08 00")
-    assert dec.pmd_start_command(5, 52, 16, 2000) == bytes.fromhex("02 05 00 01 34 00 01 01 10 00 02 01 D0 07")
+    assert dec.pmd_start_command(5, 52, 16, 2000) == bytes.fromhex(
+        "02 05 00 01 34 00 01 01 10 00 02 01 D0 07"
+    )
     reply = dec.parse_pmd_response(bytes.fromhex("F0 01 02 00 00 FF FF FF"))
-    assert (reply.op, reply.measurement, reply.status, reply.more, reply.params) == (1, 2, 0, False, b"\xff\xff\xff")
+    assert (reply.op, reply.measurement, reply.status, reply.more, reply.params) == (
+        1,
+        2,
+        0,
+        False,
+        b"\xff\xff\xff",
+    )
     params = bytes.fromhex("00 01 34 00 01 01 10 00 02 04 F5 00 F4 01 E8 03 D0 07 04 01 03")
     assert dec.parse_pmd_settings(params) == {0: [52], 1: [16], 2: [245, 500, 1000, 2000], 4: [3]}
     factor = dec.parse_pmd_settings(b"\x05\x01" + struct.pack("<f", 0.061))[5][0]
@@ -87,8 +97,13 @@ def test_pmd_delta_encoder_round_trip(rows, block):
 
 @pytest.mark.parametrize(
     "data",
-    [b"\x02\x00", bytes(10), bytes.fromhex("02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 05 7B"),
-     bytes([2]) + bytes(8) + b"\x01" + bytes(5), bytes([1]) + bytes(8) + b"\x00" + bytes(3)],
+    [
+        b"\x02\x00",
+        bytes(10),
+        bytes.fromhex("02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 05 7B"),
+        bytes([2]) + bytes(8) + b"\x01" + bytes(5),
+        bytes([1]) + bytes(8) + b"\x00" + bytes(3),
+    ],
 )
 def test_pmd_malformed_frames_raise(data):
     with pytest.raises(dec.FrameError):
@@ -160,7 +175,7 @@ def test_loss_tracker_without_sequence_uses_device_time():
     t = np.arange(5) * 0.02
     assert tracker.accept(t).all()
     assert not tracker.accept(t).any()  # a repeat
-    assert tracker.accept(t + 0.06).sum() == 2  # overlapping frame: only the new samples
+    assert tracker.accept(t + 0.06).sum() == 3  # overlapping frame: only the 3 new samples
     assert tracker.stats.duplicates == 1 and tracker.stats.gaps == 0
 
 
