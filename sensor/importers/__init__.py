@@ -33,22 +33,16 @@ FORMATS: dict[str, str] = {
 _SENSORLOGGER_FILES = {"totalacceleration.csv", "accelerometer.csv", "gyroscope.csv", "gravity.csv"}
 
 
-def _member_names(path: Path) -> list[str]:
-    if path.is_dir():
-        return [str(p.relative_to(path)).replace(os.sep, "/") for p in path.rglob("*") if p.is_file()]
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.namelist()
-    except zipfile.BadZipFile:
-        raise InputError(f"{path}: not a readable zip file (expected a Sensor Logger or phyphox export)") from None
-
-
 def detect_format(path: Path) -> str:
     """One of FORMATS' names, from the file's content and layout (not only its extension)."""
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
+    if path.suffix.lower() == ".zip" and not path.is_dir() and not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a readable zip file (expected a Sensor Logger or phyphox export)")
     if path.is_dir() or zipfile.is_zipfile(path):
-        names = _member_names(path)
+        from sensor.importers.generic import read_members
+
+        names = read_members(path)[0]
         base = {n.rsplit("/", 1)[-1].lower() for n in names}
         if any(n.lower().endswith("meta/time.csv") or n.lower().endswith("meta/device.csv") for n in names):
             return "phyphox"

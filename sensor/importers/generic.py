@@ -89,10 +89,12 @@ class Table:
     first_line: int  # file line of the frame's first row
 
     def numbers(self, column: str) -> np.ndarray:
-        """A column as float64; text cells are an error naming line and column."""
+        """A column as float64 (empty cells NaN); text cells or an empty column are errors."""
         import pandas as pd
 
         col = self.frame[column]
+        if col.isna().all():
+            raise InputError(f"{self.where}, column '{column}': no numbers at all (expected one in every row)")
         if col.dtype.kind in "if":
             return col.to_numpy(dtype=np.float64)
         values = pd.to_numeric(col, errors="coerce")

@@ -4,7 +4,8 @@ Every importer reads each sensor file into a `Stream` (times in seconds, values 
 file line of every row) and passes it through `clean_stream`, so all formats share one set of rules:
 
 - Missing values (NaN or empty cells): a run of at most `max_nan_run_rows` rows is dropped and
-  becomes a gap (a decision note says so); a longer run, or a column with no numbers, is an error.
+  becomes a gap (a decision note says so); a longer run is an error (a column with no numbers at
+  all is rejected when the file is read).
 - Exact duplicate rows (same time, same values) are dropped with a note.
 - Rows that share a time stamp but differ (a burst delivered at once and stamped on arrival) are
   re-spaced at the nominal sample step, ending at the shared stamp and never reaching back past the
@@ -72,11 +73,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _drop_missing(stream: Stream, settings: ImportSettings, decisions: list[str]) -> Stream:
-    table = np.column_stack([stream.t_s, stream.values])
-    finite = np.isfinite(table)
-    for j, name in enumerate(stream.columns):
-        if not finite[:, j].any():
-            raise InputError(f"{stream.where}, column '{name}': no numbers at all (expected one in every row)")
+    finite = np.isfinite(np.column_stack([stream.t_s, stream.values]))
     bad = ~finite.all(axis=1)
     if not bad.any():
         return stream
