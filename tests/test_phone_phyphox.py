@@ -10,7 +10,7 @@ import pytest
 from analysis.samples import Samples
 from sensor.errors import DeviceError
 from sensor.phone import open_phone_source
-from sensor.phone.fake_phones import FakePhyphox, hinge_motion, java_sci
+from sensor.phone.fake_phones import FakePhyphox, hinge_motion, java_sci, phone_motion
 from sensor.phone.phyphox_poll import buffers_from_config
 
 TIMEOUT_S = 20.0
@@ -101,6 +101,26 @@ def test_incremental_polling_delivers_what_the_phone_measured():
     assert source.stats.dropped_samples == source.stats.duplicates == source.stats.gaps == 0
     assert gets >= 5
     assert "backcheck IMU" in source.info.device
+
+
+def test_simulated_lifter_round_trips():
+    motion = phone_motion(5.0, seed=0)  # the simulator's IMU (or the hinge before it lands)
+    phone = FakePhyphox(motion)
+
+    async def scenario():
+        await phone.start()
+        source = await connect(phone)
+        reader = Reader(source)
+        try:
+            for _ in range(5):
+                phone.record(len(motion) // 5 + 1)
+                await reader.until(phone.next_index)
+            return await reader.close()
+        finally:
+            await phone.stop()
+
+    out = run(scenario())
+    assert_matches(out, motion, np.arange(len(motion)))
 
 
 def test_null_values_are_dropped_and_counted():

@@ -12,7 +12,7 @@ import pytest
 from analysis.samples import Samples
 from sensor.errors import DeviceError, InputError
 from sensor.phone import open_phone_source
-from sensor.phone.fake_phones import FakeSensorLogger, hinge_motion
+from sensor.phone.fake_phones import FakeSensorLogger, hinge_motion, phone_motion
 from sensor.phone.merge import MergeSettings
 from sensor.phone.sensorlogger_push import PushFormatError, parse_push_message
 
@@ -90,6 +90,27 @@ def test_good_stream_arrives_whole_and_in_si_units():
     assert "Android (assumed" in source.info.decisions[0]
     assert source.server.push_url in source.banners[0]
     assert source.info.start_utc.startswith("2025-12-29")
+
+
+def test_simulated_lifter_round_trips():
+    motion = phone_motion(5.0, seed=0)  # the simulator's IMU (or the hinge before it lands)
+    assert motion.has_gyro
+    fake = FakeSensorLogger(motion, batch_s=0.25)
+
+    async def scenario():
+        source = await start()
+        try:
+            await push(source, fake.messages())
+            source.stop()
+            return await collect(source), source
+        finally:
+            await source.aclose()
+
+    out, source = run(scenario())
+    np.testing.assert_allclose(out.t, motion.t - motion.t[0], atol=2e-9)
+    np.testing.assert_allclose(out.acc, motion.acc, atol=1e-9)
+    np.testing.assert_allclose(out.gyro, motion.gyro, atol=1e-12)
+    assert source.stats.achieved_rate_hz == pytest.approx(motion.median_rate_hz(), rel=0.02)
 
 
 def test_out_of_order_and_duplicated_messages_come_out_in_order_and_once():
