@@ -142,8 +142,6 @@ def random_set(
         rng.uniform(0.9, 1.4),
         rng.uniform(0.5, 1.6),
     )
-    if pattern == "trunk-still":
-        conc = rng.uniform(0.7, 1.2)
     kinds = tuple(k for k in fault_kinds if not (pattern == "trunk-still" and k == "rounding"))
     if faults is None:
         faults = {}
@@ -158,7 +156,7 @@ def random_set(
             RepSpec(
                 eccentric_s=float(np.clip(ecc * vary[0], 1.2, 3.0)),
                 pause_bottom_s=float(np.clip(pb * vary[1], 0.2, 1.0)),
-                concentric_s=float(np.clip(conc * vary[2] * (1 + 0.03 * (k - 1)), 0.6, 1.8)),
+                concentric_s=float(np.clip(conc * vary[2] * (1 + 0.03 * (k - 1)), 0.9, 1.8)),
                 pause_top_s=float(np.clip(pt * vary[3], 0.5, 2.0)),
                 depth_offset_deg=float(rng.uniform(-1.5, 1.5)),
                 top_offset_deg=float(rng.uniform(-1.0, 1.0)),
@@ -170,7 +168,7 @@ def random_set(
         reps[k - 1] = _with_fault(reps[k - 1], label, pattern, rng)
         if label in ("rounding", "momentum") and k >= 2 and pattern == "floor-start":
             # the previous rep's floor is this rep's start: keep it nominal; touch-and-go for momentum
-            wait = 0.1 if label == "momentum" else max(reps[k - 2].pause_bottom_s, 0.45)
+            wait = 0.0 if label == "momentum" else max(reps[k - 2].pause_bottom_s, 0.45)
             reps[k - 2] = replace(reps[k - 2], depth_offset_deg=0.0, pause_bottom_s=wait)
     return SetSpec(
         exercise,
