@@ -57,7 +57,9 @@ def truth(t_s: np.ndarray) -> Truth:
     r = _attitude(t_s)
     gyro = (_attitude(t_s - h).inv() * _attitude(t_s + h)).as_rotvec() / (2 * h)
     w = 2 * np.pi * 0.4
-    world_acc = np.column_stack([0.4 * w**2 * np.sin(w * t_s), np.zeros_like(t_s), 0.8 * w**2 * np.cos(w * t_s)])
+    world_acc = np.column_stack(
+        [0.4 * w**2 * np.sin(w * t_s), np.zeros_like(t_s), 0.8 * w**2 * np.cos(w * t_s)]
+    )
     gravity = r.inv().apply(np.tile([0.0, 0.0, G], (len(t_s), 1)))
     return Truth(t_s, gravity, r.inv().apply(world_acc), gyro)
 
@@ -73,8 +75,10 @@ def clock(rate_hz: float, duration_s: float, offset_s: float = 0.0, jitter_s: fl
 
 # --- Sensor Logger -------------------------------------------------------------------------------
 
-METADATA_HEADER = ("version,device name,recording epoch time,recording time,recording timezone,platform,"
-                   "appVersion,device id,sensors,sampleRateMs,standardisation,platform version")
+METADATA_HEADER = (
+    "version,device name,recording epoch time,recording time,recording timezone,platform,"
+    "appVersion,device id,sensors,sampleRateMs,standardisation,platform version"
+)
 
 
 def _sl_csv(t_s: np.ndarray, xyz: np.ndarray) -> str:
@@ -134,6 +138,7 @@ def write_export(path: Path, files: dict[str, str | bytes], zipped: bool = True,
 
 # --- phyphox -------------------------------------------------------------------------------------
 
+
 def java_sci(x: float, decimal: str = ".") -> str:
     """Java DecimalFormat("0.000000000E0"): 10 significant digits, exponent without '+'."""
     if not np.isfinite(x):
@@ -148,8 +153,15 @@ def experiment_sets() -> dict[str, list[str]]:
     return {s.get("name"): [d.get("name") for d in s.findall("data")] for s in root.find("export")}
 
 
-ACC_WITH_G = {"Raw Data": ["Time (s)", "Acceleration x (m/s^2)", "Acceleration y (m/s^2)",
-                           "Acceleration z (m/s^2)", "Absolute acceleration (m/s^2)"]}
+ACC_WITH_G = {
+    "Raw Data": [
+        "Time (s)",
+        "Acceleration x (m/s^2)",
+        "Acceleration y (m/s^2)",
+        "Acceleration z (m/s^2)",
+        "Absolute acceleration (m/s^2)",
+    ]
+}
 
 
 def _phyphox_set(labels: list[str], columns: list[np.ndarray], sep: str, decimal: str) -> str:
@@ -173,6 +185,7 @@ def phyphox_files(
     t_* are wall-clock seconds since START; `pauses` (start, end) are left out of the experiment
     time, as phyphox does, and listed as PAUSE/START events in meta/time.csv.
     """
+
     def experiment_time(t: np.ndarray) -> np.ndarray:
         keep = np.ones(len(t), bool)
         out = t.copy()
@@ -192,14 +205,26 @@ def phyphox_files(
         sets = experiment_sets()
         files["Accelerometer.csv"] = _phyphox_set(sets["Accelerometer"], [acc_t, *m.total.T], sep, decimal)
         gyr_t, gkeep = experiment_time(t_gyro)
-        files["Gyroscope.csv"] = _phyphox_set(sets["Gyroscope"], [gyr_t, *truth(t_gyro[gkeep]).gyro.T], sep, decimal)
+        files["Gyroscope.csv"] = _phyphox_set(
+            sets["Gyroscope"], [gyr_t, *truth(t_gyro[gkeep]).gyro.T], sep, decimal
+        )
     q = '"'
-    files["meta/device.csv"] = "\n".join(
-        sep.join(f"{q}{v}{q}" for v in row)
-        for row in [("property", "value"), ("version", "1.2.0"), ("deviceModel", "Pixel 8"),
-                    ("deviceBrand", "google"), ("deviceManufacturer", "Google"), ("deviceRelease", "14"),
-                    ("accelerometer Name", "LSM6DSO Accelerometer"), ("accelerometer Range", "78.4532")]
-    ) + "\n"
+    files["meta/device.csv"] = (
+        "\n".join(
+            sep.join(f"{q}{v}{q}" for v in row)
+            for row in [
+                ("property", "value"),
+                ("version", "1.2.0"),
+                ("deviceModel", "Pixel 8"),
+                ("deviceBrand", "google"),
+                ("deviceManufacturer", "Google"),
+                ("deviceRelease", "14"),
+                ("accelerometer Name", "LSM6DSO Accelerometer"),
+                ("accelerometer Range", "78.4532"),
+            ]
+        )
+        + "\n"
+    )
     events = [("START", 0.0, start_unix_s)]
     paused = 0.0
     for a, b in pauses:
@@ -208,8 +233,9 @@ def phyphox_files(
     time_lines = [sep.join(f'"{h}"' for h in ("event", "experiment time", "system time", "system time text"))]
     for event, exp, sys in events:
         text = datetime.fromtimestamp(sys, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC+00:00"
-        time_lines.append(sep.join([f'"{event}"', java_sci(exp, decimal), f"{sys:.3f}".replace(".", decimal),
-                                    f'"{text}"']))
+        time_lines.append(
+            sep.join([f'"{event}"', java_sci(exp, decimal), f"{sys:.3f}".replace(".", decimal), f'"{text}"'])
+        )
     files["meta/time.csv"] = "\n".join(time_lines) + "\n"
     return files
 
@@ -220,6 +246,7 @@ def phyphox_minimal(t_acc: np.ndarray, sep: str = ",", decimal: str = ".") -> st
 
 
 # --- generic CSV ---------------------------------------------------------------------------------
+
 
 def generic_csv(
     path: Path,

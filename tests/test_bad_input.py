@@ -35,6 +35,7 @@ def _set(line: int, column: int, value: str):
         cells = lines[line - 1].split(",")
         cells[column] = value
         lines[line - 1] = ",".join(cells)
+
     return edit
 
 
@@ -45,6 +46,7 @@ def _blank(first: int, count: int, column: int | None = None):
             for j in range(1, 7) if column is None else [column]:
                 cells[j] = ""
             lines[i] = ",".join(cells)
+
     return edit
 
 
@@ -77,68 +79,199 @@ def _scaled(acc_scale):
 
 # (case id, builder(tmp) -> path, extra CLI options, fragments the message must contain)
 CASES = [
-    ("empty file", lambda d: _text(d / "x.csv", ""), [],
-     ["x.csv: the file is empty", "expected a header line and rows of numbers"]),
-    ("header only", lambda d: _text(d / "x.csv", "t,ax,ay,az\n"), [],
-     ["x.csv: no data rows after the header on line 1"]),
-    ("missing column", lambda d: _csv(d / "x.csv", names=("t", "ax", "ay", "acc_q", "gx", "gy", "gz")), [],
-     ["x.csv, line 1: no column for az", "expected a name such as az, acc_z", "columns are t, ax, ay, acc_q"]),
-    ("two of three gyro columns", lambda d: _csv(d / "x.csv", names=("t", "ax", "ay", "az", "gx", "gy", "q")), [],
-     ["x.csv, line 1: gyroscope column(s) gz missing", "give all three or none"]),
-    ("text in a number column", lambda d: _csv(d / "x.csv", _set(40, 2, "12.3abc")), [],
-     ["x.csv, line 40, column 'ay': expected a number, got '12.3abc'"]),
-    ("text in the time column", lambda d: _csv(d / "x.csv", _set(7, 0, "later")), [],
-     ["x.csv, line 7, column 't': expected a number, got 'later'"]),
-    ("ragged row", lambda d: _csv(d / "x.csv", _set(12, 3, "1.0,2.0")), [],
-     ["x.csv, line 12: rows do not have the header's 7 columns"]),
-    ("long NaN run", lambda d: _csv(d / "x.csv", _blank(50, 6)), [],
-     ["x.csv, lines 50-55: 6 rows in a row have missing values (first in column 'ax')",
-      "at most 3 in a row are dropped as a gap"]),
-    ("NaN column", lambda d: _csv(d / "x.csv", _blank(2, len(T), column=6)), [],
-     ["x.csv, column 'gz': no numbers at all (expected one in every row)"]),
-    ("time going backwards", lambda d: _csv(d / "x.csv", _set(30, 0, "0.200000")), [],
-     ["x.csv, line 30: time goes backwards (0.200000 s after 0.270000 s on line 29)", "expected increasing time"]),
-    ("rate fits no time unit", lambda d: _csv(d / "x.csv", _slow), [],
-     ["x.csv, column 't': a median time step of 0.25 gives a plausible rate (10-2000 Hz) in none of s, ms, us, ns",
-      "--time-unit"]),
-    ("stated unit gives 4 Hz", lambda d: _csv(d / "x.csv", _slow), ["--time-unit", "s"],
-     ["x.csv, column 't': the median time step is 0.25 s, a sample rate of 4 Hz; expected 5-5000 Hz"]),
-    ("stated unit gives 10 kHz", lambda d: _csv(d / "x.csv"), ["--time-unit", "ms"],
-     ["x.csv, column 't': the median time step is 1e-05 s, a sample rate of 1e+05 Hz; expected 5-5000 Hz",
-      "is the time unit right?"]),
-    ("acceleration 0.1", lambda d: _csv(d / "x.csv", **_scaled(0.01)), [],
-     ["x.csv: the median |acceleration| is 0.1", "fits neither g (about 1) nor m/s² (about 9.8)", "--acc-unit"]),
-    ("acceleration 500", lambda d: _csv(d / "x.csv", **_scaled(50.0)), [],
-     ["x.csv: the median |acceleration| is 5", "fits neither g"]),
-    ("stated m/s² but data in g", lambda d: _csv(d / "x.csv", **_scaled(1 / 9.80665)), ["--acc-unit", "mps2"],
-     ["x.csv: the median |acceleration| is 1.", "expected about 9.8 m/s² with gravity included"]),
-    ("stated rad/s but data in deg/s x 100", lambda d: _csv(d / "x.csv", gyro_scale=5729.6),
-     ["--gyro-unit", "radps"], ["x.csv: 1% of the angular rates exceed", "is the gyroscope unit right?"]),
-    ("ISO text that is not a time", lambda d: _csv(d / "x.csv", _set(9, 0, "2024-05-31T25:99:00Z"),
-                                                   time_unit="iso"), [],
-     ["x.csv, line 9, column 't': expected an ISO 8601 time", "got '2024-05-31T25:99:00Z'"]),
-    ("Sensor Logger file without x", lambda d: _sl(d, "Gyroscope.csv", lambda ls: ls.__setitem__(
-        0, "time,seconds_elapsed,z,y,q")), [],
-     ["rec.zip: Gyroscope.csv, line 1: no column 'x'", "time,seconds_elapsed,z,y,x"]),
-    ("Sensor Logger text in time", lambda d: _sl(d, "TotalAcceleration.csv", lambda ls: ls.__setitem__(
-        3, "oops," + ls[3].split(",", 1)[1])), [],
-     ["rec.zip: TotalAcceleration.csv, line 4, column 'time': expected a number, got 'oops'"]),
-    ("Sensor Logger without acceleration", lambda d: write_export(d / "rec.zip", {
-        "Gyroscope.csv": sensorlogger_files(T, T, "android")["Gyroscope.csv"]}), [],
-     ["rec.zip: no TotalAcceleration.csv, and not both Accelerometer.csv and Gravity.csv"]),
-    ("phyphox time going backwards", lambda d: write_export(d / "p.zip", _zip_edit(
-        phyphox_files(T, None), "Raw Data.csv", lambda ls: ls.__setitem__(20, ls[20].replace("E-1", "E-2", 1)))),
-     [], ["p.zip: Raw Data.csv, line 21: time goes backwards"]),
-    ("phyphox without acceleration", lambda d: write_export(d / "p.zip", {
-        k: v for k, v in phyphox_files(T, T).items() if k != "Accelerometer.csv"}), [],
-     ["p.zip: no 'Acceleration x (m/s^2)' columns in any export set"]),
-    ("not a zip", lambda d: _text(d / "p.zip", b"PK\x03\x04garbage"), [],
-     ["p.zip: not a readable zip file"]),
+    (
+        "empty file",
+        lambda d: _text(d / "x.csv", ""),
+        [],
+        ["x.csv: the file is empty", "expected a header line and rows of numbers"],
+    ),
+    (
+        "header only",
+        lambda d: _text(d / "x.csv", "t,ax,ay,az\n"),
+        [],
+        ["x.csv: no data rows after the header on line 1"],
+    ),
+    (
+        "missing column",
+        lambda d: _csv(d / "x.csv", names=("t", "ax", "ay", "acc_q", "gx", "gy", "gz")),
+        [],
+        [
+            "x.csv, line 1: no column for az",
+            "expected a name such as az, acc_z",
+            "columns are t, ax, ay, acc_q",
+        ],
+    ),
+    (
+        "two of three gyro columns",
+        lambda d: _csv(d / "x.csv", names=("t", "ax", "ay", "az", "gx", "gy", "q")),
+        [],
+        ["x.csv, line 1: gyroscope column(s) gz missing", "give all three or none"],
+    ),
+    (
+        "text in a number column",
+        lambda d: _csv(d / "x.csv", _set(40, 2, "12.3abc")),
+        [],
+        ["x.csv, line 40, column 'ay': expected a number, got '12.3abc'"],
+    ),
+    (
+        "text in the time column",
+        lambda d: _csv(d / "x.csv", _set(7, 0, "later")),
+        [],
+        ["x.csv, line 7, column 't': expected a number, got 'later'"],
+    ),
+    (
+        "ragged row",
+        lambda d: _csv(d / "x.csv", _set(12, 3, "1.0,2.0")),
+        [],
+        ["x.csv, line 12: rows do not have the header's 7 columns"],
+    ),
+    (
+        "long NaN run",
+        lambda d: _csv(d / "x.csv", _blank(50, 6)),
+        [],
+        [
+            "x.csv, lines 50-55: 6 rows in a row have missing values (first in column 'ax')",
+            "at most 3 in a row are dropped as a gap",
+        ],
+    ),
+    (
+        "NaN column",
+        lambda d: _csv(d / "x.csv", _blank(2, len(T), column=6)),
+        [],
+        ["x.csv, column 'gz': no numbers at all (expected one in every row)"],
+    ),
+    (
+        "time going backwards",
+        lambda d: _csv(d / "x.csv", _set(30, 0, "0.200000")),
+        [],
+        [
+            "x.csv, line 30: time goes backwards (0.200000 s after 0.270000 s on line 29)",
+            "expected increasing time",
+        ],
+    ),
+    (
+        "rate fits no time unit",
+        lambda d: _csv(d / "x.csv", _slow),
+        [],
+        [
+            "x.csv, column 't': a median time step of 0.25 gives a plausible rate (10-2000 Hz) "
+            "in none of s, ms, us, ns",
+            "--time-unit",
+        ],
+    ),
+    (
+        "stated unit gives 4 Hz",
+        lambda d: _csv(d / "x.csv", _slow),
+        ["--time-unit", "s"],
+        ["x.csv, column 't': the median time step is 0.25 s, a sample rate of 4 Hz; expected 5-5000 Hz"],
+    ),
+    (
+        "stated unit gives 10 kHz",
+        lambda d: _csv(d / "x.csv"),
+        ["--time-unit", "ms"],
+        [
+            "x.csv, column 't': the median time step is 1e-05 s, a sample rate of 1e+05 Hz; "
+            "expected 5-5000 Hz",
+            "is the time unit right?",
+        ],
+    ),
+    (
+        "acceleration 0.1",
+        lambda d: _csv(d / "x.csv", **_scaled(0.01)),
+        [],
+        [
+            "x.csv: the median |acceleration| is 0.1",
+            "fits neither g (about 1) nor m/s² (about 9.8)",
+            "--acc-unit",
+        ],
+    ),
+    (
+        "acceleration 500",
+        lambda d: _csv(d / "x.csv", **_scaled(50.0)),
+        [],
+        ["x.csv: the median |acceleration| is 5", "fits neither g"],
+    ),
+    (
+        "stated m/s² but data in g",
+        lambda d: _csv(d / "x.csv", **_scaled(1 / 9.80665)),
+        ["--acc-unit", "mps2"],
+        ["x.csv: the median |acceleration| is 1.", "expected about 9.8 m/s² with gravity included"],
+    ),
+    (
+        "stated rad/s but data in deg/s x 100",
+        lambda d: _csv(d / "x.csv", gyro_scale=5729.6),
+        ["--gyro-unit", "radps"],
+        ["x.csv: 1% of the angular rates exceed", "is the gyroscope unit right?"],
+    ),
+    (
+        "ISO text that is not a time",
+        lambda d: _csv(d / "x.csv", _set(9, 0, "2024-05-31T25:99:00Z"), time_unit="iso"),
+        [],
+        ["x.csv, line 9, column 't': expected an ISO 8601 time", "got '2024-05-31T25:99:00Z'"],
+    ),
+    (
+        "Sensor Logger file without x",
+        lambda d: _sl(d, "Gyroscope.csv", lambda ls: ls.__setitem__(0, "time,seconds_elapsed,z,y,q")),
+        [],
+        ["rec.zip: Gyroscope.csv, line 1: no column 'x'", "time,seconds_elapsed,z,y,x"],
+    ),
+    (
+        "Sensor Logger text in time",
+        lambda d: _sl(
+            d, "TotalAcceleration.csv", lambda ls: ls.__setitem__(3, "oops," + ls[3].split(",", 1)[1])
+        ),
+        [],
+        ["rec.zip: TotalAcceleration.csv, line 4, column 'time': expected a number, got 'oops'"],
+    ),
+    (
+        "Sensor Logger without acceleration",
+        lambda d: write_export(
+            d / "rec.zip", {"Gyroscope.csv": sensorlogger_files(T, T, "android")["Gyroscope.csv"]}
+        ),
+        [],
+        ["rec.zip: no TotalAcceleration.csv, and not both Accelerometer.csv and Gravity.csv"],
+    ),
+    (
+        "phyphox time going backwards",
+        lambda d: write_export(
+            d / "p.zip",
+            _zip_edit(
+                phyphox_files(T, None),
+                "Raw Data.csv",
+                lambda ls: ls.__setitem__(20, ls[20].replace("E-1", "E-2", 1)),
+            ),
+        ),
+        [],
+        ["p.zip: Raw Data.csv, line 21: time goes backwards"],
+    ),
+    (
+        "phyphox without acceleration",
+        lambda d: write_export(
+            d / "p.zip", {k: v for k, v in phyphox_files(T, T).items() if k != "Accelerometer.csv"}
+        ),
+        [],
+        ["p.zip: no 'Acceleration x (m/s^2)' columns in any export set"],
+    ),
+    ("not a zip", lambda d: _text(d / "p.zip", b"PK\x03\x04garbage"), [], ["p.zip: not a readable zip file"]),
     ("missing input", lambda d: d / "nothing.csv", [], ["nothing.csv: no such file or folder"]),
-    ("bad --columns", lambda d: _csv(d / "x.csv"), ["--columns", "t=t,ax"], ["--columns: expected KEY=VALUE, got 'ax'"]),
-    ("unknown column role", lambda d: _csv(d / "x.csv"), ["--columns", "q=t"], ["--columns: unknown role 'q'"]),
-    ("column named by option absent", lambda d: _csv(d / "x.csv"), ["--columns", "ax=AccX"],
-     ["x.csv, line 1: no column named 'AccX' (given for ax)"]),
+    (
+        "bad --columns",
+        lambda d: _csv(d / "x.csv"),
+        ["--columns", "t=t,ax"],
+        ["--columns: expected KEY=VALUE, got 'ax'"],
+    ),
+    (
+        "unknown column role",
+        lambda d: _csv(d / "x.csv"),
+        ["--columns", "q=t"],
+        ["--columns: unknown role 'q'"],
+    ),
+    (
+        "column named by option absent",
+        lambda d: _csv(d / "x.csv"),
+        ["--columns", "ax=AccX"],
+        ["x.csv, line 1: no column named 'AccX' (given for ax)"],
+    ),
 ]
 
 
@@ -183,7 +316,9 @@ def test_short_nan_run_is_dropped_as_a_gap_with_a_note(tmp_path):
     rec = load(path)
     assert len(rec.samples) == len(T) - 3
     assert np.diff(rec.samples.t).max() == pytest.approx(0.04, abs=1e-6)
-    assert any("3 rows with missing values dropped (runs starting on lines 50)" in d for d in rec.meta.decisions)
+    assert any(
+        "3 rows with missing values dropped (runs starting on lines 50)" in d for d in rec.meta.decisions
+    )
 
 
 def test_exact_duplicate_rows_are_dropped_with_a_note(tmp_path):
@@ -198,6 +333,7 @@ def test_repeated_stamps_with_different_values_are_respaced(tmp_path):
         stamp = lines[33].split(",")[0]
         for i in range(30, 33):
             lines[i] = ",".join([stamp, *lines[i].split(",")[1:]])
+
     rec = load(_csv(tmp_path / "x.csv", burst))
     assert len(rec.samples) == len(T)
     np.testing.assert_allclose(rec.samples.t, T - T[0], atol=1e-9)  # the burst lands back on its 10 ms grid

@@ -40,10 +40,13 @@ def _assert_truth(rec, t_offset_s: float = 0.0, acc_tol: float = 1e-7, gyro_tol:
 
 # --- Sensor Logger -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("zipped", [True, False])
 def test_sensorlogger_android_matches_truth(tmp_path, zipped):
     files = sensorlogger_files(T_ACC, T_GYRO, "android")
-    path = write_export(tmp_path / ("rec.zip" if zipped else "rec"), files, zipped, folder="" if zipped else "2024")
+    path = write_export(
+        tmp_path / ("rec.zip" if zipped else "rec"), files, zipped, folder="" if zipped else "2024"
+    )
     if not zipped:
         path.mkdir(exist_ok=True)
     rec = load(path)
@@ -137,6 +140,7 @@ def test_sensorlogger_without_gyroscope_is_accelerometer_only(tmp_path):
 
 # --- phyphox -------------------------------------------------------------------------------------
 
+
 def test_experiment_file_records_acc_and_gyro_with_the_buffers_the_importer_reads():
     root = ET.parse(EXPERIMENT).getroot()
     buffers = [c.text for c in root.find("data-containers")]
@@ -205,16 +209,46 @@ T_UNIFORM = clock(100.0, 20.0)
     ("names", "acc_scale", "gyro_scale", "time_unit", "kw", "expect"),
     [
         (("t", "ax", "ay", "az", "gx", "gy", "gz"), 1.0, 1.0, "s", {}, ["m/s²", "rad/s", "in s"]),
-        (("time_ms", "AccX", "AccY", "AccZ", "GyrX", "GyrY", "GyrZ"), 1 / 9.80665, 180 / np.pi, "ms", {},
-         ["in g", "°/s", "ms"]),
-        (("timestamp", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"), 1.0, 180 / np.pi, "ns",
-         {"epoch": True}, ["°/s", "in ns"]),
-        (("Time", "accelerometer_x", "accelerometer_y", "accelerometer_z"), 1 / 9.80665, 1.0, "us", {},
-         ["in g", "accelerometer-only"]),
-        (("time", "ax (g)", "ay (g)", "az (g)", "gx (deg/s)", "gy (deg/s)", "gz (deg/s)"), 1 / 9.80665,
-         180 / np.pi, "iso", {}, ["ISO 8601"]),
-        (("t_s", "ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps"), 1.0, 1.0, "s",
-         {"sep": ";", "decimal": ","}, []),
+        (
+            ("time_ms", "AccX", "AccY", "AccZ", "GyrX", "GyrY", "GyrZ"),
+            1 / 9.80665,
+            180 / np.pi,
+            "ms",
+            {},
+            ["in g", "°/s", "ms"],
+        ),
+        (
+            ("timestamp", "acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z"),
+            1.0,
+            180 / np.pi,
+            "ns",
+            {"epoch": True},
+            ["°/s", "in ns"],
+        ),
+        (
+            ("Time", "accelerometer_x", "accelerometer_y", "accelerometer_z"),
+            1 / 9.80665,
+            1.0,
+            "us",
+            {},
+            ["in g", "accelerometer-only"],
+        ),
+        (
+            ("time", "ax (g)", "ay (g)", "az (g)", "gx (deg/s)", "gy (deg/s)", "gz (deg/s)"),
+            1 / 9.80665,
+            180 / np.pi,
+            "iso",
+            {},
+            ["ISO 8601"],
+        ),
+        (
+            ("t_s", "ax_mps2", "ay_mps2", "az_mps2", "gx_radps", "gy_radps", "gz_radps"),
+            1.0,
+            1.0,
+            "s",
+            {"sep": ";", "decimal": ","},
+            [],
+        ),
         (("t", "ax", "ay", "az", "gx", "gy", "gz"), 1.0, 1.0, "s", {"sep": "\t"}, []),
     ],
 )
@@ -239,8 +273,13 @@ def test_generic_csv_names_units_and_time(tmp_path, names, acc_scale, gyro_scale
 def test_generic_gzip_and_stated_options_override_inference(tmp_path):
     path = tmp_path / "x.csv.gz"
     generic_csv(path, T_UNIFORM, ("Zeit", "A1", "A2", "A3", "W1", "W2", "W3"), 1.0, 180 / np.pi, "ms")
-    rec = load(path, columns={"t": "Zeit", "ax": "A1", "ay": "A2", "az": "A3", "gx": "W1", "gy": "W2", "gz": "W3"},
-               acc_unit="mps2", gyro_unit="dps", time_unit="ms")
+    rec = load(
+        path,
+        columns={"t": "Zeit", "ax": "A1", "ay": "A2", "az": "A3", "gx": "W1", "gy": "W2", "gz": "W3"},
+        acc_unit="mps2",
+        gyro_unit="dps",
+        time_unit="ms",
+    )
     np.testing.assert_allclose(rec.samples.gyro, truth(T_UNIFORM).gyro, rtol=1e-6, atol=1e-6)
     assert not any("inferred" in d for d in rec.meta.decisions)
 
@@ -268,6 +307,7 @@ def test_all_squat5_recordings_load_through_the_generic_path():
 
 
 # --- detection and convert -----------------------------------------------------------------------
+
 
 def test_formats_are_described():
     assert set(FORMATS) == {"backcheck", "sensorlogger", "phyphox", "csv"}

@@ -26,7 +26,7 @@ __all__ = ["FORMATS", "ImportSettings", "detect_format", "load"]
 FORMATS: dict[str, str] = {
     "backcheck": "backcheck's own recording (.csv or .csv.gz with a '# backcheck-recording/1' first line)",
     "sensorlogger": "Sensor Logger export (Android or iOS), a zip or its unzipped folder",
-    "phyphox": "phyphox CSV export: 'Acceleration with g' or backcheck-imu.phyphox (zip, folder or bare .csv)",
+    "phyphox": "phyphox CSV export of 'Acceleration with g' or backcheck-imu.phyphox (zip, folder, .csv)",
     "csv": "generic CSV/TSV (.csv, .txt, .csv.gz): columns by name or --columns, units stated or inferred",
 }
 
@@ -58,8 +58,13 @@ def detect_format(path: Path) -> str:
     return "phyphox" if is_phyphox_csv(path) else "csv"
 
 
-def load(path: str | os.PathLike, *, format: str = "auto", settings: ImportSettings | None = None,
-         **options: object) -> Recording:
+def load(
+    path: str | os.PathLike,
+    *,
+    format: str = "auto",
+    settings: ImportSettings | None = None,
+    **options: object,
+) -> Recording:
     """Read any supported input as a Recording in SI units.
 
     options: generic CSV `columns` (role -> header), `acc_unit` (g|mps2), `gyro_unit` (dps|radps),

@@ -24,28 +24,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN", help="file or folder to read")
     parser.add_argument("output", metavar="OUT", help="backcheck recording to write (.csv or .csv.gz)")
     parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
-    parser.add_argument("--format", default="auto", choices=["auto", *FORMATS], help="input format (default: detect)")
-    parser.add_argument("--columns", metavar="ROLE=NAME,...",
-                        help="generic CSV: map roles t,ax,ay,az,gx,gy,gz to header names, e.g. t=time,ax=AccX")
-    parser.add_argument("--acc-unit", choices=["g", "mps2"], help="generic CSV: acceleration unit (default: infer)")
-    parser.add_argument("--gyro-unit", choices=["dps", "radps"], help="generic CSV: angular rate unit (default: infer)")
-    parser.add_argument("--time-unit", choices=["s", "ms", "us", "ns", "iso"], help="generic CSV: time unit (default: infer)")
-    parser.add_argument("--ios-standardised", choices=["yes", "no"],
-                        help="Sensor Logger iOS: was 'Standardise Units & Frames' on? (default: Metadata.csv, else no)")
+    parser.add_argument(
+        "--format", default="auto", choices=["auto", *FORMATS], help="input format (default: detect)"
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="ROLE=NAME,...",
+        help="generic CSV: map roles t,ax,ay,az,gx,gy,gz to header names, e.g. t=time,ax=AccX",
+    )
+    parser.add_argument(
+        "--acc-unit", choices=["g", "mps2"], help="generic CSV: acceleration unit (default: infer)"
+    )
+    parser.add_argument(
+        "--gyro-unit", choices=["dps", "radps"], help="generic CSV: angular rate unit (default: infer)"
+    )
+    parser.add_argument(
+        "--time-unit", choices=["s", "ms", "us", "ns", "iso"], help="generic CSV: time unit (default: infer)"
+    )
+    parser.add_argument(
+        "--ios-standardised",
+        choices=["yes", "no"],
+        help="Sensor Logger iOS: was 'Standardise Units & Frames' on? (default: Metadata.csv, else no)",
+    )
     parser.add_argument("--device", help="device name to store (default: from the input when known)")
     parser.add_argument("--placement", help="where the sensor was worn, e.g. 'L4, face out'")
-    parser.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
-                        help="free-form note to store, e.g. exercise=deadlift (repeatable)")
+    parser.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="free-form note to store, e.g. exercise=deadlift (repeatable)",
+    )
+
+
+def _pair(item: str, option: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise InputError(f"{option}: expected KEY=VALUE, got {item!r}")
+    return key.strip(), value.strip()
 
 
 def _pairs(text: str, option: str) -> dict[str, str]:
-    pairs = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise InputError(f"{option}: expected KEY=VALUE, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
+    return dict(_pair(p.strip(), option) for p in text.split(",") if p.strip())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,13 +89,15 @@ def run(args: argparse.Namespace) -> int:
     meta, samples = rec.meta, rec.samples
     meta.device = args.device or meta.device
     meta.placement = args.placement or meta.placement
-    meta.notes.update(_pairs(",".join(args.note), "--note"))
+    meta.notes.update(_pair(note, "--note") for note in args.note)
     meta.notes.setdefault("imported_from", f"{src.name} ({meta.format})")
     if meta.decisions:
         meta.notes["import_decisions"] = list(meta.decisions)
     gyro = "accelerometer + gyroscope" if samples.has_gyro else "accelerometer only"
-    print(f"read {src} as {meta.format}: {len(samples)} samples, {samples.duration_s:.1f} s, "
-          f"{samples.median_rate_hz():.1f} Hz, {gyro}")
+    print(
+        f"read {src} as {meta.format}: {len(samples)} samples, {samples.duration_s:.1f} s, "
+        f"{samples.median_rate_hz():.1f} Hz, {gyro}"
+    )
     for line in meta.decisions:
         print(f"  - {line}")
     _write(out, rec, args.force, write_recording)

@@ -41,15 +41,58 @@ TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 _AXIS_ALIASES = {
     "a": ("a", "acc", "accel", "accelerometer", "acceleration", "accelerometeracceleration", "linacc"),
-    "g": ("g", "gyr", "gyro", "gyroscope", "rot", "rotationrate", "gyroscoperotationrate", "w", "omega",
-          "angvel", "angularvelocity", "angularrate"),
+    "g": (
+        "g",
+        "gyr",
+        "gyro",
+        "gyroscope",
+        "rot",
+        "rotationrate",
+        "gyroscoperotationrate",
+        "w",
+        "omega",
+        "angvel",
+        "angularvelocity",
+        "angularrate",
+    ),
 }
-_TIME_ALIASES = ("t", "time", "timestamp", "timestamps", "ts", "times", "seconds", "sec", "elapsed",
-                 "elapsedtime", "datetime", "date", "epoch", "loggingtime", "timeelapsed")
+_TIME_ALIASES = (
+    "t",
+    "time",
+    "timestamp",
+    "timestamps",
+    "ts",
+    "times",
+    "seconds",
+    "sec",
+    "elapsed",
+    "elapsedtime",
+    "datetime",
+    "date",
+    "epoch",
+    "loggingtime",
+    "timeelapsed",
+)
 _UNIT_WORDS = {
-    "m/s^2": "mps2", "m/s²": "mps2", "m/s2": "mps2", "mps2": "mps2", "ms2": "mps2", "g": "g",
-    "rad/s": "radps", "radps": "radps", "rads": "radps", "deg/s": "dps", "°/s": "dps", "dps": "dps",
-    "degps": "dps", "s": "s", "sec": "s", "ms": "ms", "us": "us", "µs": "us", "ns": "ns",
+    "m/s^2": "mps2",
+    "m/s²": "mps2",
+    "m/s2": "mps2",
+    "mps2": "mps2",
+    "ms2": "mps2",
+    "g": "g",
+    "rad/s": "radps",
+    "radps": "radps",
+    "rads": "radps",
+    "deg/s": "dps",
+    "°/s": "dps",
+    "dps": "dps",
+    "degps": "dps",
+    "s": "s",
+    "sec": "s",
+    "ms": "ms",
+    "us": "us",
+    "µs": "us",
+    "ns": "ns",
 }
 
 
@@ -94,7 +137,9 @@ class Table:
 
         col = self.frame[column]
         if col.isna().all():
-            raise InputError(f"{self.where}, column '{column}': no numbers at all (expected one in every row)")
+            raise InputError(
+                f"{self.where}, column '{column}': no numbers at all (expected one in every row)"
+            )
         if col.dtype.kind in "if":
             return col.to_numpy(dtype=np.float64)
         values = pd.to_numeric(col, errors="coerce")
@@ -149,19 +194,28 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0) -> Table:
     header = lines[skip]
     sep = max(("\t", ";", ","), key=header.count)
     if header.count(sep) == 0:
-        raise InputError(f"{where}, line {line_offset + skip + 1}: expected a header of column names separated by commas, "
-                         f"tabs or semicolons, got {header[:60]!r}")
+        raise InputError(
+            f"{where}, line {line_offset + skip + 1}: expected a header of column names separated by commas, "
+            f"tabs or semicolons, got {header[:60]!r}"
+        )
     sample = "\n".join(lines[skip + 1 : skip + 20])
     decimal = "," if sep != "," and re.search(r"\d,\d", sample) else "."
     try:
         frame = pd.read_csv(
-            io.BytesIO(raw), sep=sep, decimal=decimal, skiprows=skip, skip_blank_lines=False,
-            engine="c", encoding="utf-8-sig",
+            io.BytesIO(raw),
+            sep=sep,
+            decimal=decimal,
+            skiprows=skip,
+            skip_blank_lines=False,
+            engine="c",
+            encoding="utf-8-sig",
         )
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
         line = f", line {int(m.group(1)) + line_offset + skip}" if m else ""
-        raise InputError(f"{where}{line}: rows do not have the header's {header.count(sep) + 1} columns") from None
+        raise InputError(
+            f"{where}{line}: rows do not have the header's {header.count(sep) + 1} columns"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     # a blank line at the end is not data
     while len(frame) and frame.iloc[-1].isna().all():
@@ -188,8 +242,10 @@ def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str,
             raise InputError(f"--columns: unknown role '{role}' (expected {', '.join(ROLES)})")
         match = [h for h in headers if h == name] or [h for h in headers if h.lower() == name.lower()]
         if not match:
-            raise InputError(f"{table.where}, line {table.first_line - 1}: no column named '{name}' "
-                             f"(given for {role}); columns are {', '.join(headers)}")
+            raise InputError(
+                f"{table.where}, line {table.first_line - 1}: no column named '{name}' "
+                f"(given for {role}); columns are {', '.join(headers)}"
+            )
         found[role] = match[0]
         hints.pop(role, None)
     for role in ("t", "ax", "ay", "az"):
@@ -201,8 +257,10 @@ def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str,
     gyro = [r for r in ("gx", "gy", "gz") if r in found]
     if gyro and len(gyro) < 3:
         missing = sorted({"gx", "gy", "gz"} - set(gyro))
-        raise InputError(f"{table.where}, line {table.first_line - 1}: gyroscope column(s) {', '.join(missing)} "
-                         f"missing (found {', '.join(found[r] for r in gyro)}); give all three or none")
+        raise InputError(
+            f"{table.where}, line {table.first_line - 1}: gyroscope column(s) {', '.join(missing)} "
+            f"missing (found {', '.join(found[r] for r in gyro)}); give all three or none"
+        )
     return found, hints
 
 
@@ -213,7 +271,9 @@ def _examples(role: str) -> str:
     return f"{role}, acc_{axis}, acc{axis.upper()} or accelerometer_{axis}"
 
 
-def _time_seconds(table: Table, column: str, unit: str | None, decisions: list[str]) -> tuple[np.ndarray, str | None]:
+def _time_seconds(
+    table: Table, column: str, unit: str | None, decisions: list[str]
+) -> tuple[np.ndarray, str | None]:
     """Times in s from the first row (NaN kept), and the ISO start time when the times are absolute."""
     import pandas as pd
 
@@ -223,8 +283,10 @@ def _time_seconds(table: Table, column: str, unit: str | None, decisions: list[s
         bad = stamps.isna() & col.notna()
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
-            raise InputError(f"{table.where}, line {table.first_line + i}, column '{column}': expected an ISO 8601 "
-                             f"time such as 2024-05-01T10:00:00.000Z, got {col.iloc[i]!r}")
+            raise InputError(
+                f"{table.where}, line {table.first_line + i}, column '{column}': expected an ISO 8601 "
+                f"time such as 2024-05-01T10:00:00.000Z, got {col.iloc[i]!r}"
+            )
         ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
         first = ns[np.flatnonzero(stamps.notna().to_numpy())[0]]
         t = np.where(stamps.notna().to_numpy(), (ns - first) / 1e9, np.nan)
@@ -249,8 +311,10 @@ def _time_seconds(table: Table, column: str, unit: str | None, decisions: list[s
                 "(10-2000 Hz) in none of s, ms, us, ns; state the unit with --time-unit"
             )
         unit = fits[0]
-        decisions.append(f"time column '{column}' in {unit} (inferred from a median step of {step:.6g} {unit}, "
-                         f"{1.0 / (step * TIME_UNITS[unit]):.1f} Hz)")
+        decisions.append(
+            f"time column '{column}' in {unit} (inferred from a median step of {step:.6g} {unit}, "
+            f"{1.0 / (step * TIME_UNITS[unit]):.1f} Hz)"
+        )
     start_s = first * TIME_UNITS[unit]
     start_utc = None
     if 9.0e8 < start_s < 4.1e9:  # 1998..2099: the times are Unix epoch times
@@ -270,9 +334,13 @@ def infer_acc_unit(where: str, acc: np.ndarray, decisions: list[str]) -> str:
     elif 0.5 * STANDARD_GRAVITY_MPS2 <= median <= 2.0 * STANDARD_GRAVITY_MPS2:
         unit = "mps2"
     else:
-        raise InputError(f"{where}: the median |acceleration| is {median:.3g}, which fits neither g (about 1) "
-                         f"nor m/s² (about 9.8) with gravity included; state the unit with --acc-unit")
-    decisions.append(f"acceleration in {'g' if unit == 'g' else 'm/s²'} (inferred: median |a| = {median:.3g})")
+        raise InputError(
+            f"{where}: the median |acceleration| is {median:.3g}, which fits neither g (about 1) "
+            f"nor m/s² (about 9.8) with gravity included; state the unit with --acc-unit"
+        )
+    decisions.append(
+        f"acceleration in {'g' if unit == 'g' else 'm/s²'} (inferred: median |a| = {median:.3g})"
+    )
     return unit
 
 
@@ -294,7 +362,9 @@ def gravity_turn_scale(t_s: np.ndarray, acc: np.ndarray, gyro: np.ndarray) -> tu
     kernel = np.ones(width) / width
 
     def smooth(x: np.ndarray) -> np.ndarray:
-        return np.column_stack([np.convolve(np.interp(grid, t_s, x[:, i]), kernel, mode="same") for i in range(3)])
+        return np.column_stack(
+            [np.convolve(np.interp(grid, t_s, x[:, i]), kernel, mode="same") for i in range(3)]
+        )
 
     a, omega = smooth(acc), smooth(gyro)
     u = a / np.linalg.norm(a, axis=1, keepdims=True)
@@ -319,7 +389,7 @@ def infer_gyro_unit(t_s: np.ndarray, acc_mps2: np.ndarray, gyro: np.ndarray, dec
     p99 = float(np.percentile(np.linalg.norm(gyro, axis=1), 99))
     if r2 >= 0.3 and k > 0:
         unit = "radps" if abs(np.log(k)) < abs(np.log(k / GYRO_UNITS["dps"])) else "dps"
-        how = f"the gravity direction turns {k:.3g} × the gyroscope's reading per second (fit explains {r2:.0%})"
+        how = f"the gravity direction turns {k:.3g} × the gyroscope's reading (fit explains {r2:.0%})"
     else:
         unit = "dps" if p99 >= 10.0 else "radps"
         how = f"99th percentile |ω| = {p99:.3g}; too little rotation to check against gravity"
@@ -360,12 +430,20 @@ def load_generic(
     check_units(where, stream.values[:, :3], gyro_out, settings)
     samples = Samples(stream.t_s - t0_s, stream.values[:, :3], gyro_out)
     if start_utc and t0_s != 0.0:
-        start_utc = datetime.fromtimestamp(datetime.fromisoformat(start_utc).timestamp() + t0_s, UTC).isoformat()
+        start_utc = datetime.fromtimestamp(
+            datetime.fromisoformat(start_utc).timestamp() + t0_s, UTC
+        ).isoformat()
     if not has_gyro:
-        decisions.append("no gyroscope columns: accelerometer-only recording (the analysis runs in a reduced mode)")
+        decisions.append(
+            "no gyroscope columns: accelerometer-only recording (the analysis runs in a reduced mode)"
+        )
     meta = RecordingMeta(
-        format="generic-csv", sample_rate_hz=round(samples.median_rate_hz(), 3), accelerometer_only=not has_gyro,
-        start_utc=start_utc, decisions=decisions, source_path=where,
+        format="generic-csv",
+        sample_rate_hz=round(samples.median_rate_hz(), 3),
+        accelerometer_only=not has_gyro,
+        start_utc=start_utc,
+        decisions=decisions,
+        source_path=where,
     )
     return Recording(samples, meta)
 

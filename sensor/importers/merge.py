@@ -82,14 +82,14 @@ def _drop_missing(stream: Stream, settings: ImportSettings, decisions: list[str]
         if stop - start > settings.max_nan_run_rows:
             col = stream.columns[int(np.argmax(~finite[start]))]
             raise InputError(
-                f"{stream.where}, lines {stream.lines[start]}-{stream.lines[stop - 1]}: {stop - start} rows in a "
-                f"row have missing values (first in column '{col}'); at most {settings.max_nan_run_rows} "
-                "in a row are dropped as a gap"
+                f"{stream.where}, lines {stream.lines[start]}-{stream.lines[stop - 1]}: "
+                f"{stop - start} rows in a row have missing values (first in column '{col}'); "
+                f"at most {settings.max_nan_run_rows} in a row are dropped as a gap"
             )
     shown = ", ".join(str(stream.lines[s]) for s, _ in runs[:5]) + (", ..." if len(runs) > 5 else "")
     decisions.append(
-        f"{stream.where}: {int(bad.sum())} rows with missing values dropped (runs starting on lines {shown}); "
-        "they are gaps now"
+        f"{stream.where}: {int(bad.sum())} rows with missing values dropped "
+        f"(runs starting on lines {shown}); they are gaps now"
     )
     return stream.take(~bad)
 
@@ -151,14 +151,17 @@ def check_rate(stream: Stream, settings: ImportSettings) -> float:
     return rate_hz
 
 
-def check_units(where: str, acc_mps2: np.ndarray, gyro_radps: np.ndarray | None, settings: ImportSettings) -> None:
+def check_units(
+    where: str, acc_mps2: np.ndarray, gyro_radps: np.ndarray | None, settings: ImportSettings
+) -> None:
     """Reject acceleration whose median magnitude is not about 1 g, and absurd angular rates."""
     median = float(np.median(np.linalg.norm(acc_mps2, axis=1)))
     lo, hi = settings.acc_median_range_mps2
     if not lo <= median <= hi:
         raise InputError(
             f"{where}: the median |acceleration| is {median:.3g} m/s²; expected about "
-            f"{STANDARD_GRAVITY_MPS2:.1f} m/s² with gravity included (is the unit right, or is gravity removed?)"
+            f"{STANDARD_GRAVITY_MPS2:.1f} m/s² with gravity included "
+            "(is the unit right, or is gravity removed?)"
         )
     if gyro_radps is not None:
         p99 = float(np.percentile(np.linalg.norm(gyro_radps, axis=1), 99))
@@ -189,7 +192,9 @@ def interpolate_onto(
     return values, ok
 
 
-def merge_streams(acc: Stream, gyro: Stream | None, settings: ImportSettings, decisions: list[str]) -> Samples:
+def merge_streams(
+    acc: Stream, gyro: Stream | None, settings: ImportSettings, decisions: list[str]
+) -> Samples:
     """Samples on the accelerometer's time stamps; gyro interpolated within short steps (module docstring)."""
     if gyro is None:
         return Samples(acc.t_s, acc.values, None)
@@ -203,13 +208,15 @@ def merge_streams(acc: Stream, gyro: Stream | None, settings: ImportSettings, de
         if (~ok & ~inside).any():
             parts.append(f"{int((~ok & ~inside).sum())} outside the gyroscope's time span")
         if gaps:
-            parts.append(f"{sum(b - a for a, b in gaps)} inside {len(gaps)} gyroscope gaps longer than "
-                         f"{settings.max_gap_periods:g} periods ({max_step_s * 1e3:.0f} ms), kept as gaps")
+            parts.append(
+                f"{sum(b - a for a, b in gaps)} inside {len(gaps)} gyroscope gaps longer than "
+                f"{settings.max_gap_periods:g} periods ({max_step_s * 1e3:.0f} ms), kept as gaps"
+            )
         decisions.append(f"{int((~ok).sum())} accelerometer samples left out: {'; '.join(parts)}")
     if not ok.any():
         raise InputError(f"{gyro.where}: the gyroscope's times do not overlap the accelerometer's at all")
     decisions.append(
-        f"gyroscope ({1.0 / gyro_step_s:.1f} Hz, own clock) interpolated onto the accelerometer's time stamps "
-        f"({1.0 / float(np.median(np.diff(acc.t_s))):.1f} Hz)"
+        f"gyroscope ({1.0 / gyro_step_s:.1f} Hz, own clock) interpolated onto the accelerometer's "
+        f"time stamps ({1.0 / float(np.median(np.diff(acc.t_s))):.1f} Hz)"
     )
     return Samples(acc.t_s[ok], acc.values[ok], values[ok])

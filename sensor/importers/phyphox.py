@@ -57,19 +57,24 @@ def _streams_of(table: Table) -> dict[str, Stream]:
         if m:
             kind = "gyro" if m.group(1).lower() == "gyroscope" else "acc"
             if m.group(1).lower() == "linear acceleration":
-                raise InputError(f"{table.where}, column '{label}': this is acceleration without gravity; "
-                                 "record with 'Acceleration with g' or backcheck-imu.phyphox")
+                raise InputError(
+                    f"{table.where}, column '{label}': this is acceleration without gravity; "
+                    "record with 'Acceleration with g' or backcheck-imu.phyphox"
+                )
             found.setdefault(kind, {})[m.group(2).lower()] = col
     streams = {}
     for kind, axes in found.items():
         if len(axes) < 3 or not time_cols:
             need = "'Time (s)'" if not time_cols else f"all three {kind} axes"
-            raise InputError(f"{table.where}, line {table.first_line - 1}: expected {need} in this export set, "
-                             f"got {', '.join(labels.values())}")
+            raise InputError(
+                f"{table.where}, line {table.first_line - 1}: expected {need} in this export set, "
+                f"got {', '.join(labels.values())}"
+            )
         cols = (time_cols[0], axes["x"], axes["y"], axes["z"])
         values = np.column_stack([table.numbers(c) for c in cols[1:]])
-        streams[kind] = Stream(table.numbers(cols[0]), values, table.lines(), table.where,
-                               tuple(labels[c] for c in cols))
+        streams[kind] = Stream(
+            table.numbers(cols[0]), values, table.lines(), table.where, tuple(labels[c] for c in cols)
+        )
     return streams
 
 
@@ -110,8 +115,10 @@ def load_phyphox(path: Path, *, settings: ImportSettings | None = None) -> Recor
                     raise InputError(f"{where}: a second set of {kind} columns (expected one per export)")
                 streams[kind] = stream
     if "acc" not in streams:
-        raise InputError(f"{path}: no 'Acceleration x (m/s^2)' columns in any export set (expected an export "
-                         "of 'Acceleration with g' or backcheck-imu.phyphox)")
+        raise InputError(
+            f"{path}: no 'Acceleration x (m/s^2)' columns in any export set (expected an export "
+            "of 'Acceleration with g' or backcheck-imu.phyphox)"
+        )
     acc = clean_stream(streams["acc"], settings, decisions)
     gyro = clean_stream(streams["gyro"], settings, decisions) if "gyro" in streams else None
     start_utc = None
@@ -123,7 +130,9 @@ def load_phyphox(path: Path, *, settings: ImportSettings | None = None) -> Recor
         if starts:
             start_utc = datetime.fromtimestamp(starts[0][1] - starts[0][0], UTC).isoformat()
             if len(starts) > 1:
-                decisions.append(f"the measurement was paused {len(starts) - 1} time(s); the pauses are kept as gaps")
+                decisions.append(
+                    f"the measurement was paused {len(starts) - 1} time(s); the pauses are kept as gaps"
+                )
                 for s in filter(None, (acc, gyro)):
                     s.t_s = _wall_clock(s.t_s, starts)
     samples = merge_streams(acc, gyro, settings, decisions)
@@ -132,10 +141,17 @@ def load_phyphox(path: Path, *, settings: ImportSettings | None = None) -> Recor
     kind = "Acceleration with g (accelerometer only)" if gyro is None else "accelerometer + gyroscope"
     decisions.insert(0, f"phyphox export, {kind}" + (f", started {start_utc}" if start_utc else ""))
     if gyro is None:
-        decisions.append("no gyroscope set: accelerometer-only recording (the analysis runs in a reduced mode)")
+        decisions.append(
+            "no gyroscope set: accelerometer-only recording (the analysis runs in a reduced mode)"
+        )
     meta = RecordingMeta(
-        format="phyphox", device=device, sample_rate_hz=round(samples.median_rate_hz(), 3),
-        accelerometer_only=gyro is None, start_utc=start_utc, decisions=decisions, source_path=str(path),
+        format="phyphox",
+        device=device,
+        sample_rate_hz=round(samples.median_rate_hz(), 3),
+        accelerometer_only=gyro is None,
+        start_utc=start_utc,
+        decisions=decisions,
+        source_path=str(path),
     )
     return Recording(samples, meta)
 
@@ -147,6 +163,10 @@ def _device(read, by_name: dict[str, str]) -> str | None:
     frame = read_table(read(name), name).frame
     if frame.shape[1] < 2:
         return None
-    props = {str(k).strip('"'): str(v).strip('"') for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)}
-    model = " ".join(p for p in (props.get("deviceManufacturer"), props.get("deviceModel")) if p and p != "nan")
+    props = {
+        str(k).strip('"'): str(v).strip('"') for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)
+    }
+    model = " ".join(
+        p for p in (props.get("deviceManufacturer"), props.get("deviceModel")) if p and p != "nan"
+    )
     return f"phyphox on {model}" if model else "phyphox"

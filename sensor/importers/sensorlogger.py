@@ -58,8 +58,10 @@ def _read_xyz(path: Path, read, name: str) -> tuple[np.ndarray, Stream]:
     frame = table.frame
     for col in ("time", "x", "y", "z"):
         if col not in frame.columns:
-            raise InputError(f"{where}, line {table.first_line - 1}: no column '{col}' (expected a Sensor Logger "
-                             f"header such as time,seconds_elapsed,z,y,x; got {','.join(frame.columns)})")
+            raise InputError(
+                f"{where}, line {table.first_line - 1}: no column '{col}' (expected a Sensor Logger "
+                f"header such as time,seconds_elapsed,z,y,x; got {','.join(frame.columns)})"
+            )
     time = frame["time"].to_numpy() if frame["time"].dtype.kind == "i" else table.numbers("time")
     values = np.column_stack([table.numbers(c) for c in ("x", "y", "z")])
     return time, Stream(np.zeros(len(frame)), values, table.lines(), where, ("time", "x", "y", "z"))
@@ -81,18 +83,24 @@ def _ios_standardised(
         return option
     if meta.get("standardisation", "").lower() in ("true", "false"):
         value = meta["standardisation"].lower() == "true"
-        decisions.append(f"iOS standardisation {'on' if value else 'off'}: Metadata.csv says standardisation="
-                         f"{meta['standardisation']}")
+        decisions.append(
+            f"iOS standardisation {'on' if value else 'off'}: Metadata.csv says standardisation="
+            f"{meta['standardisation']}"
+        )
         return value
     if "accelerometeruncalibrated.csv" in index:
         _, raw = _read_xyz(path, read, index["accelerometeruncalibrated.csv"])
         median = float(np.nanmedian(np.linalg.norm(raw.values, axis=1)))
         value = median > 0.5 * STANDARD_GRAVITY_MPS2
-        decisions.append(f"iOS standardisation {'on' if value else 'off'}: AccelerometerUncalibrated.csv reads "
-                         f"{median:.3g} at the median ({'m/s²' if value else 'g'})")
+        decisions.append(
+            f"iOS standardisation {'on' if value else 'off'}: AccelerometerUncalibrated.csv reads "
+            f"{median:.3g} at the median ({'m/s²' if value else 'g'})"
+        )
         return value
-    decisions.append("iOS standardisation off: nothing in the export says (no Metadata.csv column), so the "
-                     "app's default is assumed; pass --ios-standardised yes if it was on")
+    decisions.append(
+        "iOS standardisation off: nothing in the export says (no Metadata.csv column), so the "
+        "app's default is assumed; pass --ios-standardised yes if it was on"
+    )
     return False
 
 
@@ -111,8 +119,10 @@ def load_sensorlogger(
         decisions.append(f"Sensor Logger {platform} export (Metadata.csv platform={meta['platform']})")
     else:
         platform = "android" if has_total else "ios"
-        decisions.append(f"Sensor Logger {platform} export (no platform in Metadata.csv; "
-                         f"{'with' if has_total else 'without'} TotalAcceleration.csv)")
+        decisions.append(
+            f"Sensor Logger {platform} export (no platform in Metadata.csv; "
+            f"{'with' if has_total else 'without'} TotalAcceleration.csv)"
+        )
     flip = platform == "ios" and not _ios_standardised(ios_standardised, meta, path, read, index, decisions)
 
     if has_total:
@@ -122,8 +132,10 @@ def load_sensorlogger(
         g_time, g_stream = _read_xyz(path, read, index["gravity.csv"])
         time, acc_stream = _add_gravity(time, acc_stream, g_time, g_stream, settings, decisions)
     else:
-        raise InputError(f"{path}: no TotalAcceleration.csv, and not both Accelerometer.csv and Gravity.csv "
-                         "(expected a Sensor Logger export with gravity)")
+        raise InputError(
+            f"{path}: no TotalAcceleration.csv, and not both Accelerometer.csv and Gravity.csv "
+            "(expected a Sensor Logger export with gravity)"
+        )
     finite = np.flatnonzero(np.isfinite(time.astype(np.float64)))
     if finite.size == 0:
         raise InputError(f"{acc_stream.where}, column 'time': no numbers at all (expected one in every row)")
@@ -131,8 +143,10 @@ def load_sensorlogger(
     acc_stream.t_s = _seconds(time, t0_ns)
     if flip:
         acc_stream.values = -acc_stream.values
-        decisions.append("iOS convention: acceleration and gravity signs flipped on all three axes to the "
-                         "Android convention used by backcheck (+9.8 m/s² on the upward axis at rest)")
+        decisions.append(
+            "iOS convention: acceleration and gravity signs flipped on all three axes to the "
+            "Android convention used by backcheck (+9.8 m/s² on the upward axis at rest)"
+        )
     acc_stream = clean_stream(acc_stream, settings, decisions)
     gyro_stream = None
     if "gyroscope.csv" in index:
@@ -140,7 +154,9 @@ def load_sensorlogger(
         gyro_stream.t_s = _seconds(g_time, t0_ns)
         gyro_stream = clean_stream(gyro_stream, settings, decisions)
     else:
-        decisions.append("no Gyroscope.csv: accelerometer-only recording (the analysis runs in a reduced mode)")
+        decisions.append(
+            "no Gyroscope.csv: accelerometer-only recording (the analysis runs in a reduced mode)"
+        )
     samples = merge_streams(acc_stream, gyro_stream, settings, decisions)
     t_start = float(samples.t[0])
     samples = Samples(samples.t - t_start, samples.acc, samples.gyro)
@@ -149,16 +165,26 @@ def load_sensorlogger(
         k, r2 = gravity_turn_scale(samples.t, samples.acc, samples.gyro)
         if r2 >= 0.3:
             sense = "as" if k > 0 else "AGAINST the way"
-            decisions.append(f"check: the gravity direction turns {sense} the gyroscope says (least-squares "
-                             f"k = {k:.2f}, explains {r2:.0%} of its change)")
+            decisions.append(
+                f"check: the gravity direction turns {sense} the gyroscope says (least-squares "
+                f"k = {k:.2f}, explains {r2:.0%} of its change)"
+            )
         else:
             decisions.append("check: too little rotation to compare the gravity direction with the gyroscope")
     start_utc = datetime.fromtimestamp(float(t0_ns) / 1e9 + t_start, UTC).isoformat()
     device = meta.get("device name") or None
-    return Recording(samples, RecordingMeta(
-        format=f"sensor-logger-{platform}", device=device, sample_rate_hz=round(samples.median_rate_hz(), 3),
-        accelerometer_only=samples.gyro is None, start_utc=start_utc, decisions=decisions, source_path=str(path),
-    ))
+    return Recording(
+        samples,
+        RecordingMeta(
+            format=f"sensor-logger-{platform}",
+            device=device,
+            sample_rate_hz=round(samples.median_rate_hz(), 3),
+            accelerometer_only=samples.gyro is None,
+            start_utc=start_utc,
+            decisions=decisions,
+            source_path=str(path),
+        ),
+    )
 
 
 def _seconds(time: np.ndarray, t0_ns) -> np.ndarray:
@@ -168,7 +194,12 @@ def _seconds(time: np.ndarray, t0_ns) -> np.ndarray:
 
 
 def _add_gravity(
-    time: np.ndarray, acc: Stream, g_time: np.ndarray, grav: Stream, settings: ImportSettings, decisions: list[str]
+    time: np.ndarray,
+    acc: Stream,
+    g_time: np.ndarray,
+    grav: Stream,
+    settings: ImportSettings,
+    decisions: list[str],
 ) -> tuple[np.ndarray, Stream]:
     """Accelerometer + Gravity; gravity interpolated onto the accelerometer's stamps when its own differ
     (accelerometer rows where gravity is not known within short steps are left out)."""
@@ -180,7 +211,9 @@ def _add_gravity(
     grav = clean_stream(grav, settings, decisions)
     step = float(np.median(np.diff(grav.t_s)))
     values, ok = interpolate_onto(_seconds(time, t0), grav.t_s, grav.values, settings.max_gap_periods * step)
-    decisions.append(f"Gravity.csv interpolated onto Accelerometer.csv's time stamps ({int((~ok).sum())} "
-                     "accelerometer rows without gravity nearby left out)")
+    decisions.append(
+        f"Gravity.csv interpolated onto Accelerometer.csv's time stamps ({int((~ok).sum())} "
+        "accelerometer rows without gravity nearby left out)"
+    )
     total = Stream(acc.t_s, acc.values + values, acc.lines, acc.where, acc.columns)
     return time[ok], total.take(ok)
