@@ -131,7 +131,7 @@ def run_live(
 def _analyzer_factory(exercise: str | None):
     from analysis.analyzer import Analyzer, AnalyzerSettings
 
-    settings = AnalyzerSettings()
+    settings = AnalyzerSettings(keep_trace=False)  # the report comes from the recording file
 
     def make(meta: RecordingMeta) -> Any:
         return Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only)
@@ -142,8 +142,10 @@ def _analyzer_factory(exercise: str | None):
 def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, counts: dict) -> SessionReport:
     """The report from the recording file when there is one, else from the live analyzer."""
     if path is not None:
-        from sensor.cmd_analyze import analyze_recording
-
+        try:
+            from sensor.cmd_analyze import analyze_recording
+        except ImportError:
+            analyze_recording = _analyze_file
         report = analyze_recording(path, exercise=args.exercise, out_dir=args.out)
     else:
         report = session.analyzer.finish(session.recording_info(counts))
@@ -151,6 +153,25 @@ def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, c
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "report.json").write_text(report.to_json())
     return with_source_counts(report, counts)
+
+
+def _analyze_file(path: Path, exercise: str | None, out_dir: Path | None) -> SessionReport:
+    """Until `sensor.cmd_analyze` lands: the recording through a fresh Analyzer, report.json in out_dir."""
+    from analysis.analyzer import Analyzer
+    from analysis.report import RecordingInfo
+    from sensor.live.sources import load_any
+
+    rec = load_any(path)
+    analyzer = Analyzer(exercise=exercise, accelerometer_only=rec.meta.accelerometer_only)
+    analyzer.push(rec.samples)
+    report = analyzer.finish(RecordingInfo(
+        path=str(path), format=rec.meta.format, duration_s=rec.samples.duration_s,
+        sample_rate_hz=rec.samples.median_rate_hz(), accelerometer_only=rec.meta.accelerometer_only,
+        device=rec.meta.device, placement=rec.meta.placement, notes=rec.meta.notes))
+    out_dir = out_dir or path.with_suffix("")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(report.to_json())
+    return report
 
 
 def _summary(report: SessionReport) -> str:

@@ -87,6 +87,7 @@ class LiveDisplay:
         self._clock = clock
         self._last_draw = -float("inf")
         self._drawn_lines = 0
+        self.closed = False
         self.t_s = 0.0
         self.flexion_deg: float | None = None
         self.set_index = 0
@@ -100,7 +101,7 @@ class LiveDisplay:
         self.t_s = max(self.t_s, event.t_s)
         if isinstance(event, PostureUpdate):
             self.flexion_deg = event.flexion_deg
-            if self.tty and self._clock() - self._last_draw >= self._min_redraw_s:
+            if self.tty and not self.closed and self._clock() - self._last_draw >= self._min_redraw_s:
                 self._redraw()
         elif isinstance(event, CalibrationDone):
             if not event.refreshed:
@@ -127,7 +128,7 @@ class LiveDisplay:
         lines = text.rstrip("\n").split("\n")
         if t_s is not None:
             lines[0] = f"{clock_text(t_s)}  {lines[0]}"
-        if self.tty:
+        if self.tty and not self.closed:
             self._clear()
             for line in lines:
                 self.stream.write(f"{colour}{self._fit(line)}{RESET if colour else ''}\n")
@@ -154,10 +155,12 @@ class LiveDisplay:
         ]
 
     def close(self) -> None:
-        if self.tty:
+        """Leave the last status block on screen; later log lines go below it."""
+        if self.tty and not self.closed:
             self._redraw()
             self.stream.write("\n")
             self._drawn_lines = 0
+        self.closed = True
         self.stream.flush()
 
     def _fit(self, line: str) -> str:

@@ -237,15 +237,14 @@ async def _aclose(source: Any) -> None:
         await close()
 
 
-def warm_analyzer(make_analyzer: Callable[[], Any], rate_hz: float = 100.0, has_gyro: bool = True) -> None:
+def warm_analyzer(make_analyzer: Callable[[RecordingMeta], Any], rate_hz: float = 100.0) -> None:
     """Run a throwaway analyzer over 2 s of standing still so the kernels are compiled before data arrives."""
     n = int(2 * rate_hz)
     t = np.arange(n) / rate_hz
     acc = np.tile([0.0, 0.0, 9.80665], (n, 1))
-    gyro = np.zeros((n, 3)) if has_gyro else None
-    analyzer = make_analyzer()
+    analyzer = make_analyzer(RecordingMeta(format="warm-up", sample_rate_hz=rate_hz))
     for i in range(0, n, 10):
-        analyzer.push(Samples(t[i : i + 10], acc[i : i + 10], None if gyro is None else gyro[i : i + 10]))
+        analyzer.push(Samples(t[i : i + 10], acc[i : i + 10], np.zeros((len(t[i : i + 10]), 3))))
 
 
 def with_source_counts(report: SessionReport, counts: dict[str, int]) -> SessionReport:
