@@ -56,9 +56,17 @@ class FlagRaised:
 
 
 @dataclass(frozen=True)
+class SetDiscarded:
+    """An announced set turned out not to be one (a single bend): forget its reps."""
+
+    t_s: float
+    set_index: int
+
+
+@dataclass(frozen=True)
 class SetEnded:
     t_s: float
     set_report: SetReport
 
 
-Event = PostureUpdate | CalibrationDone | SetStarted | RepCompleted | FlagRaised | SetEnded
+Event = PostureUpdate | CalibrationDone | SetStarted | RepCompleted | FlagRaised | SetDiscarded | SetEnded

@@ -1,0 +1,78 @@
+"""Numba kernels: causal smoothing and hysteresis turning-point (zig-zag) detection.
+
+`_lowpass2_run`: two cascaded one-pole low-passes with time constant tau_s, using each sample's
+own dt (exact under jitter and gaps).
+
+`_zigzag_run`: confirms a maximum once the signal has fallen `hysteresis` below the running
+maximum (and a minimum symmetrically), so every turning point is reported at the first sample
+that proves it, never earlier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# low-pass state: started, y1, y2, t_prev
+LP_STATE_SIZE = 4
+# zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
+ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
+ZZ_STATE_SIZE = 6
+
+
+@njit(cache=True)
+def _lowpass2_run(t, x, tau_s, state, out):
+    for i in range(t.size):
+        if state[0] == 0.0:
+            state[0] = 1.0
+            state[1] = x[i]
+            state[2] = x[i]
+        else:
+            dt = t[i] - state[3]
+            a = dt / (tau_s + dt)
+            state[1] += a * (x[i] - state[1])
+            state[2] += a * (state[1] - state[2])
+        state[3] = t[i]
+        out[i] = state[2]
+
+
+@njit(cache=True)
+def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_kind):
+    """Turning points of x; returns how many were written.
+
+    ext_index: global index of the extreme sample; ext_confirm: global index of the sample that
+    proved it; ext_kind: +1 maximum, -1 minimum. Output arrays must hold len(x) entries.
+    """
+    n_ext = 0
+    for i in range(x.size):
+        y = x[i]
+        gi = first_index + i
+        if state[ZZ_STARTED] == 0.0:
+            state[ZZ_STARTED] = 1.0
+            state[ZZ_MAX] = y
+            state[ZZ_MIN] = y
+            state[ZZ_MAX_I] = gi
+            state[ZZ_MIN_I] = gi
+        if y > state[ZZ_MAX]:
+            state[ZZ_MAX] = y
+            state[ZZ_MAX_I] = gi
+        if y < state[ZZ_MIN]:
+            state[ZZ_MIN] = y
+            state[ZZ_MIN_I] = gi
+        if state[ZZ_DIR] >= 0.0 and state[ZZ_MAX] - y >= hysteresis:
+            ext_index[n_ext] = state[ZZ_MAX_I]
+            ext_confirm[n_ext] = gi
+            ext_kind[n_ext] = 1
+            n_ext += 1
+            state[ZZ_DIR] = -1.0
+            state[ZZ_MIN] = y
+            state[ZZ_MIN_I] = gi
+        elif state[ZZ_DIR] <= 0.0 and y - state[ZZ_MIN] >= hysteresis:
+            ext_index[n_ext] = state[ZZ_MIN_I]
+            ext_confirm[n_ext] = gi
+            ext_kind[n_ext] = -1
+            n_ext += 1
+            state[ZZ_DIR] = 1.0
+            state[ZZ_MAX] = y
+            state[ZZ_MAX_I] = gi
+    return n_ext

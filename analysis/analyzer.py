@@ -1,0 +1,400 @@
+"""The one analysis path for live sessions and recordings: push Samples, get events; finish, get a report.
+
+Pipeline per block: trunk orientation (signed flexion, lateral bend, rates) -> causal smoothing ->
+turning points (hysteresis) -> trip trackers, one per movement pattern (just the chosen one with
+--exercise) -> sets and reps -> flags. Everything carries state sample by sample, so any split of a
+recording into blocks gives the identical report and events (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from analysis import _extrema_kernels as zk
+from analysis.buffer import History
+from analysis.events import (
+    CalibrationDone,
+    Event,
+    FlagRaised,
+    PostureUpdate,
+    RepCompleted,
+    SetDiscarded,
+    SetEnded,
+    SetStarted,
+)
+from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, pattern_of
+from analysis.flags import FlagSettings, rounding_threshold_deg
+from analysis.orientation import OrientationSettings, TrunkOrientation
+from analysis.report import RecordingInfo, SessionReport
+from analysis.samples import Samples
+from analysis.sets import OpenSet
+from analysis.trace import Trace
+from analysis.tracker import TrackerRules, TripTracker
+
+CHUNK = 4096  # samples analysed at a time (bounds the history a long block needs)
+# history columns
+T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE = range(6)
+
+
+@dataclass(frozen=True)
+class SegmentationSettings:
+    """How sets and reps are found (degrees, seconds)."""
+
+    smoothing_time_constant_s: float = 0.04  # low-pass of flexion and its rate before turning points
+    hysteresis_deg: float = 5.0  # hinge turning points must stand out by this much
+    fine_hysteresis_deg: float = 0.7  # trunk-still turning points (small excursions)
+    min_rom_deg: float = 8.0  # hinge reps smaller than this are not reps
+    floor_start_min_rom_deg: float = 15.0  # floor-start reps at least this big
+    min_sway_deg: float = 1.0  # trunk-still excursions from this ...
+    max_sway_deg: float = 20.0  # ... to this
+    min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
+    max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
+    max_turn_dwell_s: float = 5.0  # a longer hold at the turning point is not part of a rep
+    max_duration_ratio: float = 2.5  # a rep this many times longer than the set's median ends the set
+    set_gap_s: float = 8.0  # a set ends when no rep starts within this after the last one
+    min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
+    upright_max_deg: float = 20.0  # top-start reps start and end within this of standing neutral
+    floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
+    home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or 35 % of its range)
+    still_home_min_deg: float = 6.0  # without --exercise: trunk-still home at least this far from neutral
+    set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
+    history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
+    max_rate_hz: float = 1000.0  # ... at sample rates up to this
+
+
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    orientation: OrientationSettings = field(default_factory=OrientationSettings)
+    segmentation: SegmentationSettings = field(default_factory=SegmentationSettings)
+    flags: FlagSettings = field(default_factory=FlagSettings)
+    posture_update_hz: float = 10.0  # PostureUpdate events per second of data
+    keep_trace: bool = True  # keep the whole per-sample trace (for plots); off for bounded memory
+
+
+def _trackers(seg: SegmentationSettings, exercise: str | None) -> list[TripTracker]:
+    inf = math.inf
+    hinge = dict(band_fraction=0.35, band_min_deg=2.0, min_return_dps=seg.min_return_dps,
+                 max_trip_s=seg.max_trip_s, max_rom_deg=inf)
+    still = dict(band_fraction=0.35, band_min_deg=0.5, min_return_dps=0.25 * seg.min_return_dps,
+                 max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
+                 max_turn_dwell_s=seg.max_turn_dwell_s)
+    n = seg.min_reps_per_set
+    up = seg.upright_max_deg
+    top = TripTracker(TOP_START, 1.0, "coarse", TrackerRules(
+        min_rom_deg=seg.min_rom_deg, home_min_deg=-up, home_max_deg=up,
+        max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n)
+    floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
+        min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
+        max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n)
+    if exercise is not None:
+        pattern = pattern_of(exercise)
+        if pattern == TRUNK_STILL:
+            rules = TrackerRules(home_min_deg=-inf, home_max_deg=inf, **still)
+            return [TripTracker(pattern, -1.0, "fine", rules, n)]
+        return [top if pattern == TOP_START else floor]
+    return [
+        top,
+        floor,
+        TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
+            home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1),
+        TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
+            home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1),
+    ]
+
+
+class Analyzer:
+    """Push blocks of Samples in time order; read events; `finish` for the session report."""
+
+    def __init__(
+        self,
+        settings: AnalyzerSettings = AnalyzerSettings(),
+        *,
+        exercise: str | None = None,
+        accelerometer_only: bool = False,
+    ) -> None:
+        if exercise is not None:
+            pattern_of(exercise)  # fail early on an unknown name
+        self.settings = settings
+        self.exercise = exercise
+        self.accelerometer_only = accelerometer_only
+        seg = settings.segmentation
+        self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
+        self._trackers = _trackers(seg, exercise)
+        self._detectors = {
+            name: (h, np.zeros(zk.ZZ_STATE_SIZE))
+            for name, h in (("coarse", seg.hysteresis_deg), ("fine", seg.fine_hysteresis_deg))
+            if any(tr.detector == name for tr in self._trackers)
+        }
+        self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
+        self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
+        seg_history = int(seg.history_s * seg.max_rate_hz)
+        self._history = History(6, seg_history + CHUNK)
+        self._n_seen = 0
+        self._t_first: float | None = None
+        self._calibrated = False
+        self._posture_slot = -math.inf
+        self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
+        self._active: OpenSet | None = None  # the confirmed set in progress
+        self._sets: list = []
+        self._trace_blocks: list[tuple[np.ndarray, ...]] = []
+        self._events: list[tuple[int, Event]] = []
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def push(self, block: Samples) -> list[Event]:
+        """Analyse the next block (it must follow the previous one in time); returns its events."""
+        self._events = []
+        for start in range(0, len(block), CHUNK):
+            self._push_chunk(block[start : start + CHUNK])
+        self._events.sort(key=lambda e: e[0])
+        return [e for _, e in self._events]
+
+    def _push_chunk(self, block: Samples) -> None:
+        n = len(block)
+        if self._t_first is None:
+            self._t_first = float(block.t[0])
+        angles = self._orientation.process(block)
+        tau = self.settings.segmentation.smoothing_time_constant_s
+        flex_s = np.empty(n)
+        rate_s = np.empty(n)
+        zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, flex_s)
+        zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, rate_s)
+        twist = angles.twist_rate_dps
+        self._history.append(block.t, angles.flexion_deg, flex_s, rate_s, angles.lateral_deg,
+                             np.nan_to_num(twist))
+        if self.settings.keep_trace:
+            self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
+                                       angles.flexion_rate_dps, twist))
+        i0 = self._n_seen
+        self._n_seen += n
+        if not self._calibrated and angles.calibrated.any():
+            i = int(np.argmax(angles.calibrated))
+            self._calibrated = True
+            self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), self._orientation.neutral_tilt_deg or 0.0,
+                                               refreshed=False))
+        self._walk(i0, i0 + n, self._turning_points(flex_s, i0))
+
+    def finish(self, info: RecordingInfo | None = None) -> SessionReport:
+        """Close what is open and return the session report."""
+        self._events = []
+        end = self._n_seen
+        if self._active is not None:
+            self._close(self._active, end - 1)
+        for open_set in list(self._open.values()):
+            if open_set is not self._active and len(open_set.reps) >= open_set.tracker.min_reps:
+                self._close(open_set, end - 1)
+        if info is None:
+            info = RecordingInfo(path=None, format="samples", duration_s=self._duration(),
+                                 sample_rate_hz=self._rate(), accelerometer_only=self.accelerometer_only)
+        notes = []
+        if self.accelerometer_only:
+            notes.append("Accelerometer-only recording: trunk angles come from the accelerometer alone and "
+                         "err by several degrees during fast reps; twist is not measured.")
+        if not self._calibrated:
+            notes.append("The lifter never stood still for a second, so angles are relative to the first "
+                         "sample rather than to a calibrated standing pose.")
+        if self.exercise is None and self._sets:
+            notes.append("No exercise was given: each set's exercise is a guess from the movement "
+                         "(pass --exercise for exact rep boundaries).")
+        settings = asdict(self.settings)
+        settings["exercise"] = self.exercise
+        return SessionReport(recording=info, sets=tuple(self._sets), settings=settings, notes=tuple(notes))
+
+    def trace(self) -> Trace:
+        """The whole per-sample trace (requires settings.keep_trace); set_index from the report."""
+        if not self._trace_blocks:
+            z = np.zeros(0)
+            return Trace(z, z, z, z, z, np.zeros(0, dtype=np.int64))
+        cols = [np.concatenate(c) for c in zip(*self._trace_blocks, strict=True)]
+        t = cols[0]
+        set_index = np.zeros(t.size, dtype=np.int64)
+        for s in self._sets:
+            a, b = np.searchsorted(t - self._t_first, [s.start_s, s.end_s])
+            set_index[a:b] = s.index
+        return Trace(t - self._t_first, cols[1], cols[2], cols[3], cols[4], set_index)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _rel(self, t: float) -> float:
+        return float(t) - self._t_first
+
+    def _emit(self, index: int, event: Event) -> None:
+        self._events.append((index, event))
+
+    def _duration(self) -> float:
+        h = self._history
+        return 0.0 if h is None or h.end_index == 0 else self._rel(h.get(h.end_index - 1, h.end_index)[T, 0])
+
+    def _rate(self) -> float:
+        return (self._n_seen - 1) / self._duration() if self._duration() > 0 else float("nan")
+
+    def _turning_points(self, flex_s: np.ndarray, i0: int) -> list[tuple[int, int, str, int, float]]:
+        """(confirm index, extreme index, detector, kind, value) sorted by confirmation."""
+        out = []
+        n = flex_s.size
+        for name, (h, state) in self._detectors.items():
+            idx = np.empty(n, dtype=np.int64)
+            conf = np.empty(n, dtype=np.int64)
+            kind = np.empty(n, dtype=np.int64)
+            m = zk._zigzag_run(flex_s, i0, h, state, idx, conf, kind)
+            for j in range(m):
+                out.append((int(conf[j]), int(idx[j]), name, int(kind[j]), 0.0))
+        out.sort(key=lambda e: (e[0], e[2]))
+        return out
+
+    def _walk(self, a: int, b: int, turning: list) -> None:
+        """Process samples [a, b) in index order: turning points, trip ends, cues, set closes."""
+        h = self._history
+        k = 0
+        cursor = a
+        while cursor < b:
+            stop = turning[k][0] if k < len(turning) else b
+            happened = self._scan_segment(cursor, stop)
+            if happened is not None:
+                cursor = happened + 1
+                continue
+            cursor = stop
+            while k < len(turning) and turning[k][0] == stop:
+                conf, idx, name, kind, _ = turning[k]
+                value = float(h.get(idx, idx + 1)[FLEX_SMOOTH, 0]) if idx >= h.first_index else math.nan
+                for tracker in self._trackers:
+                    if tracker.detector == name and not math.isnan(value):
+                        trip = tracker.on_turning_point(idx, kind, value)
+                        if trip is not None:
+                            self._on_trip(tracker, trip, conf)
+                k += 1
+
+    def _scan_segment(self, a: int, b: int) -> int | None:
+        """Find and handle the earliest happening in [a, b); returns its index, or None (all consumed)."""
+        if a >= b:
+            return None
+        cols = self._history.get(a, b)
+        t, flex, rate = cols[T], cols[FLEX_SMOOTH], cols[RATE_SMOOTH]
+        best: tuple[int, str, object] | None = None
+        for tracker in self._trackers:
+            outcome, i = tracker.scan(a, t, flex, rate)
+            if outcome and (best is None or i < best[0]):
+                best = (i, outcome, tracker)
+        close_i = self._close_index(a, t)
+        if close_i is not None and (best is None or close_i < best[0]):
+            best = (close_i, "close", None)
+        cue_i = self._cue_index(a, cols[FLEX])
+        if cue_i is not None and (best is None or cue_i < best[0]):
+            best = (cue_i, "cue", None)
+        end = b if best is None else best[0] + 1
+        seg = self._history.get(a, end)
+        self._posture(a, seg)
+        for tracker in self._trackers:
+            if best is None or best[2] is not tracker:
+                tracker.advance(seg[T], seg[RATE_SMOOTH])
+        if best is None:
+            return None
+        i, what, tracker = best
+        if what == "close":
+            self._close(self._active, i)
+        elif what == "cue":
+            self._cue(i)
+        else:
+            trip = tracker.resolve(what, i)
+            if trip is not None:
+                self._on_trip(tracker, trip, i)
+        return i
+
+    def _posture(self, a: int, seg: np.ndarray) -> None:
+        """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time."""
+        hz = self.settings.posture_update_hz
+        if hz <= 0 or seg.shape[1] == 0:
+            return
+        t = seg[T] - self._t_first
+        slots = np.floor(t * hz)
+        previous = np.concatenate(([self._posture_slot], slots[:-1]))
+        for j in np.flatnonzero(slots > previous):
+            self._emit(a + int(j), PostureUpdate(float(t[j]), float(seg[FLEX, j]), float(seg[LATERAL, j]),
+                                                 self._active is not None))
+        self._posture_slot = float(slots[-1])
+
+    # sets and reps -------------------------------------------------------------------------------
+
+    def _on_trip(self, tracker: TripTracker, trip, index: int) -> None:
+        if self._active is not None and self._active.tracker is not tracker:
+            return
+        key = id(tracker)
+        open_set = self._open.get(key)
+        rep = OpenSet.measure(self, tracker, trip)
+        if rep is None:
+            return
+        if open_set is not None and not open_set.fits(rep, self.settings.segmentation):
+            self._close(open_set, index)
+            open_set = None
+        if open_set is None:
+            open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self.settings.flags,
+                               live=self.exercise is not None, t_first=self._t_first)
+            self._open[key] = open_set
+        for event in open_set.add(rep, self.settings.segmentation.max_duration_ratio):
+            self._emit(index, event)
+        if self._active is None and len(open_set.reps) >= tracker.min_reps:
+            self._active = open_set
+            for other in list(self._open):
+                if other != key:
+                    del self._open[other]
+            for event in open_set.confirm():
+                self._emit(index, event)
+
+    def _close_index(self, a: int, t: np.ndarray) -> int | None:
+        candidates = []
+        for open_set in self._open.values():
+            if open_set.tracker.busy:
+                continue
+            due = open_set.last_end + self.settings.segmentation.set_gap_s
+            i = int(np.searchsorted(t, due))
+            if i < t.size:
+                candidates.append(a + i)
+        return min(candidates) if candidates else None
+
+    def _close(self, open_set: OpenSet | None, index: int) -> None:
+        if open_set is None:
+            return
+        t_now = self._rel(self._history.get(self._history.clip(index), self._history.clip(index) + 1)[T, 0])
+        self._open.pop(id(open_set.tracker), None)
+        if open_set is self._active:
+            self._active = None
+        if len(open_set.reps) >= open_set.tracker.min_reps:
+            set_report = open_set.report(self.exercise)
+            self._sets.append(set_report)
+            for event in open_set.ended(set_report, t_now):
+                self._emit(index, event)
+        elif open_set.announced:
+            self._emit(index, SetDiscarded(t_now, open_set.index))
+
+    # live rounding cue --------------------------------------------------------------------------
+
+    def _cue_index(self, a: int, flex: np.ndarray) -> int | None:
+        s = self._active
+        if s is None or s.cue_threshold_deg is None:
+            return None
+        if s.cue_armed:
+            hit = flex > s.cue_threshold_deg
+        else:
+            hit = flex < s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2
+        return a + int(np.argmax(hit)) if hit.any() else None
+
+    def _cue(self, index: int) -> None:
+        s = self._active
+        if s.cue_armed:
+            flag_event = s.cue(self._rel(self._history.get(index, index + 1)[T, 0]),
+                               float(self._history.get(index, index + 1)[FLEX, 0]))
+            self._emit(index, flag_event)
+        else:
+            s.cue_armed = True
+
+    # helpers for OpenSet ------------------------------------------------------------------------
+
+    def columns(self, a: int, b: int) -> np.ndarray:
+        return self._history.get(a, b)
+
+    def rounding_threshold(self, baseline_deg: float | None) -> float | None:
+        return rounding_threshold_deg(self.settings.flags, baseline_deg)
+

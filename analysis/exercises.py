@@ -1,0 +1,58 @@
+"""Exercises backcheck knows, the movement pattern of each, and guessing one from the movement.
+
+Patterns (what a rep looks like to a sensor on the lower back):
+- "top-start": from standing, the trunk flexes to a turning point and returns (squat, RDL, good
+  morning, hip hinge). Eccentric first.
+- "floor-start": from a flexed set-up at the floor the trunk rises to lockout and returns to the
+  floor (deadlift and its variants). Concentric first.
+- "trunk-still": the trunk holds an inclination while the arms pull; a rep is a small trunk
+  excursion whose turning point is the end of the pull (rows, pulldowns). Concentric first.
+"""
+
+from __future__ import annotations
+
+TOP_START = "top-start"
+FLOOR_START = "floor-start"
+TRUNK_STILL = "trunk-still"
+PATTERNS = (TOP_START, FLOOR_START, TRUNK_STILL)
+
+EXERCISES: dict[str, str] = {
+    "deadlift": FLOOR_START,
+    "sumo-deadlift": FLOOR_START,
+    "trap-bar-deadlift": FLOOR_START,
+    "rdl": TOP_START,
+    "stiff-leg-deadlift": TOP_START,
+    "good-morning": TOP_START,
+    "hip-hinge": TOP_START,
+    "squat": TOP_START,
+    "front-squat": TOP_START,
+    "goblet-squat": TOP_START,
+    "bent-over-row": TRUNK_STILL,
+    "seated-row": TRUNK_STILL,
+    "lat-pulldown": TRUNK_STILL,
+}
+
+
+def pattern_of(exercise: str) -> str:
+    """The movement pattern of a named exercise; raises ValueError naming the known ones."""
+    try:
+        return EXERCISES[exercise]
+    except KeyError:
+        known = ", ".join(sorted(EXERCISES))
+        raise ValueError(f"unknown exercise {exercise!r}; known: {known}") from None
+
+
+def guess_exercise(pattern: str, median_peak_flexion_deg: float, home_flexion_deg: float) -> str:
+    """A name for a set found without --exercise, from its pattern and depth (a guess, reported as such).
+
+    Top-start depth separates squat (trunk stays fairly upright, < 50°), RDL (50-72°) and good
+    morning (deeper); trunk-still separates a bent-over row (trunk forward) from a pulldown or seated
+    row (trunk near upright or leaning back).
+    """
+    if pattern == FLOOR_START:
+        return "deadlift"
+    if pattern == TRUNK_STILL:
+        return "bent-over-row" if home_flexion_deg > 25.0 else "lat-pulldown"
+    if median_peak_flexion_deg < 50.0:
+        return "squat"
+    return "rdl" if median_peak_flexion_deg < 72.0 else "good-morning"

@@ -1,0 +1,109 @@
+"""Coaching flags: each compares one measured value of a rep with a threshold, in stated units.
+
+Defaults and their reasons are in the README ("Flags"). A flag carries the measured value, the
+threshold it crossed, the unit and one sentence for the lifter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from analysis.exercises import FLOOR_START, TRUNK_STILL
+from analysis.report import Flag, Rep
+
+
+@dataclass(frozen=True)
+class FlagSettings:
+    """Flag thresholds, in human units."""
+
+    baseline_reps: int = 2  # the first reps of a set define its baseline depth
+    rounding_margin_deg: float = 8.0  # rounding: peak flexion this far past the baseline reps
+    flexion_limit_deg: float | None = None  # rounding: personal hinge limit (calibrate / --flexion-limit)
+    momentum_max_turn_pause_s: float = 0.12  # momentum: no longer pause than this at the turn ...
+    momentum_max_concentric_s: float = 0.7  # ... and a concentric faster than this (bounce, jerk)
+    heave_sway_deg: float = 6.0  # momentum on trunk-still lifts: trunk swing larger than this ...
+    heave_velocity_dps: float = 30.0  # ... or a trunk velocity higher than this
+    partial_fraction: float = 0.7  # partial: range of motion below this fraction of the set's median
+    twist_deg: float = 10.0  # twist: axial rotation during the rep beyond this
+    lateral_deg: float = 10.0  # twist: lateral bend during the rep beyond this
+    fatigue_loss_pct: float = 25.0  # fatigue: peak trunk velocity this far below the set's best rep
+    min_rounding_flexion_deg: float = 20.0  # no rounding flag for reps shallower than this
+
+
+def rounding_threshold_deg(settings: FlagSettings, baseline_peak_deg: float | None) -> float | None:
+    """The flexion (deg) past which a rep counts as rounded: the lower of baseline+margin and the limit."""
+    candidates = []
+    if baseline_peak_deg is not None:
+        candidates.append(baseline_peak_deg + settings.rounding_margin_deg)
+    if settings.flexion_limit_deg is not None:
+        candidates.append(settings.flexion_limit_deg)
+    return min(candidates) if candidates else None
+
+
+def rounding_flag(rep: Rep, threshold_deg: float | None, crossed_s: float, baseline_deg: float | None,
+                  settings: FlagSettings) -> Flag | None:
+    if threshold_deg is None or rep.peak_flexion_deg <= threshold_deg:
+        return None
+    if rep.peak_flexion_deg < settings.min_rounding_flexion_deg:
+        return None
+    if baseline_deg is not None and threshold_deg == baseline_deg + settings.rounding_margin_deg:
+        why = f"{rep.peak_flexion_deg - baseline_deg:.0f}° past the depth of your first reps"
+    else:
+        why = f"past your flexion limit of {threshold_deg:.0f}°"
+    return Flag(
+        "rounding", crossed_s, round(rep.peak_flexion_deg, 2), round(threshold_deg, 2), "deg",
+        f"Your lower back rounded: {why}. Reduce the load, brace, and push the hips back.",
+    )
+
+
+def momentum_flag(rep: Rep, pattern: str, turn_pause_s: float | None, settings: FlagSettings) -> Flag | None:
+    """Ballistic concentric with no pause at the turn, or a torso heave on trunk-still lifts."""
+    if pattern == TRUNK_STILL:
+        sway = rep.sway_deg or 0.0
+        if sway > settings.heave_sway_deg:
+            return Flag("momentum", rep.turn_s, round(sway, 2), settings.heave_sway_deg, "deg",
+                        f"Torso heave: your trunk swung {sway:.0f}° to move the weight. "
+                        "Keep the trunk still and let the arms and back muscles pull.")
+        if rep.peak_velocity_dps > settings.heave_velocity_dps:
+            return Flag("momentum", rep.turn_s, round(rep.peak_velocity_dps, 1), settings.heave_velocity_dps,
+                        "dps", "Torso jerk: your trunk rocked fast during the pull. Keep it still.")
+        return None
+    if rep.concentric_s is None or turn_pause_s is None:
+        return None
+    if turn_pause_s <= settings.momentum_max_turn_pause_s and rep.concentric_s < settings.momentum_max_concentric_s:
+        where = "off the floor" if pattern == FLOOR_START else "out of the bottom"
+        return Flag("momentum", rep.start_s if pattern == FLOOR_START else rep.turn_s,
+                    round(rep.concentric_s, 2), settings.momentum_max_concentric_s, "s",
+                    f"Bounce: you came {where} in {rep.concentric_s:.1f} s with no pause. "
+                    "Control the turn and drive without bouncing.")
+    return None
+
+
+def twist_flag(rep: Rep, settings: FlagSettings) -> Flag | None:
+    if rep.peak_twist_deg is not None and rep.peak_twist_deg > settings.twist_deg:
+        return Flag("twist", rep.turn_s, round(rep.peak_twist_deg, 1), settings.twist_deg, "deg",
+                    f"Your trunk twisted {rep.peak_twist_deg:.0f}° during the rep. Keep hips and shoulders square.")
+    if rep.peak_lateral_deg is not None and rep.peak_lateral_deg > settings.lateral_deg:
+        return Flag("twist", rep.turn_s, round(rep.peak_lateral_deg, 1), settings.lateral_deg, "deg",
+                    f"Your trunk bent {rep.peak_lateral_deg:.0f}° to the side. Keep the load centred and hips level.")
+    return None
+
+
+def fatigue_flag(rep: Rep, best_velocity_dps: float, settings: FlagSettings) -> Flag | None:
+    if best_velocity_dps <= 0:
+        return None
+    loss = 100.0 * (1.0 - rep.peak_velocity_dps / best_velocity_dps)
+    if loss <= settings.fatigue_loss_pct:
+        return None
+    return Flag("fatigue", rep.end_s, round(loss, 1), settings.fatigue_loss_pct, "%",
+                f"Rep speed dropped {loss:.0f}% from your best rep: fatigue is setting in; "
+                "consider ending the set before form breaks down.")
+
+
+def partial_flag(rep: Rep, median_rom_deg: float, settings: FlagSettings) -> Flag | None:
+    limit = settings.partial_fraction * median_rom_deg
+    if rep.rom_deg >= limit:
+        return None
+    pct = 100.0 * rep.rom_deg / median_rom_deg
+    return Flag("partial", rep.turn_s, round(rep.rom_deg, 2), round(limit, 2), "deg",
+                f"Partial rep: {pct:.0f}% of your usual range. Use the full range, or lighten the load.")

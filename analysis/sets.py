@@ -1,0 +1,275 @@
+"""A set being built: its reps as they complete, their flags, and the set report when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analysis import flags as fl
+from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.exercises import TOP_START, TRUNK_STILL, guess_exercise
+from analysis.report import Flag, Rep, SetReport
+from analysis.reps import integrate_deg, time_rep
+
+if TYPE_CHECKING:
+    from analysis.analyzer import Analyzer
+    from analysis.tracker import Trip, TripTracker
+
+T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE = range(6)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One rep measured from the trace; times absolute (s, recording clock)."""
+
+    start: float
+    arrive: float
+    depart: float
+    end: float
+    out_peak_dps: float
+    back_peak_dps: float
+    peak_flexion_deg: float
+    rom_deg: float
+    home_flexion_deg: float
+    peak_lateral_deg: float
+    peak_twist_deg: float | None
+    t: np.ndarray  # the rep's samples (for the rounding crossing)
+    flex: np.ndarray
+
+
+def _has(rep: Rep, kind: str) -> bool:
+    return any(f.kind == kind for f in rep.flags)
+
+
+def _round_phase(x: float | None) -> str:
+    return "?" if x is None else str(int(round(x)))
+
+
+def tempo(rep: Rep) -> str:
+    """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
+    return "-".join(_round_phase(x) for x in (rep.eccentric_s, rep.pause_bottom_s, rep.concentric_s,
+                                               rep.pause_top_s))
+
+
+class OpenSet:
+    """Reps of one tracker that may form a set; announced live at once with --exercise."""
+
+    def __init__(self, tracker: TripTracker, exercise: str | None, index: int,
+                 settings: fl.FlagSettings, live: bool, t_first: float) -> None:
+        self.tracker = tracker
+        self._t_first = t_first
+        self.exercise = exercise
+        self.index = index
+        self.settings = settings
+        self.live = live
+        self.announced = False
+        self.measured: list[Measured] = []
+        self.reps: list[Rep] = []
+        self.cue_threshold_deg: float | None = None
+        self.cue_armed = True
+        self._cue_flag: Flag | None = None
+        self._t0 = 0.0
+
+    @property
+    def last_end(self) -> float:
+        """End of the last rep (s, recording clock)."""
+        return self.measured[-1].end
+
+    def fits(self, m: Measured, seg) -> bool:
+        """Does this rep continue the set (starts soon enough, not far longer than the others)?"""
+        if m.start - self.last_end > seg.set_gap_s:
+            return False
+        median = float(np.median([x.end - x.start for x in self.measured]))
+        return m.end - m.start <= seg.max_duration_ratio * median
+
+    def rel(self, t_abs: float) -> float:
+        return float(t_abs) - self._t_first
+
+    @staticmethod
+    def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | None:
+        cols = analyzer.columns(trip.i_home, trip.i_done + 1)
+        n = cols.shape[1]
+        i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - n)
+        if n < 4 or not 0 < i_turn < n - 1:
+            return None
+        t = cols[T]
+        timing = time_rep(t, tracker.sign * cols[RATE_SMOOTH], 0, i_turn, n - 1)
+        if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
+            return None
+        if timing.end_s - timing.start_s > tracker.rules.max_trip_s:
+            return None
+        home_start, home_end = float(cols[FLEX_SMOOTH, 0]), float(cols[FLEX_SMOOTH, -1])
+        rom = abs(float(cols[FLEX_SMOOTH, i_turn]) - home_start)
+        if abs(home_end - home_start) > max(analyzer.settings.segmentation.home_mismatch_deg, 0.35 * rom):
+            return None
+        a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
+        a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
+        flex = cols[FLEX, a:b]
+        twist = None
+        if not analyzer.accelerometer_only:
+            twist = float(np.max(np.abs(integrate_deg(t[a:b], cols[TWIST_RATE, a:b]))))
+        home = float(cols[FLEX_SMOOTH, 0])
+        return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s,
+                        timing.out_peak_dps, timing.back_peak_dps, float(flex.max()),
+                        float(flex.max() - flex.min()), home, float(np.max(np.abs(cols[LATERAL, a:b]))),
+                        twist, t[a:b].copy(), flex.copy())
+
+    def _rep(self, m: Measured, number: int, home_pause: float | None) -> Rep:
+        """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
+        out_s, turn_pause, back_s = m.arrive - m.start, m.depart - m.arrive, m.end - m.depart
+        if self.tracker.pattern == TOP_START:
+            ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
+        else:
+            con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
+        rep = Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)), end_s=self.rel(m.end),
+                  eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo="",
+                  peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
+                  sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
+                  peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
+        return replace(rep, tempo=tempo(rep))
+
+    def _baseline_deg(self) -> float | None:
+        k = self.settings.baseline_reps
+        if len(self.measured) < k or self.tracker.pattern == TRUNK_STILL:
+            return None
+        return float(np.median([m.peak_flexion_deg for m in self.measured[:k]]))
+
+    def _flags(self, rep: Rep, m: Measured) -> list[Flag]:
+        """Flags known when the rep completes (partial waits for the set's end)."""
+        out = []
+        baseline = self._baseline_deg() if len(self.measured) > self.settings.baseline_reps else None
+        threshold = fl.rounding_threshold_deg(self.settings, baseline)
+        if threshold is not None:
+            over = np.flatnonzero(m.flex > threshold)
+            crossed = self.rel(m.t[over[0]]) if over.size else rep.turn_s
+            out.append(fl.rounding_flag(rep, threshold, crossed, baseline, self.settings))
+        turn_pause = rep.pause_bottom_s if self.tracker.pattern == TOP_START else None
+        if self.tracker.pattern not in (TOP_START, TRUNK_STILL) and len(self.measured) > 1:
+            turn_pause = max(0.0, m.start - self.measured[-2].end)  # the dwell on the floor before this pull
+        out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings))
+        out.append(fl.twist_flag(rep, self.settings))
+        momentum = [f for f in out if f is not None and f.kind == "momentum"]
+        if not momentum:  # a bounced rep is fast for the wrong reason: not a fatigue reference
+            best = max([r.peak_velocity_dps for r in self.reps if not _has(r, "momentum")] + [rep.peak_velocity_dps])
+            out.append(fl.fatigue_flag(rep, best, self.settings))
+        return [f for f in out if f is not None]
+
+    def add(self, m: Measured, max_duration_ratio: float) -> list[Event]:
+        """Add a completed rep; returns the events to show now.
+
+        A first "rep" far longer than the second was the walk-up and set-up, not a rep: it is
+        dropped, and an already announced set is announced again without it.
+        """
+        events: list[Event] = []
+        if len(self.measured) == 1 and (self.measured[0].end - self.measured[0].start
+                                        > max_duration_ratio * (m.end - m.start)):
+            self.measured.clear()
+            self.reps.clear()
+            if self.announced:
+                events.append(SetDiscarded(self.rel(m.end), self.index))
+                self.announced = False
+        if not self.measured:
+            self._t0 = m.start
+        self.measured.append(m)
+        rep = self._rep(m, len(self.measured), None)
+        rep = replace(rep, flags=tuple(self._flags(rep, m)))
+        self.reps.append(rep)
+        baseline = self._baseline_deg()
+        self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, baseline)
+        if self.live:
+            events += self._announce(all_reps=not self.announced)
+        return events
+
+    def confirm(self) -> list[Event]:
+        return [] if self.announced else self._announce(all_reps=True)
+
+    def _announce(self, all_reps: bool = False) -> list[Event]:
+        events: list[Event] = []
+        reps = self.reps if all_reps else self.reps[-1:]
+        t_now = self.rel(self.measured[-1].end)
+        if not self.announced:
+            self.announced = True
+            name = self.exercise or self._guess()
+            events.append(SetStarted(self.rel(self._t0), self.index, name, self.exercise is None))
+        for rep in reps:
+            events.append(RepCompleted(max(t_now, rep.end_s), self.index, rep))
+            for flag in rep.flags:
+                if flag.kind != "rounding" or self._cue_flag is None:
+                    events.append(FlagRaised(max(t_now, rep.end_s), self.index, rep.index, flag))
+            self._cue_flag = None
+        return events
+
+    def cue(self, t_s: float, flexion_deg: float) -> FlagRaised:
+        """The flexion just crossed the rounding threshold: flag it now, not at the end of the set."""
+        self.cue_armed = False
+        baseline = self._baseline_deg()
+        flag = Flag("rounding", t_s, round(flexion_deg, 2), round(self.cue_threshold_deg, 2), "deg",
+                    "Your lower back is rounding: past "
+                    + ("the depth of your first reps" if baseline is not None else "your flexion limit")
+                    + ". Brace and push the hips back, or rack the weight.")
+        self._cue_flag = flag
+        return FlagRaised(t_s, self.index, len(self.reps) + 1, flag)
+
+    def _guess(self) -> str:
+        peaks = [m.peak_flexion_deg for m in self.measured]
+        return guess_exercise(self.tracker.pattern, float(np.median(peaks)), self.measured[0].home_flexion_deg)
+
+    def report(self, exercise: str | None) -> SetReport:
+        """The finished set: pauses at home filled in, partial reps flagged, summary."""
+        reps = []
+        median_rom = float(np.median([m.rom_deg for m in self.measured]))
+        for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):
+            home_pause = max(0.0, self.measured[i + 1].start - m.end) if i + 1 < len(self.measured) else None
+            full = self._rep(m, rep.index, home_pause)
+            flags = list(rep.flags)
+            partial = fl.partial_flag(full, median_rom, self.settings)
+            if partial is not None:
+                flags.append(partial)
+            reps.append(replace(full, flags=tuple(flags)))
+        name = exercise or self._guess()
+        return SetReport(index=self.index, exercise=name, exercise_guessed=exercise is None,
+                         pattern=self.tracker.pattern, start_s=reps[0].start_s, end_s=reps[-1].end_s,
+                         reps=tuple(reps), summary=self._summary(reps))
+
+    def _summary(self, reps: list[Rep]) -> dict:
+        durations = np.array([r.end_s - r.start_s for r in reps])
+        peaks = np.array([r.peak_flexion_deg for r in reps])
+        velocities = np.array([r.peak_velocity_dps for r in reps])
+        best = float(velocities.max())
+
+        def mean(name: str) -> float | None:
+            values = [getattr(r, name) for r in reps if getattr(r, name) is not None]
+            return round(float(np.mean(values)), 2) if values else None
+
+        counts: dict[str, int] = {}
+        for r in reps:
+            for f in r.flags:
+                counts[f.kind] = counts.get(f.kind, 0) + 1
+        return {
+            "reps": len(reps),
+            "flagged_reps": sum(1 for r in reps if r.flags),
+            "flags": counts,
+            "time_under_tension_s": round(float(durations.sum()), 2),
+            "mean_eccentric_s": mean("eccentric_s"),
+            "mean_pause_bottom_s": mean("pause_bottom_s"),
+            "mean_concentric_s": mean("concentric_s"),
+            "mean_pause_top_s": mean("pause_top_s"),
+            "rep_duration_cv_pct": round(float(100 * durations.std() / durations.mean()), 1),
+            "peak_flexion_sd_deg": round(float(peaks.std()), 2),
+            "baseline_peak_flexion_deg": None if self._baseline_deg() is None else round(self._baseline_deg(), 2),
+            "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
+            "median_rom_deg": round(float(np.median([r.rom_deg for r in reps])), 2),
+            "best_velocity_dps": round(best, 1),
+            "velocity_loss_pct": round(float(100 * (1 - velocities[-1] / best)), 1) if best > 0 else None,
+        }
+
+    def ended(self, set_report: SetReport, t_now: float) -> list[Event]:
+        events: list[Event] = []
+        for rep in set_report.reps:
+            for flag in rep.flags:
+                if flag.kind == "partial":
+                    events.append(FlagRaised(t_now, self.index, rep.index, flag))
+        events.append(SetEnded(t_now, set_report))
+        return events

@@ -1,0 +1,125 @@
+"""Finding trips (home -> turning point -> home) in the trunk trace, one hypothesis per tracker.
+
+A tracker looks at the flexion through a sign (s = sign * flexion) so that every rep is an
+excursion upward from home and back: sign +1 for top-start lifts (home = standing), -1 for
+floor-start lifts (home = the floor) and trunk-still lifts (home = the held inclination; a pull
+raises or leans back the trunk). Turning points come from the hysteresis detector; a trip is
+complete when the trunk is back within `band` of home and has slowed to 10 % of its return speed
+(or, for a bounce off home, when the next home turning point is confirmed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TrackerRules:
+    """What a trip must look like to count (degrees, seconds, degrees/second)."""
+
+    min_rom_deg: float
+    max_rom_deg: float
+    home_min_deg: float  # allowed home flexion (deg, unsigned flexion units)
+    home_max_deg: float
+    band_fraction: float  # back home = within this fraction of the range ...
+    band_min_deg: float  # ... but at least this many degrees
+    min_return_dps: float  # the return must reach this speed
+    max_trip_s: float  # a trip that does not come home within this is abandoned
+    max_turn_dwell_s: float  # a longer dwell at the turning point means it was not a rep (inf = any)
+
+
+@dataclass(frozen=True)
+class Trip:
+    """Global sample indices of one completed trip."""
+
+    i_home: int  # the home turning point before the trip
+    i_turn: int  # the turning point
+    i_done: int  # the sample that completed it
+
+
+@dataclass
+class _Candidate:
+    i_home: int
+    home_s: float
+    i_turn: int
+    t_turn: float
+    band_deg: float
+    back_peak_dps: float = 0.0
+
+
+class TripTracker:
+    """One hypothesis (pattern + detector). Feed it turning points and samples in index order."""
+
+    def __init__(self, pattern: str, sign: float, detector: str, rules: TrackerRules, min_reps: int) -> None:
+        self.pattern = pattern
+        self.sign = sign
+        self.detector = detector  # "coarse" or "fine"
+        self.rules = rules
+        self.min_reps = min_reps
+        self._home: tuple[int, float] | None = None
+        self._cand: _Candidate | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A trip has gone out and not yet come home."""
+        return self._cand is not None
+
+    def on_turning_point(self, index: int, kind: int, value_deg: float) -> Trip | None:
+        """kind: +1 maximum, -1 minimum of flexion. Returns a trip completed by a bounce off home."""
+        s = self.sign * value_deg
+        r = self.rules
+        if kind * self.sign < 0:  # a home-side turning point
+            trip = None
+            cand = self._cand
+            if cand is not None:
+                if s - cand.home_s <= cand.band_deg and cand.back_peak_dps >= r.min_return_dps:
+                    trip = Trip(cand.i_home, cand.i_turn, index)
+                self._cand = None
+            self._home = (index, s)
+            return trip
+        if self._cand is None and self._home is not None:
+            i_home, home_s = self._home
+            rom = s - home_s
+            home_deg = self.sign * home_s
+            if r.min_rom_deg <= rom <= r.max_rom_deg and r.home_min_deg <= home_deg <= r.home_max_deg:
+                band = max(r.band_min_deg, r.band_fraction * rom)
+                self._cand = _Candidate(i_home, home_s, index, np.nan, band)
+        return None
+
+    def scan(self, index0: int, t: np.ndarray, flexion_deg: np.ndarray, rate_dps: np.ndarray) -> tuple[str, int]:
+        """Look through samples starting at global index0 for the trip's completion or abandonment.
+
+        Returns ("done" | "abandon" | "", global index). Pure: call `advance` with the samples
+        actually consumed, then `resolve` for an outcome.
+        """
+        cand = self._cand
+        if cand is None or t.size == 0:
+            return "", -1
+        t_turn = float(t[0]) if np.isnan(cand.t_turn) else cand.t_turn
+        back = -self.sign * rate_dps
+        peak = np.maximum.accumulate(np.maximum(back, cand.back_peak_dps))
+        home = (self.sign * flexion_deg - cand.home_s) <= cand.band_deg
+        done = home & (peak >= self.rules.min_return_dps) & (back <= 0.1 * peak)
+        hit = done | ((t - t_turn) > self.rules.max_trip_s)
+        if not hit.any():
+            return "", -1
+        i = int(np.argmax(hit))
+        return ("done" if done[i] else "abandon"), index0 + i
+
+    def advance(self, t: np.ndarray, rate_dps: np.ndarray) -> None:
+        """Take in samples consumed without an outcome (their return speed counts from now on)."""
+        cand = self._cand
+        if cand is None or t.size == 0:
+            return
+        if np.isnan(cand.t_turn):
+            cand.t_turn = float(t[0])
+        cand.back_peak_dps = max(cand.back_peak_dps, float(np.max(-self.sign * rate_dps)))
+
+    def resolve(self, outcome: str, index: int) -> Trip | None:
+        cand = self._cand
+        self._cand = None
+        if outcome == "done" and cand is not None:
+            return Trip(cand.i_home, cand.i_turn, index)
+        return None
