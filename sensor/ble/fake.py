@@ -161,6 +161,7 @@ class Sent:
     acc: np.ndarray
     gyro: np.ndarray
     delivered: bool
+    delivered_s: float = math.inf
 
 
 class FakePeripheral:
@@ -187,6 +188,7 @@ class FakePeripheral:
         self.client: FakeBleakClient | None = None
         self.sent: list[Sent] = []
         self.writes: list[tuple[str, bytes]] = []
+        self.stale: list[tuple[float, float]] = []  # host times during which data is pre-configuration
         self._rng = np.random.default_rng(script.seed)
         self._boot_s: float | None = None  # host time at which the device clock reads 0
         self._end_s: float | None = None
@@ -204,8 +206,10 @@ class FakePeripheral:
         )
 
     def truth(self) -> Sent:
-        """Every sample delivered at least once, in order."""
-        sent = [s for s in self.sent if s.delivered]
+        """Every sample delivered at least once, in order (minus those sent before configuration)."""
+        sent = [
+            s for s in self.sent if s.delivered and not any(a <= s.delivered_s < b for a, b in self.stale)
+        ]
         return Sent(
             *(np.concatenate([getattr(s, k) for s in sent]) for k in ("host_t_s", "acc", "gyro")), True
         )
@@ -270,7 +274,7 @@ class FakePeripheral:
             last_delivery = delivery
             indices = range(self._payloads, self._payloads + len(payloads))
             self._payloads += len(payloads)
-            self.sent.append(Sent(host_s, acc, gyro, not any(i in s.drop for i in indices)))
+            self.sent.append(Sent(host_s, acc, gyro, not any(i in s.drop for i in indices), delivery))
             for i, (uuid, payload) in zip(indices, payloads, strict=True):
                 if i in s.garbage:
                     client.notify(uuid, self._rng.integers(0, 256, 17, dtype=np.uint8).tobytes())
@@ -305,9 +309,13 @@ class FakeWitMotion(FakePeripheral):
             if self._task is not None:  # the new rate applies at once
                 self.stop_streaming()
                 self.start_streaming()
+        if data == b"\xff\xaa\x00\x00\x00":  # save: the source starts decoding after its pause
+            now = asyncio.get_running_loop().time()
+            self.stale[-1] = (self.stale[-1][0], now + pr.WIT_COMMAND_GAP_S)
 
     def subscribed(self, uuid: str) -> None:
-        self.start_streaming()
+        self.start_streaming()  # streams at once, at the rate it had: stale until "save" is done
+        self.stale.append((asyncio.get_running_loop().time(), math.inf))
 
     def batch_size(self) -> int:
         return 2
@@ -404,10 +412,11 @@ class FakeDiyTag(FakePeripheral):
     advertised_uuids = [pr.DIY_SERVICE]
     ACC_G_PER_LSB, GYRO_DPS_PER_LSB = 0.000122, 0.035  # LSM6DS3 at ±4 g, ±1000 °/s
     timestamp_start_us = (1 << 32) - 5_000_000  # the µs counter wraps 5 s into the stream
+    sequence_start = 65_500  # and the u16 sequence about 5 s in (at 10 samples per frame)
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self._seq = 0
+        self._seq = self.sequence_start
 
     def read(self, uuid: str) -> bytes:
         return DIY_INFO.pack(

@@ -14,6 +14,7 @@ After a disconnect: back-off, a NEW scan and a NEW BleakClient (BlueZ may forget
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
@@ -196,16 +197,19 @@ class BleSource:
             device = await self._find()
             if device is not None:
                 try:
-                    async for t, acc, gyro in self._session(device):
-                        last_data_s, backoff_s = loop.time(), s.backoff_initial_s
-                        if start is None:
-                            start = float(t[0])
-                            self.info.notes["start_host_s"] = start
-                        keep = t - start > last_t
-                        if keep.any():
-                            block = Samples(t[keep] - start, acc[keep], None if gyro is None else gyro[keep])
-                            last_t = block.t[-1]
-                            yield block
+                    async with contextlib.aclosing(self._session(device)) as session:
+                        async for t, acc, gyro in session:
+                            last_data_s, backoff_s = loop.time(), s.backoff_initial_s
+                            if start is None:
+                                start = float(t[0])
+                                self.info.notes["start_host_s"] = start
+                            keep = t - start > last_t
+                            if keep.any():
+                                block = Samples(
+                                    t[keep] - start, acc[keep], None if gyro is None else gyro[keep]
+                                )
+                                last_t = block.t[-1]
+                                yield block
                 except LINK_ERRORS as err:
                     self.last_error = f"{type(err).__name__}: {err}"
                     log.warning("%s: link error: %s", self.describe(), self.last_error)
