@@ -191,3 +191,33 @@ def test_bad_source_specs(spec):
 def test_spec_with_address():
     source = open_ble_source("polar-h10@A0:9E:1A:00:11:22", rate_hz=200)
     assert source.target == "A0:9E:1A:00:11:22" and source.rate_hz == 200 and source.info.accelerometer_only
+
+
+def test_scan_lists_devices_with_their_profiles(capsys, monkeypatch):
+    from sensor.ble import cmd_scan
+
+    air = FakeAir()
+    fake.FakeDiyTag(air, "backcheck-7", rssi=-50)
+    fake.FakePolar(air, "Polar H10 1A2B3C4D", verity=False, rssi=-70)
+    fake.FakeWitMotion(air, "WT901BLE68", rssi=-80)
+    fake.FakeThingy52(air, "MyThingy", rssi=-65)  # renamed: matched by its advertised service
+    fake.FakePeripheral(air, "Headphones", rssi=-40)  # a device no profile matches
+    seen = run_virtual(cmd_scan.scan(2.0, air.scanner_backend))
+    assert [(s.name, s.profile, s.rssi_dbm) for s in seen] == [
+        ("backcheck-7", "diy", -50),
+        ("MyThingy", "thingy52", -65),
+        ("Polar H10 1A2B3C4D", "polar-h10", -70),
+        ("WT901BLE68", "witmotion", -80),
+        ("Headphones", None, -40),
+    ]
+    assert seen[0].source == "ble:diy@backcheck-7" and seen[-1].source == ""
+
+
+def test_scan_without_adapter_prints_one_sentence(capsys, monkeypatch):
+    from sensor import cli
+    from sensor.ble import cmd_scan
+
+    monkeypatch.setattr(cmd_scan, "SCANNER_BACKEND", FakeAir(adapter_present=False).scanner_backend)
+    assert cli.main(["scan", "--timeout", "1"]) == EXIT_DEVICE
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("backcheck scan: Bluetooth is not available on this machine") and "\n" not in err
