@@ -167,14 +167,15 @@ def test_gyroscope_on_its_own_clock_is_interpolated():
     assert source.stats.unpaired == 1
 
 
-def test_clear_on_the_phone_restarts_the_stream_with_a_marked_gap():
+@pytest.mark.parametrize("time_api", [True, False])
+def test_clear_on_the_phone_restarts_the_stream_with_a_marked_gap(time_api):
     motion = hinge_motion(8.0)
-    phone = FakePhyphox(motion)
+    phone = FakePhyphox(motion, time_api=time_api)
 
     async def scenario():
         await phone.start()
         phone.record(300)
-        source = await connect(phone)
+        source = await connect(phone, wall_clock=phone.now_unix_s)  # the host's clock follows the phone's
         reader = Reader(source)
         try:
             await reader.until(300)
@@ -189,7 +190,8 @@ def test_clear_on_the_phone_restarts_the_stream_with_a_marked_gap():
     out, source = run(scenario())
     index = np.concatenate([np.arange(300), np.arange(350, 550)])
     np.testing.assert_allclose(out.acc, motion.acc[index], atol=ACC_TOL)
-    # after the clear, times come from the phone's new START event (system time in ms)
+    # after the clear, times come from the phone's new START event (system time in ms), or without
+    # /time from the host's clock when the restart is seen
     np.testing.assert_allclose(out.t, motion.t[index], atol=2e-3)
     assert source.stats.gap_spans == [pytest.approx((2.99, 3.5), abs=2e-3)]
     assert source.stats.missing == 50

@@ -148,6 +148,7 @@ class FakePhyphox:
         gyro_offset_s: float = 0.0,
         title: str = "backcheck IMU",
         gyroscope: bool = True,
+        time_api: bool = True,
     ):
         self.motion = motion
         self.gyro_offset_s = gyro_offset_s
@@ -157,6 +158,7 @@ class FakePhyphox:
             "gyro": ("gyr_time", "gyrX", "gyrY", "gyrZ"),
         }
         self.inputs = {"accelerometer": "acc", "gyroscope": "gyro"} if gyroscope else {"accelerometer": "acc"}
+        self.time_api = time_api  # False: an older phyphox without /time (answers 404)
         self.buffers: dict[str, list[float]] = {n: [] for names in self.names.values() for n in names}
         self.session = secrets.token_hex(4)
         self.measuring = True
@@ -207,11 +209,15 @@ class FakePhyphox:
         self.force_full = False
         self.session = secrets.token_hex(4)
 
+    def now_unix_s(self) -> float:
+        """Wall-clock time on the phone (the motion's time of the next sample)."""
+        return START_UNIX_S + self._now_s()
+
     def _now_s(self) -> float:
         return float(self.motion.t[min(self.next_index, len(self.motion) - 1)])
 
     def _event(self, kind: str, exp_s: float) -> dict:
-        return {"event": kind, "experimentTime": exp_s, "systemTime": round(START_UNIX_S + self._now_s(), 3)}
+        return {"event": kind, "experimentTime": exp_s, "systemTime": round(self.now_unix_s(), 3)}
 
     # -- the network side ----------------------------------------------------------------------
 
@@ -220,7 +226,8 @@ class FakePhyphox:
         app = web.Application()
         app.router.add_get("/config", self._config)
         app.router.add_get("/get", self._get)
-        app.router.add_get("/time", self._time)
+        if self.time_api:
+            app.router.add_get("/time", self._time)
         app.router.add_route("*", "/control", self._control)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -80,19 +80,26 @@ def buffers_from_config(config: dict, url: str) -> dict[str, SensorBuffers]:
 
 
 class _TimeMap:
-    """Phone experiment time (s) -> Unix time (s), from the START events of `/time`."""
+    """Phone experiment time (s) -> Unix time (s), from the START events of `/time`.
 
-    def __init__(self, events: list, fallback_unix_s: float):
+    Without START events (an older phyphox), the newest phone time first seen is placed at the
+    host's clock (`offset_s`, the Unix time of phone time 0, kept until the phone starts over).
+    """
+
+    def __init__(self, events: list, wall_clock: Callable[[], float], offset_s: float | None):
         starts = [
             (float(e["experimentTime"]), float(e["systemTime"])) for e in events if e.get("event") == "START"
         ]
         self.exp_s = np.array([s[0] for s in starts])
         self.sys_s = np.array([s[1] for s in starts])
-        self.fallback_unix_s = fallback_unix_s  # used when the phone gives no START event
+        self.wall_clock = wall_clock
+        self.offset_s = offset_s
 
     def unix_s(self, t_exp: np.ndarray) -> np.ndarray:
         if not self.exp_s.size:
-            return self.fallback_unix_s + t_exp
+            if self.offset_s is None:
+                self.offset_s = self.wall_clock() - float(np.nanmax(t_exp))
+            return self.offset_s + t_exp
         i = np.clip(np.searchsorted(self.exp_s, t_exp, side="right") - 1, 0, self.exp_s.size - 1)
         return self.sys_s[i] + (t_exp - self.exp_s[i])
 
@@ -156,6 +163,8 @@ class PhyphoxSource:
             raise DeviceError(f"phyphox at {self.url}: /config is not an experiment description")
         self.buffers = buffers_from_config(config, self.url)
         self.info.device = f"phyphox '{config.get('title', '?')}' at {self.url}"
+        names = ", ".join(" ".join((b.time, *b.xyz)) for b in self.buffers.values())
+        self.info.decisions.append(f"buffers read from the phone's /config: {names}")
         if self.settings.start_measuring:
             await self._fetch_json("/control?cmd=start")
         await self._refresh_time_map()
@@ -216,7 +225,11 @@ class PhyphoxSource:
             events = await self._fetch_json("/time")
         except aiohttp.ClientResponseError:  # older phyphox without /time: host clock instead
             events = []
-        self._time_map = _TimeMap(events if isinstance(events, list) else [], self._wall_clock())
+        offset_s = self._time_map.offset_s if self._time_map is not None else None
+        self._time_map = _TimeMap(events if isinstance(events, list) else [], self._wall_clock, offset_s)
+        note = "the phone gives no START time (/time); its data is placed by the host clock on arrival"
+        if not self._time_map.exp_s.size and note not in self.info.decisions:
+            self.info.decisions.append(note)
 
     async def _take(self, answer: dict) -> None:
         status = answer["status"]
@@ -249,6 +262,7 @@ class PhyphoxSource:
         """The phone's buffers and clock started over: ask for everything, re-read the time map."""
         self.events.append(reason)
         self._threshold = {name: None for name in self.buffers}
+        self._time_map = None
         await self._refresh_time_map()
 
     def _session_s(self, t_exp: np.ndarray) -> np.ndarray:
