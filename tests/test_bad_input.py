@@ -272,6 +272,12 @@ CASES = [
         ["--columns", "ax=AccX"],
         ["x.csv, line 1: no column named 'AccX' (given for ax)"],
     ),
+    (
+        "unit option for a phyphox export",
+        lambda d: write_export(d / "p.zip", phyphox_files(T, None)),
+        ["--acc-unit", "g"],
+        ["p.zip: --acc-unit does not apply to phyphox input (it applies to csv)"],
+    ),
 ]
 
 

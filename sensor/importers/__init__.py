@@ -30,6 +30,8 @@ FORMATS: dict[str, str] = {
     "csv": "generic CSV/TSV (.csv, .txt, .csv.gz): columns by name or --columns, units stated or inferred",
 }
 
+# options each reader takes (the rest are an error, not silently ignored)
+_OPTIONS = {"csv": {"columns", "acc_unit", "gyro_unit", "time_unit"}, "sensorlogger": {"ios_standardised"}}
 _SENSORLOGGER_FILES = {"totalacceleration.csv", "accelerometer.csv", "gyroscope.csv", "gravity.csv"}
 
 
@@ -73,6 +75,14 @@ def load(
     path = Path(path)
     settings = settings or ImportSettings()
     name = detect_format(path) if format == "auto" else format
+    allowed = _OPTIONS.get(name, set())
+    for key in options:
+        if key not in allowed:
+            flag = "--" + key.replace("_", "-")
+            raise InputError(
+                f"{path}: {flag} does not apply to {name} input (it applies to "
+                f"{', '.join(f for f, keys in _OPTIONS.items() if key in keys) or 'no format'})"
+            )
     if name == "backcheck":
         return read_recording(path)
     if name == "sensorlogger":
