@@ -1,0 +1,80 @@
+"""`backcheck report DIR_OR_REPORT_JSON [--out DIR] [--open]`: the HTML report and plots of an analysis.
+
+Reads report.json and trace.csv (as written by `backcheck analyze --out DIR`) and writes report.html,
+overview.png and set-N.png into --out (default: the analysis directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import webbrowser
+from pathlib import Path
+
+from analysis.report import SessionReport, report_from_dict
+from analysis.trace import Trace
+from sensor.errors import InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="DIR_OR_REPORT_JSON",
+                        help="an analysis directory (with report.json and trace.csv) or a report.json")
+    parser.add_argument("--out", metavar="DIR", help="where to write report.html and the plots "
+                        "(default: the directory of report.json)")
+    parser.add_argument("--open", action="store_true", help="open the report in the web browser")
+
+
+def load_report(path: Path) -> SessionReport:
+    """A report.json as a SessionReport; InputError names the file (and line/column) when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (expected the report.json of "
+                         "`backcheck analyze --out DIR`)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot be read ({err})") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}, line {err.lineno} column {err.colno}: not valid JSON ({err.msg})") \
+            from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object with schema backcheck.report/1")
+    try:
+        return report_from_dict(data)
+    except ValueError as err:
+        raise InputError(f"{path}: {err}") from None
+    except (KeyError, TypeError) as err:
+        raise InputError(f"{path}: not a complete backcheck.report/1 report (problem with {err})") from None
+
+
+def load_trace(path: Path) -> Trace:
+    """A trace.csv as a Trace; InputError names the file and line when it is malformed."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            header = f.readline().strip()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (the trace is written next to report.json by "
+                         "`backcheck analyze --out DIR`)") from None
+    if header != ",".join(Trace.COLUMNS):
+        raise InputError(f"{path}, line 1: expected columns {','.join(Trace.COLUMNS)}, got {header!r}")
+    try:
+        return Trace.read_csv(path)
+    except ValueError as err:
+        raise InputError(f"{path}: expected {len(Trace.COLUMNS)} numbers per line ({err})") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis.html_report import write_html
+    from analysis.plots import write_plots
+
+    source = Path(args.source)
+    report_path = source / "report.json" if source.is_dir() else source
+    report = load_report(report_path)
+    trace = load_trace(report_path.parent / "trace.csv")
+    out = Path(args.out) if args.out else report_path.parent
+    plots = write_plots(report, trace, out)
+    html = write_html(report, trace, out / "report.html")
+    print(f"report: {html}")
+    print(f"plots:  {', '.join(p.name for p in plots)} in {out}")
+    if args.open:
+        webbrowser.open(html.resolve().as_uri())
+    return 0
