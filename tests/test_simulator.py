@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -291,3 +293,16 @@ def test_cli_writes_three_files_and_refuses_to_overwrite(tmp_path, capsys):
     assert main([*argv, "--force", "--no-noise"]) == 0
     assert main([*argv, "--force", "--faults", "wobble"]) == 3
     assert "unknown fault 'wobble'" in capsys.readouterr().err
+
+
+def test_bundled_demo_is_what_its_notes_say(tmp_path):
+    demo = Path(__file__).resolve().parents[1] / "recordings" / "demo_deadlift.csv"
+    rec, truth = read_recording(demo), load_truth(demo)
+    assert rec.meta.notes["simulated"] is True and rec.meta.device == "backcheck simulator"
+    assert [len(s.reps) for s in truth.sets] == [6, 6, 6]
+    assert sorted(label for s in truth.sets for r in s.reps for label in r.labels) == ["momentum", "rounding"]
+    words = rec.meta.notes["command"].split()[1:]
+    assert main([*words, "--out", str(tmp_path / "again.csv")]) == 0
+    again = read_recording(tmp_path / "again.csv")
+    np.testing.assert_array_equal(again.samples.acc, rec.samples.acc)
+    np.testing.assert_array_equal(again.samples.t, rec.samples.t)

@@ -23,6 +23,7 @@ position by central differences at each sample instant (step `DIFF_STEP_S`), not
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,9 @@ import numpy as np
 CHANNELS = ("flexion_deg", "lateral_deg", "twist_deg", "heading_deg", "hip_x_m", "hip_y_m", "hip_z_m")
 N_CHANNELS = len(CHANNELS)
 DIFF_STEP_S = 5e-4
+OUT_AND_BACK_S = 6.0
+_TURN_S = 1.4
+_RAMP_S = 0.8
 
 
 def min_jerk(s: np.ndarray) -> np.ndarray:
@@ -218,3 +222,71 @@ def segment_motion(
         [w[:, 2, 1] - w[:, 1, 2], w[:, 0, 2] - w[:, 2, 0], w[:, 1, 0] - w[:, 0, 1]], axis=1
     )
     return r_mid, acc_w, omega_b
+
+
+def walk(track: Track, duration_s: float, rng: np.random.Generator) -> None:
+    """Walk straight ahead (under `OUT_AND_BACK_S`) or out and back, turning 180 deg at each end.
+
+    Speed 1.0-1.3 m/s, step frequency 1.8-2.0 Hz.
+    """
+    speed, step_hz = float(rng.uniform(1.0, 1.3)), float(rng.uniform(1.8, 2.0))
+    if duration_s < OUT_AND_BACK_S:
+        _walk_leg(track, duration_s, speed, step_hz, rng)
+        return
+    leg_s = (duration_s - 2 * _TURN_S) / 2
+    turn = float(rng.choice([-180.0, 180.0]))
+    for _ in range(2):
+        _walk_leg(track, leg_s, speed, step_hz, rng)
+        track.move(_TURN_S, heading_deg=track.value("heading_deg") + turn)
+
+
+def _walk_leg(
+    track: Track, duration_s: float, speed: float, step_hz: float, rng: np.random.Generator
+) -> None:
+    """Accelerate, cruise, stop along the heading; hip bounce, sway and trunk oscillation per step."""
+    heading = math.radians(track.value("heading_deg"))
+    fwd, left = (
+        np.array([math.cos(heading), math.sin(heading)]),
+        np.array([-math.sin(heading), math.cos(heading)]),
+    )
+    ramp_s = min(_RAMP_S, duration_s / 2)
+    cruise_s = duration_s - 2 * ramp_s
+    start = track.t_s
+    xy = np.array([track.value("hip_x_m"), track.value("hip_y_m")])
+    for seg_s, dist, v_end in (
+        (ramp_s, speed * ramp_s / 2, speed),
+        (cruise_s, speed * cruise_s, speed),
+        (ramp_s, speed * ramp_s / 2, 0.0),
+    ):
+        if seg_s > 0:
+            xy = xy + dist * fwd
+            track.move(
+                seg_s,
+                rate={"hip_x_m": v_end * fwd[0], "hip_y_m": v_end * fwd[1]},
+                hip_x_m=float(xy[0]),
+                hip_y_m=float(xy[1]),
+            )
+    end = track.t_s
+    ph = rng.uniform(0, 2 * np.pi, 2)
+    bounce, surge = float(rng.uniform(0.015, 0.03)), float(rng.uniform(0.005, 0.01))
+    sway = float(rng.uniform(0.01, 0.025))
+    track.oscillate(
+        start,
+        end,
+        step_hz,
+        ramp_s,
+        hip_z_m=(bounce, ph[0]),
+        flexion_deg=(rng.uniform(0.5, 1.5), ph[0]),
+        hip_x_m=(surge * fwd[0], ph[0] + 1.0),
+        hip_y_m=(surge * fwd[1], ph[0] + 1.0),
+    )
+    track.oscillate(
+        start,
+        end,
+        step_hz / 2,
+        ramp_s,
+        hip_x_m=(sway * left[0], ph[1]),
+        hip_y_m=(sway * left[1], ph[1]),
+        lateral_deg=(rng.uniform(1.0, 3.0), ph[1]),
+        twist_deg=(rng.uniform(2.0, 4.0), ph[1] + 0.5),
+    )

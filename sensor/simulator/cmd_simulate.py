@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
             if path.exists():
                 raise OverwriteError(path)
     recording, truth = simulate_session(spec)
+    recording.meta.notes["truth"] = truth_paths(out)[0].name
+    recording.meta.notes["command"] = _command(args, spec.exercise)
     write_recording(out, recording, force=args.force)
     json_path, csv_path = truth.write(out, force=args.force)
     reps = [r for s in truth.sets for r in s.reps]
@@ -79,3 +81,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"truth: {json_path} and {csv_path}")
     print("faulty reps: " + ("; ".join(faulty) if faulty else "none"))
     return 0
+
+
+def _command(args: argparse.Namespace, exercise: str) -> str:
+    """The command line that reproduces this session."""
+    words = ["backcheck simulate", f"--exercise {exercise}", f"--seed {args.seed}", f"--faults {args.faults}"]
+    for name in ("sets", "reps", "rate_hz", "taping_deg", "face", "load_kg"):
+        if getattr(args, name) is not None:
+            words.append(
+                f"--{name.replace('_', '-')} {getattr(args, name):g}"
+                if name != "face"
+                else f"--face {args.face}"
+            )
+    words.append("--noise" if args.noise else "--no-noise")
+    return " ".join(words)

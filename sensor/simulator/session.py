@@ -19,7 +19,7 @@ import numpy as np
 from analysis.samples import Samples
 from sensor.errors import InputError, OverwriteError
 from sensor.recording import Recording, RecordingMeta
-from sensor.simulator.body import Track, segment_motion
+from sensor.simulator.body import Track, segment_motion, walk
 from sensor.simulator.exercises import (
     EXERCISES,
     FAULTS,
@@ -45,8 +45,6 @@ _LOAD_KG = {
     "lat-pulldown": (30, 90),
 }
 _MIN_S = {"stand": 2.0, "walk": 6.0, "sit": 8.0, "plate-pickup": 3.0}
-_TURN_S = 1.4
-_RAMP_S = 0.8
 
 Activities = tuple[tuple[str, float], ...]
 
@@ -165,14 +163,11 @@ def _random_rest(rng: np.random.Generator, allowed: tuple[str, ...]) -> Activiti
     names = [a for i, a in enumerate(names) if i == 0 or a != names[i - 1]]
     if all(a == "plate-pickup" for a in names):
         names.append("stand")
-    durations = [_MIN_S[a] if a == "plate-pickup" else 0.0 for a in names]
+    durations = [float(rng.uniform(3.0, 5.0)) if a == "plate-pickup" else _MIN_S[a] for a in names]
     free = [i for i, a in enumerate(names) if a != "plate-pickup"]
-    spare = max(total_s - sum(_MIN_S[names[i]] for i in free) - sum(durations), 0.0)
+    spare = max(total_s - sum(durations), 0.0)
     for i, w in zip(free, rng.dirichlet(np.ones(len(free))), strict=True):
-        durations[i] = _MIN_S[names[i]] + spare * float(w)
-    for i, a in enumerate(names):
-        if a == "plate-pickup":
-            durations[i] = float(rng.uniform(3.0, 5.0))
+        durations[i] += spare * float(w)
     return tuple(zip(names, durations, strict=True))
 
 
@@ -231,7 +226,7 @@ def _do_activities(
         if name == "stand":
             track.hold(duration_s)
         elif name == "walk":
-            _walk(track, duration_s, rng)
+            walk(track, duration_s, rng)
         elif name == "sit":
             move_s = float(rng.uniform(1.5, 2.2))
             sit_down(track, move_s, lean_deg=float(rng.uniform(10, 25)), seated_deg=float(rng.uniform(3, 10)))
@@ -243,71 +238,6 @@ def _do_activities(
             raise ValueError(f"unknown activity {name!r}; expected one of {ACTIVITIES}")
         done.append((start, track.t_s, name))
     return done
-
-
-def _walk(track: Track, duration_s: float, rng: np.random.Generator) -> None:
-    """Walk straight ahead (short walks) or out and back with a turn at each end."""
-    speed, step_hz = float(rng.uniform(1.0, 1.3)), float(rng.uniform(1.8, 2.0))
-    if duration_s < _MIN_S["walk"]:
-        _walk_leg(track, duration_s, speed, step_hz, rng)
-        return
-    leg_s = (duration_s - 2 * _TURN_S) / 2
-    turn = float(rng.choice([-180.0, 180.0]))
-    for _ in range(2):
-        _walk_leg(track, leg_s, speed, step_hz, rng)
-        track.move(_TURN_S, heading_deg=track.value("heading_deg") + turn)
-
-
-def _walk_leg(
-    track: Track, duration_s: float, speed: float, step_hz: float, rng: np.random.Generator
-) -> None:
-    """Accelerate, cruise, stop along the heading; hip bounce, sway and trunk oscillation per step."""
-    heading = math.radians(track.value("heading_deg"))
-    fwd, left = (
-        np.array([math.cos(heading), math.sin(heading)]),
-        np.array([-math.sin(heading), math.cos(heading)]),
-    )
-    ramp_s = min(_RAMP_S, duration_s / 2)
-    cruise_s = duration_s - 2 * ramp_s
-    start = track.t_s
-    xy = np.array([track.value("hip_x_m"), track.value("hip_y_m")])
-    for seg_s, dist, v_end in (
-        (ramp_s, speed * ramp_s / 2, speed),
-        (cruise_s, speed * cruise_s, speed),
-        (ramp_s, speed * ramp_s / 2, 0.0),
-    ):
-        if seg_s > 0:
-            xy = xy + dist * fwd
-            track.move(
-                seg_s,
-                rate={"hip_x_m": v_end * fwd[0], "hip_y_m": v_end * fwd[1]},
-                hip_x_m=float(xy[0]),
-                hip_y_m=float(xy[1]),
-            )
-    end = track.t_s
-    ph = rng.uniform(0, 2 * np.pi, 2)
-    bounce, surge = float(rng.uniform(0.015, 0.03)), float(rng.uniform(0.005, 0.01))
-    sway = float(rng.uniform(0.01, 0.025))
-    track.oscillate(
-        start,
-        end,
-        step_hz,
-        ramp_s,
-        hip_z_m=(bounce, ph[0]),
-        flexion_deg=(rng.uniform(0.5, 1.5), ph[0]),
-        hip_x_m=(surge * fwd[0], ph[0] + 1.0),
-        hip_y_m=(surge * fwd[1], ph[0] + 1.0),
-    )
-    track.oscillate(
-        start,
-        end,
-        step_hz / 2,
-        ramp_s,
-        hip_x_m=(sway * left[0], ph[1]),
-        hip_y_m=(sway * left[1], ph[1]),
-        lateral_deg=(rng.uniform(1.0, 3.0), ph[1]),
-        twist_deg=(rng.uniform(2.0, 4.0), ph[1] + 0.5),
-    )
 
 
 def _plate_pickup(track: Track, duration_s: float, rng: np.random.Generator) -> None:
@@ -328,6 +258,11 @@ def _plate_pickup(track: Track, duration_s: float, rng: np.random.Generator) -> 
 
 TRUTH_SCHEMA = "backcheck.truth/1"
 TRACE_COLUMNS = ("t_s", "flexion_deg", "lateral_deg", "twist_deg")
+ANGLES_NOTE = (
+    "deg, lumbar segment relative to standing, R_WB = Rz(heading - twist) Rx(lateral) Ry(flexion): with up = "
+    "the vertical in the segment frame (x anterior, y left, z cranial), flexion = atan2(-up_x, up_z) "
+    "(forward +), lateral = asin(up_y) (right +); twist about the vertical, right +"
+)
 
 
 @dataclass(eq=False)
@@ -336,8 +271,8 @@ class Truth:
 
     The trace holds the true trunk angles at the recording's sample times: flexion (forward +),
     lateral bend (right +) and axial twist (right +) of the lumbar segment relative to standing,
-    as ZYX angles (see sensor/simulator/body.py). rests: (start_s, end_s, activity) blocks between
-    sets; a set's own set-up and stand-up moves lie between them and its reps.
+    with R_WB = Rz(heading - twist) Rx(lateral) Ry(flexion) (see body.py). rests: (start_s, end_s,
+    activity) blocks between sets; a set's own set-up and stand-up moves lie between them and its reps.
     """
 
     exercise: str
@@ -365,8 +300,7 @@ class Truth:
             "sample_rate_hz": self.sample_rate_hz,
             "load_kg": self.load_kg,
             "mounting": asdict(self.mounting),
-            "angles": "deg; ZYX angles of the lumbar segment relative to standing: flexion forward +, "
-            "lateral bend right +, axial twist right +",
+            "angles": ANGLES_NOTE,
             "trace": csv_path.name,
             "sets": [
                 {
