@@ -19,14 +19,14 @@ from numba import njit
 G0, BIAS0, N0, A0, F0, N_FIRST0 = 0, 3, 6, 9, 12, 15
 T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
-S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE = 33, 39, 40, 43, 44
-STATE_SIZE = 45
+S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
+STATE_SIZE = 48
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
 BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 10, 11, 12, 13
-GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST = 14, 15, 16, 17
-PARAMS_SIZE = 18
+GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
+PARAMS_SIZE = 19
 
 # output rows
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, STILL, CALIBRATED_OUT = 0, 1, 2, 3, 4, 5
@@ -75,6 +75,7 @@ def _start(state, t, acc, params):
     for k in range(3):
         state[G0 + k] = acc[k] / norm if norm > 0.0 else (1.0 if k == 2 else 0.0)
         state[ACC_LP0 + k] = acc[k]
+        state[ACC_SLOW0 + k] = acc[k]
         state[GYRO_PREV0 + k] = 0.0
         state[STILL_SUM0 + k] = 0.0
     state[STILL_RUN] = 0.0
@@ -90,7 +91,7 @@ def _start(state, t, acc, params):
 
 
 @njit(cache=True)
-def _decide_axis(state):
+def _decide_axis(state, gx, gy, gz):
     """Flexion axis = principal axis of the horizontal rotation so far, signed by the current excursion."""
     nx, ny, nz = state[N0], state[N0 + 1], state[N0 + 2]
     # e1, e2: a basis of the plane perpendicular to n
@@ -114,7 +115,6 @@ def _decide_axis(state):
     c, s = math.cos(phi), math.sin(phi)
     ax, ay, az = c * e1x + s * e2x, c * e1y + s * e2y, c * e1z + s * e2z
     # the excursion's own axis g x n: forward flexion turns the up vector about +a
-    gx, gy, gz = state[G0], state[G0 + 1], state[G0 + 2]
     ex, ey, ez = gy * nz - gz * ny, gz * nx - gx * nz, gx * ny - gy * nx
     if p11 + p22 <= 0.0:  # no gyroscope (or no rotation): the excursion axis itself
         ax, ay, az = ex, ey, ez
@@ -164,8 +164,15 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
     if acc_only:
         norm = math.sqrt(lx * lx + ly * ly + lz * lz)
         gx, gy, gz = lx / norm, ly / norm, lz / norm
-        dx, dy, dz = ax - lx, ay - ly, az - lz
-        moving = dx * dx + dy * dy + dz * dz >= params[STILL_ACC] * params[STILL_ACC]
+        # the sagittal plane is decided on a slower tilt, which walking does not shake
+        k_slow = dt / (params[ACC_SLOW_TAU] + dt)
+        for j in range(3):
+            state[ACC_SLOW0 + j] += k_slow * (acc_all[i, j] - state[ACC_SLOW0 + j])
+        sx, sy, sz = state[ACC_SLOW0], state[ACC_SLOW0 + 1], state[ACC_SLOW0 + 2]
+        norm = math.sqrt(sx * sx + sy * sy + sz * sz)
+        dx, dy, dz = sx / norm, sy / norm, sz / norm
+        ex, ey, ez = ax - lx, ay - ly, az - lz
+        moving = ex * ex + ey * ey + ez * ez >= params[STILL_ACC] * params[STILL_ACC]
     else:
         # predict: the up vector turns by -w dt (trapezoidal rate), second-order rotation
         h = 0.5 * dt
@@ -196,6 +203,7 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
         gx, gy, gz = gx / norm, gy / norm, gz / norm
         limit = params[STILL_GYRO] if state[BIAS_TIME] > 0.0 else params[STILL_GYRO_FIRST]
         moving = wx * wx + wy * wy + wz * wz >= limit * limit
+        dx, dy, dz = gx, gy, gz
     state[G0], state[G0 + 1], state[G0 + 2] = gx, gy, gz
     state[GYRO_PREV0], state[GYRO_PREV0 + 1], state[GYRO_PREV0 + 2] = g0, g1, g2
 
@@ -220,8 +228,8 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
 
     # the sagittal plane, once the first large excursion shows it
     nx, ny, nz = state[N0], state[N0 + 1], state[N0 + 2]
-    gu = gx * nx + gy * ny + gz * nz
-    if state[DECIDED] == 0.0 and gu < params[GATHER_COS]:
+    du = dx * nx + dy * ny + dz * nz
+    if state[DECIDED] == 0.0 and du < params[GATHER_COS]:
         # rotation during the first large excursion (not walking or swaying) shows the flexion axis
         state[S0] += dt * wx * wx
         state[S0 + 1] += dt * wx * wy
@@ -229,14 +237,15 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
         state[S0 + 3] += dt * wy * wy
         state[S0 + 4] += dt * wy * wz
         state[S0 + 5] += dt * wz * wz
-    if state[DECIDED] == 0.0 and gu < state[MAX_TILT_COS]:
-        state[MAX_TILT_COS] = gu
-        if gu < params[DECIDE_COS]:
+    if state[DECIDED] == 0.0 and du < state[MAX_TILT_COS]:
+        state[MAX_TILT_COS] = du
+        if du < params[DECIDE_COS]:
             state[DECIDED] = 1.0
             state[DECIDED_T] = t
-            _decide_axis(state)
+            _decide_axis(state, dx, dy, dz)
         else:  # provisional: the axis of the largest excursion so far
-            _set_axes(state, gy * nz - gz * ny, gz * nx - gx * nz, gx * ny - gy * nx)
+            _set_axes(state, dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx)
+    gu = gx * nx + gy * ny + gz * nz
 
     fa_x, fa_y, fa_z = state[A0], state[A0 + 1], state[A0 + 2]
     gf = gx * state[F0] + gy * state[F0 + 1] + gz * state[F0 + 2]

@@ -54,7 +54,8 @@ class OrientationSettings:
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
     settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection
     settle_gain: float = 10.0  # 1/s
-    accelerometer_only_time_constant_s: float = 0.15  # low-pass of the accelerometer-only tilt
+    accelerometer_only_time_constant_s: float = 0.1  # low-pass of the accelerometer-only tilt
+    accelerometer_only_decide_time_constant_s: float = 0.5  # slower low-pass deciding the sagittal plane
     gravity_mps2: float = STANDARD_GRAVITY_MPS2
 
     def params(self, accelerometer_only: bool) -> np.ndarray:
@@ -76,6 +77,7 @@ class OrientationSettings:
         p[k.GATHER_COS] = math.cos(math.radians(0.5 * self.sagittal_decide_deg))
         p[k.ACC_ONLY] = 1.0 if accelerometer_only else 0.0
         p[k.ACC_TAU] = self.accelerometer_only_time_constant_s
+        p[k.ACC_SLOW_TAU] = self.accelerometer_only_decide_time_constant_s
         p[k.GRAVITY] = self.gravity_mps2
         return p
 

@@ -1,0 +1,146 @@
+"""Slow, obviously-correct twins of the Numba kernels, compared with them on random input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# Orientation (analysis/_orientation_kernels.py): TrunkOrientation's filter, one sample at a time
+# with numpy vectors and a dict of named state.
+# ---------------------------------------------------------------------------------------------
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+class NaiveOrientation:
+    """The orientation filter of `analysis.orientation` written plainly, with settings in human units."""
+
+    def __init__(self, settings, accelerometer_only: bool = False) -> None:
+        self.s = settings
+        self.acc_only = accelerometer_only
+        self.started = False
+        self.bias = np.zeros(3)
+        self.bias_time = 0.0
+        self.calibrated = False
+        self.decided = False
+        self.max_tilt_deg = 0.0
+        self.scatter = np.zeros((3, 3))
+        self.flexion_prev = 0.0
+
+    def _set_axes(self, axis: np.ndarray) -> None:
+        axis = axis - (axis @ self.n) * self.n
+        if np.linalg.norm(axis) < 1e-9:
+            x_axis, y_axis = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+            axis = np.cross(x_axis, self.n) if abs(self.n[0]) < 0.9 else np.cross(self.n, y_axis)
+        self.a = _unit(axis)
+        self.f = np.cross(self.a, self.n)
+
+    def _start(self, t: float, acc: np.ndarray) -> None:
+        self.g = _unit(acc)
+        self.acc_lp = acc.copy()
+        self.acc_slow = acc.copy()
+        self.gyro_prev = np.zeros(3)
+        self.still_run = 0.0
+        self.still_sum = np.zeros(3)
+        self.reject_time = 0.0
+        self.settle = self.s.settle_time_s
+        if not self.started:
+            self.started = True
+            self.n = self.g.copy()
+            self._set_axes(np.cross(self.n, [0.0, 0.0, 1.0]))
+
+    def _tilt_deg(self, up: np.ndarray) -> float:
+        return math.degrees(math.acos(np.clip(up @ self.n, -1.0, 1.0)))
+
+    def step(self, t: float, acc: np.ndarray, gyro: np.ndarray) -> tuple:
+        s = self.s
+        dt = t - self.t_prev if self.started else 0.0
+        if not self.started or dt > s.gap_s:
+            self._start(t, acc)
+            dt = 0.0
+        self.t_prev = t
+        w = gyro - self.bias
+        self.acc_lp = self.acc_lp + dt / (s.accelerometer_only_time_constant_s + dt) * (acc - self.acc_lp)
+        acc_norm = np.linalg.norm(acc)
+        if self.acc_only:
+            self.g = _unit(self.acc_lp)
+            tau_s = s.accelerometer_only_decide_time_constant_s
+            self.acc_slow = self.acc_slow + dt / (tau_s + dt) * (acc - self.acc_slow)
+            decide_up = _unit(self.acc_slow)
+            moving = np.linalg.norm(acc - self.acc_lp) >= s.still_acc_mps2
+        else:
+            rot = -0.5 * dt * (w + self.gyro_prev - self.bias)  # the up vector turns by -w dt
+            g = self.g + np.cross(rot, self.g) + 0.5 * np.cross(rot, np.cross(rot, self.g))
+            error_deg = math.degrees(math.acos(np.clip(g @ acc / (np.linalg.norm(g) * acc_norm), -1, 1)))
+            accepted = (
+                error_deg < s.acceleration_rejection_deg
+                and abs(acc_norm - s.gravity_mps2) < s.acceleration_rejection_mps2
+            )
+            self.reject_time = 0.0 if accepted else self.reject_time + dt
+            gain = s.gain
+            if self.settle > 0.0:
+                self.settle = max(0.0, self.settle - dt)
+                gain = s.gain + (s.settle_gain - s.gain) * self.settle / s.settle_time_s
+                accepted = True
+            if accepted or self.reject_time > s.recovery_time_s:
+                g = g + min(gain * dt, 1.0) * (acc / acc_norm - g)
+            self.g = _unit(g)
+            limit = s.still_gyro_dps + (0.0 if self.bias_time > 0.0 else s.gyro_bias_max_dps)
+            moving = np.linalg.norm(np.degrees(w)) >= limit
+            decide_up = self.g
+        self.gyro_prev = gyro.copy()
+
+        if moving or abs(acc_norm - s.gravity_mps2) >= s.still_acc_mps2:
+            self.still_run, self.still_sum = 0.0, np.zeros(3)
+        else:
+            self.still_run += dt
+            self.still_sum = self.still_sum + acc
+        still = self.still_run >= s.still_time_s
+        if still:
+            if not self.acc_only:
+                self.bias_time += dt
+                self.bias = self.bias + dt / min(s.bias_time_constant_s, self.bias_time) * w
+            mean_up = _unit(self.still_sum)
+            if not self.calibrated:
+                self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
+                self.n = mean_up
+                self._set_axes(self.a)
+            elif math.degrees(math.acos(min(1.0, mean_up @ self.n))) <= s.neutral_refresh_max_deg:
+                self.n = mean_up
+                self._set_axes(self.a)
+
+        tilt_deg = self._tilt_deg(decide_up)
+        if not self.decided and tilt_deg > 0.5 * s.sagittal_decide_deg:
+            self.scatter += dt * np.outer(w, w)
+        if not self.decided and tilt_deg > self.max_tilt_deg:
+            self.max_tilt_deg = tilt_deg
+            excursion_axis = np.cross(decide_up, self.n)
+            if tilt_deg > s.sagittal_decide_deg:
+                self.decided, self.decided_t_s = True, t
+                plane = np.eye(3) - np.outer(self.n, self.n)
+                values, vectors = np.linalg.eigh(plane @ self.scatter @ plane)
+                axis = vectors[:, -1] if values[-1] > 0.0 else excursion_axis
+                self._set_axes(axis if axis @ excursion_axis >= 0.0 else -axis)
+            else:
+                self._set_axes(excursion_axis)
+
+        flexion = math.degrees(math.asin(np.clip(-(self.g @ self.f), -1.0, 1.0)))
+        lateral = math.degrees(math.atan2(self.g @ self.a, self.g @ self.n))
+        if self.acc_only:
+            rate = (flexion - self.flexion_prev) / dt if dt > 0.0 else 0.0
+            twist = math.nan
+        else:
+            rate, twist = math.degrees(w @ self.a), -math.degrees(w @ self.n)
+        self.flexion_prev = flexion
+        return flexion, lateral, rate, twist, still, self.calibrated
+
+    def run(self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None) -> np.ndarray:
+        """(6, n): flexion, lateral, flexion rate, twist rate, still, calibrated."""
+        gyro = np.zeros_like(acc) if gyro is None else gyro
+        return np.array([self.step(t[i], acc[i], gyro[i]) for i in range(t.size)], dtype=float).T.reshape(
+            6, t.size
+        )

@@ -1,0 +1,185 @@
+"""TrunkOrientation: kernel vs naive twin, chunk invariance, calibration, sagittal plane, sign."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.orientation import OrientationSettings, TrunkOrientation
+from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
+from sensor.simulator.body import Track, segment_motion
+from sensor.simulator.imu import Device, Mounting, measure, sample_times
+from tests.naive import NaiveOrientation
+
+ROWS = ("flexion_deg", "lateral_deg", "flexion_rate_dps", "twist_rate_dps", "still", "calibrated")
+
+
+def random_motion(seed: int, n: int = 3000) -> Samples:
+    """Random rotations and accelerations with still spells and gaps (not a body: stresses the filter)."""
+    rng = np.random.default_rng(seed)
+    dt = rng.uniform(0.004, 0.03) * rng.uniform(0.8, 1.2, n)
+    dt[rng.integers(1, n, 4)] = rng.uniform(0.3, 1.5, 4)  # gaps
+    t = np.cumsum(dt)
+    omega = np.zeros((n, 3))
+    lin = np.zeros((n, 3))
+    i = 0
+    while i < n:
+        m = int(rng.integers(50, 400))
+        if rng.uniform() < 0.6:
+            omega[i : i + m] = rng.normal(0.0, 1.0, 3) * np.sin(np.linspace(0, np.pi, m))[: n - i, None]
+            lin[i : i + m] = rng.normal(0.0, 1.5, 3)
+        i += m
+    rot = np.eye(3)
+    acc = np.empty((n, 3))
+    for k in range(n):
+        w = omega[k] * dt[k]
+        wx = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]])
+        rot = rot @ (np.eye(3) + wx + 0.5 * wx @ wx)
+        u, _, vt = np.linalg.svd(rot)
+        rot = u @ vt
+        acc[k] = rot.T @ (np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2]) + lin[k])
+    bias = rng.normal(0.0, 0.02, 3)
+    return Samples(t, acc + rng.normal(0, 0.03, (n, 3)), omega + bias + rng.normal(0, 0.003, (n, 3)))
+
+
+def as_array(angles) -> np.ndarray:
+    return np.array([getattr(angles, name).astype(float) for name in ROWS])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("accelerometer_only", [False, True])
+def test_kernel_matches_naive_twin(seed: int, accelerometer_only: bool) -> None:
+    samples = random_motion(seed)
+    settings = OrientationSettings()
+    fast = as_array(TrunkOrientation(settings, accelerometer_only=accelerometer_only).process(samples))
+    naive = NaiveOrientation(settings, accelerometer_only).run(samples.t, samples.acc, samples.gyro)
+    np.testing.assert_allclose(fast, naive, rtol=0, atol=1e-6, equal_nan=True)
+    assert fast[ROWS.index("calibrated")].any() and not fast[ROWS.index("calibrated")].all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 3000), max_size=6), st.booleans())
+def test_chunk_invariance_bitwise(cuts: list[int], accelerometer_only: bool) -> None:
+    samples = random_motion(7)
+    if accelerometer_only:
+        samples = Samples(samples.t, samples.acc)
+    whole = TrunkOrientation(accelerometer_only=accelerometer_only)
+    expected = as_array(whole.process(samples))
+    split = TrunkOrientation(accelerometer_only=accelerometer_only)
+    bounds = [0, *sorted(cuts), len(samples)]
+    got = np.concatenate(
+        [as_array(split.process(samples[a:b])) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+        axis=1,
+    )
+    assert got.tobytes() == expected.tobytes()
+    assert split.sagittal_decided_t_s == whole.sagittal_decided_t_s
+    assert np.array_equal(split.gyro_bias_radps, whole.gyro_bias_radps)
+
+
+def hinge_session(mounting: Mounting, device: Device, rate_hz: float = 100.0, depth_deg: float = 60.0):
+    """Stand 4 s, three hinges to `depth_deg` with a lean back to -15 deg between, stand 3 s."""
+    track = Track()
+    track.hold(4.0)
+    for _ in range(3):
+        track.move(1.5, flexion_deg=depth_deg, hip_x_m=-0.1)
+        track.hold(0.5)
+        track.move(1.2, flexion_deg=0.0, hip_x_m=0.0)
+        track.hold(1.0)
+        track.move(1.0, flexion_deg=-15.0)
+        track.move(1.0, flexion_deg=0.0)
+    track.hold(3.0)
+    rng = np.random.default_rng(0)
+    t_true, t_rec = sample_times(track.t_s, rate_hz, device, rng)
+    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+    return Samples(t_rec, acc, gyro), track.evaluate(t_true)
+
+
+@pytest.mark.parametrize("face", ["out", "in"])
+@pytest.mark.parametrize("taping_deg", [0.0, 70.0, 200.0])
+def test_signed_flexion_for_any_taping(face: str, taping_deg: float) -> None:
+    mounting = Mounting(taping_deg=taping_deg, face=face, lordosis_deg=8.0)
+    samples, truth = hinge_session(mounting, Device(gyro_bias_dps=(0.8, -1.2, 0.5), gyro_noise_dps=0.1))
+    orientation = TrunkOrientation()
+    angles = orientation.process(samples)
+    assert orientation.neutral_t_s is not None and orientation.neutral_t_s < 2.0
+    assert orientation.sagittal_decided_t_s is not None and orientation.sagittal_decided_t_s < 6.0
+    err = angles.flexion_deg - truth[:, 0]
+    assert np.sqrt(np.mean(err**2)) < 0.5  # ideal accelerometer, biased gyroscope
+    assert angles.flexion_deg.max() == pytest.approx(60.0, abs=0.5)
+    assert angles.flexion_deg.min() == pytest.approx(-15.0, abs=0.5)
+    assert np.abs(angles.lateral_deg).max() < 1.0
+    moving = np.abs(angles.flexion_rate_dps) > 5.0
+    rate_truth = np.gradient(truth[:, 0], samples.t)
+    assert np.sign(angles.flexion_rate_dps[moving]) @ np.sign(rate_truth[moving]) > 0.95 * moving.sum()
+    bias_dps = np.degrees(orientation.gyro_bias_radps)
+    np.testing.assert_allclose(bias_dps, [0.8, -1.2, 0.5], atol=0.05)
+
+
+def test_accelerometer_only_tilt_is_coarser_but_signed() -> None:
+    samples, truth = hinge_session(Mounting(taping_deg=120.0, face="in"), Device(acc_noise_mps2=0.03))
+    angles = TrunkOrientation(accelerometer_only=True).process(Samples(samples.t, samples.acc))
+    err = angles.flexion_deg - truth[:, 0]
+    assert np.sqrt(np.mean(err**2)) < 6.0  # lag and linear acceleration: several degrees
+    assert angles.flexion_deg.max() == pytest.approx(60.0, abs=5.0)
+    assert angles.flexion_deg.min() < -8.0
+    assert np.isnan(angles.twist_rate_dps).all()
+
+
+def test_twist_and_lateral_signs() -> None:
+    track = Track()
+    track.hold(3.0)
+    track.move(1.5, flexion_deg=30.0)
+    track.move(1.5, flexion_deg=0.0)
+    track.move(1.0, lateral_deg=15.0)  # bend right
+    track.move(1.0, twist_deg=20.0)  # turn the shoulders right
+    mounting, device, rng = Mounting(taping_deg=35.0, face="in"), Device(), np.random.default_rng(1)
+    t_true, t_rec = sample_times(track.t_s, 100.0, device, rng)
+    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+    angles = TrunkOrientation().process(Samples(t_rec, acc, gyro))
+    assert angles.lateral_deg[-1] == pytest.approx(15.0, abs=0.3)
+    twisting = angles.twist_rate_dps[t_rec > 7.0]
+    assert twisting.max() > 20.0 > -twisting.min()
+
+
+def test_neutral_is_not_refreshed_while_bent_over() -> None:
+    track = Track()
+    track.hold(3.0)
+    track.move(2.0, flexion_deg=45.0)
+    track.hold(4.0)  # still, bent over (a row's set-up)
+    track.move(2.0, flexion_deg=0.0)
+    mounting, device, rng = Mounting(taping_deg=10.0), Device(), np.random.default_rng(2)
+    t_true, t_rec = sample_times(track.t_s, 50.0, device, rng)
+    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+    angles = TrunkOrientation().process(Samples(t_rec, acc, gyro))
+    bent = (t_rec > 6.0) & (t_rec < 9.0)
+    assert angles.still[bent].any()
+    assert np.abs(angles.flexion_deg[bent] - 45.0).max() < 0.3
+    assert abs(angles.flexion_deg[-1]) < 0.3
+
+
+def test_gap_restarts_tilt_from_accelerometer() -> None:
+    n = 200
+    t = np.concatenate([np.arange(n) * 0.01, 10.0 + np.arange(n) * 0.01])
+    up = np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2])
+    tilted = STANDARD_GRAVITY_MPS2 * np.array([np.sin(0.5), 0.0, np.cos(0.5)])
+    acc = np.vstack([np.tile(up, (n, 1)), np.tile(tilted, (n, 1))])
+    orientation = TrunkOrientation()
+    angles = orientation.process(Samples(t, acc, np.zeros((2 * n, 3))))
+    tilt = np.hypot(angles.flexion_deg, angles.lateral_deg)
+    assert tilt[n] == pytest.approx(np.degrees(0.5), abs=1e-6)  # the first sample after the gap
+
+
+def test_empty_block_and_input_errors() -> None:
+    orientation = TrunkOrientation()
+    empty = orientation.process(Samples.empty())
+    assert empty.flexion_deg.shape == (0,) and orientation.neutral_t_s is None
+    with pytest.raises(ValueError, match="accelerometer_only"):
+        orientation.process(Samples(np.zeros(1), np.array([[0.0, 0.0, 9.8]])))
+    orientation.process(Samples(np.array([1.0]), np.array([[0.0, 0.0, 9.8]]), np.zeros((1, 3))))
+    with pytest.raises(ValueError, match="not after the previous"):
+        orientation.process(Samples(np.array([1.0]), np.array([[0.0, 0.0, 9.8]]), np.zeros((1, 3))))
