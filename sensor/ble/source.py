@@ -81,7 +81,9 @@ class _PairMerger:
         acc = self._acc[ready][valid]
         gyro = np.column_stack([np.interp(t, gt, self._gyro[:, k]) for k in range(3)])
         waiting = ~ready & (at <= gt[-1] + 1.0)
-        self._stats.dropped_samples += int((~valid).sum() + (~ready & ~waiting).sum())  # acc without gyro
+        unpaired = int((~valid).sum() + (~ready & ~waiting).sum())  # acc samples without gyro around them
+        self._stats.dropped_samples += unpaired
+        self._stats.gaps += unpaired > 0
         self._acc_t, self._acc = at[waiting], self._acc[waiting]
         keep_g = gt >= (t[-1] if t.size else gt[-1]) - 3 * self._period_s
         self._gyro_t, self._gyro = gt[keep_g], self._gyro[keep_g]
@@ -96,7 +98,9 @@ class _Pipeline:
         self.stream, self.stats = stream, stats
         self.clock = HostClock(clock)
         self.counter = SampleCounter(period_s, self.clock, stats)
-        self.trackers = {c: LossTracker(period_s, clock, stats) for c in ("imu", "acc", "gyro")}
+        self.trackers = {c: LossTracker(period_s, clock, stats) for c in ("imu", "acc")}
+        # the gyro stream's losses cost acc samples, which the merger counts: only its packets count here
+        self.trackers["gyro"] = LossTracker(period_s, clock, StreamStats())
         self.merger = _PairMerger(period_s, stats)
         self._last_payload: dict[str, bytes] = {}
 
@@ -132,7 +136,12 @@ class _Pipeline:
             self.stats.packets += 1
             self.stats.samples += len(packet.values)
             return self.counter.times(len(packet.values), arrival_s), packet.values
-        keep = self.trackers[packet.channel].accept(packet.device_s, packet.seq)
+        tracker = self.trackers[packet.channel]
+        before = (tracker.stats.duplicates, tracker.stats.out_of_order)
+        keep = tracker.accept(packet.device_s, packet.seq)
+        if packet.channel == "gyro":
+            self.stats.duplicates += tracker.stats.duplicates - before[0]
+            self.stats.out_of_order += tracker.stats.out_of_order - before[1]
         return (packet.device_s[keep], packet.values[keep]) if keep.any() else None
 
 
