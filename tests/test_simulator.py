@@ -141,7 +141,7 @@ def test_faults_land_where_the_truth_says(faulty_session):
             if "rounding" in r.labels:
                 assert r.peak_flexion_deg >= base_peak + 10.0
             elif "momentum" in r.labels and pattern != "trunk-still":
-                assert 0.35 <= r.concentric_s <= 0.6 and 0.5 <= r.eccentric_s <= 0.9 < base_conc
+                assert 0.35 <= r.concentric_s <= 0.6 < base_conc and 0.5 <= r.eccentric_s <= 0.9
                 assert (r.pause_bottom_s if pattern == "top-start" else r.pause_top_s) == 0.0
                 base_speed = max(
                     np.abs(np.gradient(*_segment(truth, b.start_s, b.end_s)[::3])).max() for b in base
