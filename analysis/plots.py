@@ -351,6 +351,7 @@ def trend_figure(weeks: Any, exercise: str) -> Any:
     ax.legend(fontsize=FONT_PT - 1, ncol=4, loc="upper left", frameon=False)
     ax.set_ylim(0, max(float(bottom.max(initial=1.0)), 1.0) * 1.35)
     ax.set_xticks(x, list(weeks["week"]))
+    ax.set_xlim(-0.6, max(len(weeks), 4) - 0.4)  # a single week keeps narrow bars
     ax.set_xlabel("week")
     return fig
 
