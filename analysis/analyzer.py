@@ -36,7 +36,7 @@ from analysis.tracker import TrackerRules, TripTracker
 
 CHUNK = 4096  # samples analysed at a time (bounds the history a long block needs)
 # history columns
-T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE = range(6)
+T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE, ACC_DEV = range(7)
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,14 @@ class SegmentationSettings:
 
     smoothing_time_constant_s: float = 0.04  # low-pass of flexion and its rate before turning points
     hysteresis_deg: float = 5.0  # hinge turning points must stand out by this much
-    fine_hysteresis_deg: float = 0.7  # trunk-still turning points (small excursions)
+    fine_hysteresis_deg: float = 0.4  # trunk-still turning points (small excursions)
     min_rom_deg: float = 8.0  # hinge reps smaller than this are not reps
     floor_start_min_rom_deg: float = 15.0  # floor-start reps at least this big
-    min_sway_deg: float = 1.0  # trunk-still excursions from this ...
+    min_sway_deg: float = 0.5  # trunk-still excursions from this ...
     max_sway_deg: float = 20.0  # ... to this
+    max_still_activity_mps2: float = 1.5  # trunk-still reps: RMS of | |acc| - g | below this (not walking)
     min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
+    min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
     max_turn_dwell_s: float = 5.0  # a longer hold at the turning point is not part of a rep
     max_duration_ratio: float = 2.5  # a rep this many times longer than the set's median ends the set
@@ -78,7 +80,7 @@ def _trackers(seg: SegmentationSettings, exercise: str | None) -> list[TripTrack
     inf = math.inf
     hinge = dict(band_fraction=0.35, band_min_deg=2.0, min_return_dps=seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, max_rom_deg=inf)
-    still = dict(band_fraction=0.35, band_min_deg=0.5, min_return_dps=0.25 * seg.min_return_dps,
+    still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.25 * seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
                  max_turn_dwell_s=seg.max_turn_dwell_s)
     n = seg.min_reps_per_set
@@ -93,15 +95,15 @@ def _trackers(seg: SegmentationSettings, exercise: str | None) -> list[TripTrack
         pattern = pattern_of(exercise)
         if pattern == TRUNK_STILL:
             rules = TrackerRules(home_min_deg=-inf, home_max_deg=inf, **still)
-            return [TripTracker(pattern, -1.0, "fine", rules, n)]
+            return [TripTracker(pattern, -1.0, "fine", rules, n, plateau_home=True)]
         return [top if pattern == TOP_START else floor]
     return [
         top,
         floor,
         TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
-            home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1),
+            home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1, plateau_home=True),
         TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
-            home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1),
+            home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1, plateau_home=True),
     ]
 
 
@@ -131,7 +133,7 @@ class Analyzer:
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
         seg_history = int(seg.history_s * seg.max_rate_hz)
-        self._history = History(6, seg_history + CHUNK)
+        self._history = History(7, seg_history + CHUNK)
         self._n_seen = 0
         self._t_first: float | None = None
         self._calibrated = False
@@ -164,7 +166,8 @@ class Analyzer:
         zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, rate_s)
         twist = angles.twist_rate_dps
         self._history.append(block.t, angles.flexion_deg, flex_s, rate_s, angles.lateral_deg,
-                             np.nan_to_num(twist))
+                             np.nan_to_num(twist),
+                             np.abs(np.linalg.norm(block.acc, axis=1) - self.settings.orientation.gravity_mps2))
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
                                        angles.flexion_rate_dps, twist))
@@ -260,12 +263,26 @@ class Analyzer:
             while k < len(turning) and turning[k][0] == stop:
                 conf, idx, name, kind, _ = turning[k]
                 value = float(h.get(idx, idx + 1)[FLEX_SMOOTH, 0]) if idx >= h.first_index else math.nan
+                held = self._held_before(idx, kind) if name == "fine" else None
                 for tracker in self._trackers:
                     if tracker.detector == name and not math.isnan(value):
-                        trip = tracker.on_turning_point(idx, kind, value)
+                        trip = tracker.on_turning_point(idx, kind, value, held)
                         if trip is not None:
                             self._on_trip(tracker, trip, conf)
                 k += 1
+
+    def _held_before(self, index: int, kind: int) -> tuple[int, float] | None:
+        """Where the movement into the turning point at `index` began: the last sample before it at
+        which the flexion rate was not yet heading toward it."""
+        h = self._history
+        window = int(self.settings.segmentation.max_trip_s * self.settings.segmentation.max_rate_hz)
+        start = max(index - window, h.first_index)
+        cols = h.get(start, index + 1)
+        if cols.shape[1] < 2:
+            return None
+        not_toward = kind * cols[RATE_SMOOTH] <= 0
+        j = int(np.flatnonzero(not_toward)[-1]) if not_toward.any() else 0
+        return start + j, float(cols[FLEX_SMOOTH, j])
 
     def _scan_segment(self, a: int, b: int) -> int | None:
         """Find and handle the earliest happening in [a, b); returns its index, or None (all consumed)."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
     from analysis.tracker import Trip, TripTracker
 
-T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE = range(6)
+T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE, ACC_DEV = range(7)
 
 
 @dataclass(frozen=True)
@@ -98,14 +98,17 @@ class OpenSet:
         timing = time_rep(t, tracker.sign * cols[RATE_SMOOTH], 0, i_turn, n - 1)
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
             return None
-        if timing.end_s - timing.start_s > tracker.rules.max_trip_s:
+        seg = analyzer.settings.segmentation
+        if not seg.min_rep_s <= timing.end_s - timing.start_s <= tracker.rules.max_trip_s:
             return None
         home_start, home_end = float(cols[FLEX_SMOOTH, 0]), float(cols[FLEX_SMOOTH, -1])
         rom = abs(float(cols[FLEX_SMOOTH, i_turn]) - home_start)
-        if abs(home_end - home_start) > max(analyzer.settings.segmentation.home_mismatch_deg, 0.35 * rom):
+        if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.35 * rom):
             return None
         a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
         a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
+        if tracker.pattern == TRUNK_STILL and np.sqrt(np.mean(cols[ACC_DEV, a:b] ** 2)) > seg.max_still_activity_mps2:
+            return None  # the body was moving (walking), not holding still while the arms pulled
         flex = cols[FLEX, a:b]
         twist = None
         if not analyzer.accelerometer_only:
@@ -159,17 +162,20 @@ class OpenSet:
     def add(self, m: Measured, max_duration_ratio: float) -> list[Event]:
         """Add a completed rep; returns the events to show now.
 
-        A first "rep" far longer than the second was the walk-up and set-up, not a rep: it is
-        dropped, and an already announced set is announced again without it.
+        A first "rep" unlike the second (far longer, or much smaller) was the walk-out, the set-up
+        or getting up from a seat, not a rep: it is dropped, and an already announced set is
+        announced again without it.
         """
         events: list[Event] = []
-        if len(self.measured) == 1 and (self.measured[0].end - self.measured[0].start
-                                        > max_duration_ratio * (m.end - m.start)):
-            self.measured.clear()
-            self.reps.clear()
-            if self.announced:
-                events.append(SetDiscarded(self.rel(m.end), self.index))
-                self.announced = False
+        if len(self.measured) == 1:
+            first = self.measured[0]
+            if (first.end - first.start > max_duration_ratio * (m.end - m.start)
+                    or first.rom_deg < self.settings.partial_fraction * m.rom_deg):
+                self.measured.clear()
+                self.reps.clear()
+                if self.announced:
+                    events.append(SetDiscarded(self.rel(m.end), self.index))
+                    self.announced = False
         if not self.measured:
             self._t0 = m.start
         self.measured.append(m)

@@ -52,8 +52,10 @@ class _Candidate:
 class TripTracker:
     """One hypothesis (pattern + detector). Feed it turning points and samples in index order."""
 
-    def __init__(self, pattern: str, sign: float, detector: str, rules: TrackerRules, min_reps: int) -> None:
+    def __init__(self, pattern: str, sign: float, detector: str, rules: TrackerRules, min_reps: int,
+                 plateau_home: bool = False) -> None:
         self.pattern = pattern
+        self.plateau_home = plateau_home  # may start from a held level, not only from a turning point
         self.sign = sign
         self.detector = detector  # "coarse" or "fine"
         self.rules = rules
@@ -66,8 +68,14 @@ class TripTracker:
         """A trip has gone out and not yet come home."""
         return self._cand is not None
 
-    def on_turning_point(self, index: int, kind: int, value_deg: float) -> Trip | None:
-        """kind: +1 maximum, -1 minimum of flexion. Returns a trip completed by a bounce off home."""
+    def on_turning_point(self, index: int, kind: int, value_deg: float,
+                         held_before: tuple[int, float] | None = None) -> Trip | None:
+        """kind: +1 maximum, -1 minimum of flexion. Returns a trip completed by a bounce off home.
+
+        held_before: (index, flexion) where the movement into this turning point began; a tracker
+        with `plateau_home` starts there when the last home turning point is out of range (the lifter
+        leaned into position and held it, then pulled).
+        """
         s = self.sign * value_deg
         r = self.rules
         if kind * self.sign < 0:  # a home-side turning point
@@ -82,6 +90,9 @@ class TripTracker:
         if self._cand is None and self._home is not None:
             i_home, home_s = self._home
             rom = s - home_s
+            if rom > r.max_rom_deg and self.plateau_home and held_before is not None:
+                i_home, home_s = held_before[0], self.sign * held_before[1]
+                rom = s - home_s
             home_deg = self.sign * home_s
             if r.min_rom_deg <= rom <= r.max_rom_deg and r.home_min_deg <= home_deg <= r.home_max_deg:
                 band = max(r.band_min_deg, r.band_fraction * rom)
