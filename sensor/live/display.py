@@ -4,7 +4,7 @@ On a terminal: a status block redrawn in place (set, exercise, rep count, the cu
 with a bar, the last rep's tempo, the latest flag) under a scrolling log of lines (set started, each
 rep, each flag the moment it is raised, the set summary when the weight is racked). Plain ANSI:
 cursor-up, erase-below and colour only. When the output is not a terminal only the log lines are
-written, one per event, each prefixed with the data time, and flushed at once.
+written, one per event, each stamped with the data time at which it was shown, and flushed at once.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class LiveDisplay:
         self._last_draw = -float("inf")
         self._drawn_lines = 0
         self.closed = False
+        self._driven = False
         self.t_s = 0.0
         self.flexion_deg: float | None = None
         self.set_index = 0
@@ -97,8 +98,14 @@ class LiveDisplay:
         self.last_rep: Rep | None = None
         self.last_flag = ""
 
+    def advance(self, t_s: float) -> None:
+        """The stream's data time (s from the first sample): log lines are stamped with it from now on."""
+        self.t_s = t_s
+        self._driven = True
+
     def on_event(self, event: Event) -> None:
-        self.t_s = max(self.t_s, event.t_s)
+        if not self._driven:
+            self.t_s = max(self.t_s, event.t_s)
         if isinstance(event, PostureUpdate):
             self.flexion_deg = event.flexion_deg
             if self.tty and not self.closed and self._clock() - self._last_draw >= self._min_redraw_s:
@@ -110,18 +117,19 @@ class LiveDisplay:
             self.set_index, self.exercise, self.in_set = event.set_index, event.exercise, True
             self.rep_count, self.last_rep, self.last_flag = 0, None, ""
             guessed = " (guessed)" if event.exercise_guessed else ""
-            self.log(f"set {event.set_index} started: {event.exercise}{guessed}", t_s=event.t_s)
+            self.log(f"set {event.set_index} started at {clock_text(event.t_s)}: {event.exercise}{guessed}",
+                     t_s=self.t_s)
         elif isinstance(event, RepCompleted):
             self.rep_count, self.last_rep = event.rep.index, event.rep
-            self.log(rep_line(event.set_index, event.rep), t_s=event.t_s)
+            self.log(rep_line(event.set_index, event.rep), t_s=self.t_s)
         elif isinstance(event, FlagRaised):
             self.last_flag = f"{event.flag.kind} at rep {event.rep_index}: {event.flag.message}"
             where = f"! set {event.set_index} rep {event.rep_index}"
-            self.log(f"{where} {self.last_flag}", t_s=event.t_s, colour=RED)
+            self.log(f"{where} {self.last_flag}", t_s=self.t_s, colour=RED)
         elif isinstance(event, SetEnded):
             self.in_set = False
             self.rep_count = len(event.set_report.reps)
-            self.log(set_summary_line(event.set_report), t_s=event.t_s, colour=BOLD)
+            self.log(set_summary_line(event.set_report), t_s=self.t_s, colour=BOLD)
 
     def log(self, text: str, *, t_s: float | None = None, colour: str = "") -> None:
         """Lines in the scrolling log (every mode), the first prefixed with the data time when given."""

@@ -134,6 +134,8 @@ class LiveSession:
             self.first_t_s = float(block.t[0])
         self.last_t_s = float(block.t[-1])
         self.n_samples += len(block)
+        if self.display:
+            self.display.advance(self.elapsed_s)
         events = self.analyzer.push(block) if self.analyzer is not None else []
         for event in events:
             if self.cues:
