@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetEnded, SetStarted
+from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.report import Flag, report_from_dict
 from analysis.samples import Samples
 from sensor.errors import InputError, NotAvailableError, OverwriteError
+from sensor.history import History
 from sensor.live.cues import Cues, CueSettings
 from sensor.live.display import LiveDisplay, angle_bar, set_summary_line
 from sensor.live.session import LiveSession, dated_recording_path, run_source
@@ -217,7 +218,8 @@ def test_line_mode_prints_each_event_once_with_its_data_time() -> None:
     for e in events:
         display.on_event(e)
     lines = out.getvalue().splitlines()
-    assert "\x1b" not in out.getvalue()
+    display.on_event(SetDiscarded(s.end_s + 30, 2))
+    assert "\x1b" not in out.getvalue() and "set 2 was a single movement" in out.getvalue()
     assert re.fullmatch(r"\d\d:\d\d\.\d  set 1 started at \d\d:\d\d\.\d: " + s.exercise, lines[0])
     assert len([x for x in lines if " rep " in x and "tempo" in x]) == flagged.index
     assert any(f"! set 1 rep {flagged.index} {flagged.flags[0].kind} at rep" in x for x in lines)
@@ -304,8 +306,10 @@ def _backcheck(*args: str) -> list[str]:
 
 def test_ctrl_c_ends_cleanly_and_still_writes_the_report(tmp_path: Path) -> None:
     cmd = _backcheck("live", "--source", f"{SIM},speed=4", "--record", "s.csv", "--out", "report",
-                     "--plain", "--quiet", "--no-history")
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     "--plain", "--quiet")
+    env = {**os.environ, "BACKCHECK_HISTORY": str(tmp_path / "history.sqlite3")}
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     seen = []
     for line in proc.stdout:
         seen.append(line)
@@ -321,6 +325,9 @@ def test_ctrl_c_ends_cleanly_and_still_writes_the_report(tmp_path: Path) -> None
     assert len(report.sets[0].reps) >= 2
     back = read_recording(tmp_path / "s.csv")
     assert report.recording.duration_s == pytest.approx(back.samples.duration_s, abs=0.05)
+    with History(tmp_path / "history.sqlite3") as history:
+        (row,) = history.sessions()
+    assert (row.n_sets, row.n_reps) == (len(report.sets), len(report.reps))
 
 
 class Screen:

@@ -124,7 +124,7 @@ def run_live(
     report = _report(session, args, record_path, source_counts(source))
     print(_summary(report), file=display.stream, flush=True)
     if not getattr(args, "no_history", True):
-        _store_history(report, display)
+        _store_history(report, record_path, display)
     return report
 
 
@@ -182,10 +182,8 @@ def _summary(report: SessionReport) -> str:
     return format_summary(report) + lost
 
 
-def _store_history(report: SessionReport, display: LiveDisplay) -> None:
-    try:
-        from sensor import history
-    except ImportError:
-        return
-    history.store(report)
+def _store_history(report: SessionReport, recording_path: Path | None, display: LiveDisplay) -> None:
+    from sensor.history import store_session
+
+    store_session(report, recording_path)
     display.log("stored in the history (backcheck history)")

@@ -22,6 +22,7 @@ from analysis.events import (
     FlagRaised,
     PostureUpdate,
     RepCompleted,
+    SetDiscarded,
     SetEnded,
     SetStarted,
 )
@@ -126,6 +127,9 @@ class LiveDisplay:
             self.last_flag = f"{event.flag.kind} at rep {event.rep_index}: {event.flag.message}"
             where = f"! set {event.set_index} rep {event.rep_index}"
             self.log(f"{where} {self.last_flag}", t_s=self.t_s, colour=RED)
+        elif isinstance(event, SetDiscarded):
+            self.in_set, self.rep_count, self.last_rep, self.last_flag = False, 0, None, ""
+            self.log(f"set {event.set_index} was a single movement, not a set: forgotten", t_s=self.t_s)
         elif isinstance(event, SetEnded):
             self.in_set = False
             self.rep_count = len(event.set_report.reps)
