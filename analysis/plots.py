@@ -57,12 +57,21 @@ def baseline_peak_deg(s: SetReport) -> float | None:
     return float(np.mean(first)) if first else None
 
 
+def best_velocity_dps(s: SetReport) -> float | None:
+    """The set's reference speed for velocity loss: the summary's value (the analyzer's), else the
+    fastest rep without a momentum flag (a bounced rep is fast for the wrong reason)."""
+    if s.summary.get("best_velocity_dps") is not None:
+        return float(s.summary["best_velocity_dps"])
+    clean = [r.peak_velocity_dps for r in s.reps if not any(f.kind == "momentum" for f in r.flags)]
+    return max(clean or [r.peak_velocity_dps for r in s.reps], default=None)
+
+
 def velocity_loss_pct(s: SetReport) -> list[float]:
-    """Per rep: how much slower its peak trunk velocity is than the set's fastest rep, in %."""
-    v = np.array([r.peak_velocity_dps for r in s.reps], dtype=float)
-    if not v.size or np.nanmax(v) <= 0:
-        return [0.0] * v.size
-    return list(100.0 * (1.0 - v / np.nanmax(v)))
+    """Per rep: how much slower its peak trunk velocity is than the best (negative: faster), in %."""
+    best = best_velocity_dps(s)
+    if not best or best <= 0:
+        return [0.0] * len(s.reps)
+    return [100.0 * (1.0 - r.peak_velocity_dps / best) for r in s.reps]
 
 
 def phase_spans(pattern: str, rep: Rep) -> list[tuple[str, float, float]]:
@@ -285,18 +294,17 @@ def _velocity_panel(ax: Any, s: SetReport) -> None:
         if t:
             patch.set_hatch("xx")
             patch.set_facecolor("#f0f0f0")
-    if v.size:
-        best = int(np.argmax(v))
-        ax.axhline(v[best], gid="best-velocity", label=f"best rep ({best + 1}: {v[best]:.0f} °/s)",
-                   **BASELINE_STYLE)
+    best = best_velocity_dps(s)
+    if best:
+        ax.axhline(best, gid="best-velocity", label=f"best rep ({best:.0f} °/s)", **BASELINE_STYLE)
         thresholds = [f.threshold for r in s.reps for f in r.flags if f.kind == "fatigue" and f.unit == "%"]
         if thresholds:
-            ax.axhline(v[best] * (1 - thresholds[0] / 100), gid="fatigue-threshold",
+            ax.axhline(best * (1 - thresholds[0] / 100), gid="fatigue-threshold",
                        label=f"fatigue flag at -{thresholds[0]:.0f} %", **LIMIT_STYLE)
         for i in _thin(list(x), _label_gap(ax, 5, len(x) + 0.2)):
-            ax.text(x[i], v[i], "best" if i == best else f"-{loss[i]:.0f}%", ha="center", va="bottom",
-                    fontsize=FONT_PT - 1, gid="loss-label")
-        ax.set_title(f"Velocity loss (last rep: -{loss[-1]:.0f} % vs best)")
+            text = "best" if abs(loss[i]) < 0.5 else f"{-loss[i]:+.0f}%"
+            ax.text(x[i], v[i], text, ha="center", va="bottom", fontsize=FONT_PT - 1, gid="loss-label")
+        ax.set_title(f"Velocity loss (last rep: {-loss[-1]:+.0f} % vs best)")
     ax.set_ylabel("peak trunk velocity (°/s)")
     _legend_on_top(ax, [0.0, *v])
 

@@ -165,7 +165,8 @@ def _set_report(k, spec, rep_times, set_end, t, flexion, rate, lateral) -> SetRe
         turn = (tp[1] + tp[2]) / 2
         inside = (t >= start) & (t <= end)
         v = float(np.max(np.abs(rate[inside])))
-        best_v = max(best_v, v)
+        if "momentum" not in r.flags:  # a bounced rep is not the reference speed
+            best_v = max(best_v, v)
         loss = 100 * (1 - v / best_v)
         deepest = float(t[inside][np.argmax(flexion[inside])])
         flags = tuple(_flag(kind, deepest if kind == "rounding" else turn, r, loss) for kind in r.flags)
@@ -178,7 +179,8 @@ def _set_report(k, spec, rep_times, set_end, t, flexion, rate, lateral) -> SetRe
                         peak_lateral_deg=float(np.max(np.abs(lateral[inside]))),
                         peak_twist_deg=None, flags=flags, **durations))
     return SetReport(index=k, exercise=spec.exercise, exercise_guessed=(k == 2), pattern=spec.pattern,
-                     start_s=spec.start_s, end_s=set_end, reps=tuple(reps), summary={"reps": len(reps)})
+                     start_s=spec.start_s, end_s=set_end, reps=tuple(reps),
+                     summary={"reps": len(reps), "best_velocity_dps": best_v})
 
 
 def all_flags(report: SessionReport) -> list[Flag]:
