@@ -227,3 +227,34 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
     assert (tmp_path / "mine.sqlite3").exists()
     monkeypatch.delenv(history.ENV_VAR)
     assert history.default_path() == Path("~/.local/share/backcheck/history.sqlite3").expanduser()
+
+
+def test_backcheck_history_command(tmp_path, capsys):
+    from sensor.cli import main
+
+    db = tmp_path / "h.sqlite3"
+    assert main(["history", "--db", str(db)]) == 0
+    assert "No history yet" in capsys.readouterr().out
+    with History(db) as h:
+        h.store_session(_variant("a", "2026-03-02T18:30:00Z"))
+        h.store_session(_variant("b", "2026-03-16T18:30:00Z"))
+    assert main(["history", "--db", str(db), "--since", "2026-03-10"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:8] == ["2", "2026-03-16", "18:30", "4:50", "3", "21", "8", "deadlift,"]
+    assert out[-1] == "1 sessions, 21 reps, 8 flagged"
+    assert main(["history", "--db", str(db), "--exercise", "squat"]) == 0
+    assert capsys.readouterr().out.strip() == "No sessions match."
+    png = tmp_path / "trend.png"
+    assert main(["history", "--db", str(db), "--trend", "deadlift", "--out", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert png.read_bytes()[:4] == b"\x89PNG" and "2026-W10" in out and "2026-W12" in out
+    assert main(["history", "--db", str(db), "--trend", "deadlift", "--out", str(png)]) == 4  # no --force
+    assert main(["history", "--db", str(db), "--trend", "squat", "--out", str(tmp_path / "s.png")]) == 3
+    err = capsys.readouterr().err
+    assert "no reps of 'squat' stored (stored exercises: bent-over-row, deadlift, rdl)" in err
+    csv = tmp_path / "reps.csv"
+    assert main(["history", "--db", str(db), "--exercise", "rdl", "--export-csv", str(csv)]) == 0
+    assert len(pd.read_csv(csv)) == 14
+    with pytest.raises(SystemExit) as exit_info:
+        main(["history", "--db", str(db), "--since", "March"])
+    assert exit_info.value.code == 2
