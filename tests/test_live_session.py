@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.analyzer import Analyzer
 from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.report import Flag, report_from_dict
 from analysis.samples import Samples
+from sensor.cli import main as cli_main
 from sensor.errors import InputError, NotAvailableError, OverwriteError
 from sensor.history import History
 from sensor.live.cues import Cues, CueSettings
@@ -409,3 +411,30 @@ def test_live_view_on_a_pseudo_terminal(tmp_path: Path) -> None:
     assert re.search(r"set 1 done: deadlift, 6 reps", text)
     assert re.search(r"^Set 1: deadlift, 6 reps", text, re.M)  # the report's summary follows
     assert "session ended: 1 set done" in text
+
+
+def test_record_command_stops_after_duration_with_the_simulators_samples(tmp_path: Path) -> None:
+    spec = "sim:rdl,seed=2,sets=1,reps=4,speed=max"
+    out = str(tmp_path / "r.csv")
+    assert cli_main(["record", "--source", spec, "--record", out, "--duration", "12"]) == 0
+    back = read_recording(tmp_path / "r.csv").samples
+    expected = open_source(spec).recording.samples
+    assert 12.0 <= back.t[-1] - back.t[0] < 12.1
+    np.testing.assert_allclose(back.acc, expected.acc[: len(back)], rtol=1e-5, atol=1e-5)
+
+
+def test_replay_command_reports_what_the_analyzer_finds_in_the_whole_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    source = open_source("sim:squat,seed=9,sets=2,reps=5,faults=1:4:rounding,speed=max")
+    path = write_recording(tmp_path / "squat.csv", source.recording)
+    assert cli_main(["replay", str(path), "--speed", "max", "--exercise", "squat", "--plain", "--quiet",
+                     "--out", str(tmp_path / "out")]) == 0
+    live = report_from_dict(json.loads((tmp_path / "out" / "report.json").read_text()))
+    whole = Analyzer(exercise="squat")
+    whole.push(read_recording(path).samples)
+    batch = whole.finish()
+    assert [len(s.reps) for s in live.sets] == [len(s.reps) for s in batch.sets] == [5, 5]
+    assert [r.end_s for _, r in live.reps] == pytest.approx([r.end_s for _, r in batch.reps], abs=1e-9)
+    out = capsys.readouterr().out
+    assert "set 1 rep 5" in out and "set 1 done: squat, 5 reps" in out and "Set 2: squat, 5 reps" in out
