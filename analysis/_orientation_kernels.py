@@ -43,7 +43,7 @@ def new_state() -> np.ndarray:
     return state
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _normalize(v, i):
     norm = math.sqrt(v[i] * v[i] + v[i + 1] * v[i + 1] + v[i + 2] * v[i + 2])
     v[i] /= norm
@@ -51,7 +51,7 @@ def _normalize(v, i):
     v[i + 2] /= norm
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _set_axes(state, ax, ay, az):
     """Set the flexion axis to (ax, ay, az) made perpendicular to n, and the forward axis f = a x n."""
     nx, ny, nz = state[N0], state[N0 + 1], state[N0 + 2]
@@ -68,7 +68,7 @@ def _set_axes(state, ax, ay, az):
     state[F0 + 2] = ax * ny - ay * nx
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _start(state, t, acc, params):
     """(Re)initialise the tilt from one accelerometer sample (first sample, or after a gap)."""
     norm = math.sqrt(acc[0] * acc[0] + acc[1] * acc[1] + acc[2] * acc[2])
@@ -90,7 +90,7 @@ def _start(state, t, acc, params):
     state[T_PREV] = t
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _decide_axis(state, gx, gy, gz):
     """Flexion axis = principal axis of the horizontal rotation so far, signed by the current excursion."""
     nx, ny, nz = state[N0], state[N0 + 1], state[N0 + 2]
@@ -123,7 +123,7 @@ def _decide_axis(state, gx, gy, gz):
     _set_axes(state, ax, ay, az)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _calibrate(state, t, params):
     """Neutral up = mean accelerometer direction of the current still run."""
     sx, sy, sz = state[STILL_SUM0], state[STILL_SUM0 + 1], state[STILL_SUM0 + 2]
@@ -134,13 +134,13 @@ def _calibrate(state, t, params):
         state[NEUTRAL_T] = t
         state[MAX_TILT_COS] = 1.0  # excursions count from the neutral from now on
         state[N_FIRST0], state[N_FIRST0 + 1], state[N_FIRST0 + 2] = sx, sy, sz
-    elif sx * state[N0] + sy * state[N0 + 1] + sz * state[N0 + 2] < params[REFRESH_COS]:
-        return  # still, but sitting or bent over: not a neutral stance
+    elif sx * state[N_FIRST0] + sy * state[N_FIRST0 + 1] + sz * state[N_FIRST0 + 2] < params[REFRESH_COS]:
+        return  # still, but sitting or bent over (or creeping away): not the neutral stance
     state[N0], state[N0 + 1], state[N0 + 2] = sx, sy, sz
     _set_axes(state, state[A0], state[A0 + 1], state[A0 + 2])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _step(t_all, acc_all, gyro_all, state, params, out, i):
     t = t_all[i]
     dt = t - state[T_PREV]
@@ -183,8 +183,9 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
         ccx, ccy, ccz = ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx
         gx, gy, gz = gx + cx + 0.5 * ccx, gy + cy + 0.5 * ccy, gz + cz + 0.5 * ccz
         # correct toward the accelerometer unless it is busy with acceleration (x-io Fusion manner)
-        cos_err = (gx * ax + gy * ay + gz * az) / (acc_norm * math.sqrt(gx * gx + gy * gy + gz * gz))
-        accepted = cos_err > params[REJECT_COS] and abs(acc_norm - params[GRAVITY]) < params[REJECT_MPS2]
+        dot = gx * ax + gy * ay + gz * az
+        within = dot > params[REJECT_COS] * acc_norm * math.sqrt(gx * gx + gy * gy + gz * gz)
+        accepted = within and abs(acc_norm - params[GRAVITY]) < params[REJECT_MPS2]
         if accepted:
             state[REJECT_TIME] = 0.0
         else:
@@ -199,8 +200,8 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
             gx, gy, gz = gx + k * (ax - acc_norm * gx), gy + k * (ay - acc_norm * gy), gz + k * (
                 az - acc_norm * gz
             )
-        norm = math.sqrt(gx * gx + gy * gy + gz * gz)
-        gx, gy, gz = gx / norm, gy / norm, gz / norm
+        inv = 1.0 / math.sqrt(gx * gx + gy * gy + gz * gz)
+        gx, gy, gz = gx * inv, gy * inv, gz * inv
         limit = params[STILL_GYRO] if state[BIAS_TIME] > 0.0 else params[STILL_GYRO_FIRST]
         moving = wx * wx + wy * wy + wz * wz >= limit * limit
         dx, dy, dz = gx, gy, gz
@@ -229,7 +230,9 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
     # the sagittal plane, once the first large excursion shows it
     nx, ny, nz = state[N0], state[N0 + 1], state[N0 + 2]
     du = dx * nx + dy * ny + dz * nz
-    if state[DECIDED] == 0.0 and du < params[GATHER_COS]:
+    # not while the gyroscope tilt settles after a gap
+    deciding = state[DECIDED] == 0.0 and (acc_only or state[SETTLE] == 0.0)
+    if deciding and du < params[GATHER_COS]:
         # rotation during the first large excursion (not walking or swaying) shows the flexion axis
         state[S0] += dt * wx * wx
         state[S0 + 1] += dt * wx * wy
@@ -237,7 +240,7 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
         state[S0 + 3] += dt * wy * wy
         state[S0 + 4] += dt * wy * wz
         state[S0 + 5] += dt * wz * wz
-    if state[DECIDED] == 0.0 and du < state[MAX_TILT_COS]:
+    if deciding and du < state[MAX_TILT_COS]:
         state[MAX_TILT_COS] = du
         if du < params[DECIDE_COS]:
             state[DECIDED] = 1.0
@@ -265,7 +268,7 @@ def _step(t_all, acc_all, gyro_all, state, params, out, i):
     out[CALIBRATED_OUT, i] = state[CALIBRATED]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _run(t, acc, gyro, state, params, out):
     """Filter a block: t (n,), acc (n, 3), gyro (n, 3) -> out (OUT_ROWS, n); state updated in place."""
     for i in range(t.shape[0]):

@@ -54,9 +54,10 @@ class SegmentationSettings:
     min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
-    max_turn_dwell_s: float = 5.0  # a longer hold at the turning point is not part of a rep
+    max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
     max_duration_ratio: float = 2.5  # a rep this many times longer than the set's median ends the set
-    set_gap_s: float = 8.0  # a set ends when no rep starts within this after the last one
+    max_extra_depth_deg: float = 25.0  # a trip this much deeper than the set's reps ends it (a plate pick-up)
+    set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
     upright_max_deg: float = 20.0  # top-start reps start and end within this of standing neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
@@ -273,15 +274,19 @@ class Analyzer:
 
     def _held_before(self, index: int, kind: int) -> tuple[int, float] | None:
         """Where the movement into the turning point at `index` began: the last sample before it at
-        which the flexion rate was not yet heading toward it."""
+        which the speed toward it was below 15 % of that movement's peak speed (within 3 s)."""
         h = self._history
-        window = int(self.settings.segmentation.max_trip_s * self.settings.segmentation.max_rate_hz)
-        start = max(index - window, h.first_index)
+        start = max(index - int(3.0 * self.settings.segmentation.max_rate_hz), h.first_index)
         cols = h.get(start, index + 1)
+        t = cols[T]
+        cols = cols[:, t >= t[-1] - 3.0]
+        start = index + 1 - cols.shape[1]
         if cols.shape[1] < 2:
             return None
-        not_toward = kind * cols[RATE_SMOOTH] <= 0
-        j = int(np.flatnonzero(not_toward)[-1]) if not_toward.any() else 0
+        toward = kind * cols[RATE_SMOOTH]
+        peak = int(np.argmax(toward))
+        slow = toward[: peak + 1] < 0.15 * toward[peak]
+        j = int(np.flatnonzero(slow)[-1]) if slow.any() else 0
         return start + j, float(cols[FLEX_SMOOTH, j])
 
     def _scan_segment(self, a: int, b: int) -> int | None:

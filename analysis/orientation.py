@@ -13,7 +13,8 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    While still, the gyroscope bias follows the gyroscope (running mean, then a low-pass with
    `bias_time_constant_s`).
 3. Neutral: the mean accelerometer direction of the first stillness (assumed standing); refreshed by
-   later still periods within `neutral_refresh_max_deg` of it (so not while bent over). Before it,
+   later still periods within `neutral_refresh_max_deg` of the first one (so not while bent over or
+   seated, and never creeping away step by step). Before it,
    angles are relative to the first sample's gravity and `calibrated` is False.
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
@@ -49,7 +50,7 @@ class OrientationSettings:
     still_acc_mps2: float = 0.6  # still: | |acc| - g | below this (acc-only: also |acc - low-pass|)
     still_time_s: float = 1.0  # ... for at least this long
     bias_time_constant_s: float = 5.0  # gyroscope bias low-pass while still
-    neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral only this close to it
+    neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral this close to the first
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
     settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection

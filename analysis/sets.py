@@ -78,11 +78,18 @@ class OpenSet:
         return self.measured[-1].end
 
     def fits(self, m: Measured, seg) -> bool:
-        """Does this rep continue the set (starts soon enough, not far longer than the others)?"""
+        """Does this trip continue the set? It must start soon after the last rep, not last far
+        longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
+        far deeper than the set's reps (picking a plate off the floor)."""
         if m.start - self.last_end > seg.set_gap_s:
             return False
-        median = float(np.median([x.end - x.start for x in self.measured]))
-        return m.end - m.start <= seg.max_duration_ratio * median
+        duration = float(np.median([x.end - x.start for x in self.measured]))
+        rom = float(np.median([x.rom_deg for x in self.measured]))
+        if m.end - m.start > seg.max_duration_ratio * duration:
+            return False
+        if m.rom_deg < 0.65 * rom and m.end - m.start < 0.6 * duration:
+            return False
+        return m.rom_deg - rom <= seg.max_extra_depth_deg
 
     def rel(self, t_abs: float) -> float:
         return float(t_abs) - self._t_first
