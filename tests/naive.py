@@ -107,16 +107,17 @@ class NaiveOrientation:
             mean_up = _unit(self.still_sum)
             if not self.calibrated:
                 self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
-                self.n = mean_up
+                self.n = self.n_first = mean_up
                 self._set_axes(self.a)
-            elif math.degrees(math.acos(min(1.0, mean_up @ self.n))) <= s.neutral_refresh_max_deg:
+            elif math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) <= s.neutral_refresh_max_deg:
                 self.n = mean_up
                 self._set_axes(self.a)
 
         tilt_deg = self._tilt_deg(decide_up)
-        if not self.decided and tilt_deg > 0.5 * s.sagittal_decide_deg:
+        deciding = not self.decided and (self.acc_only or self.settle == 0.0)
+        if deciding and tilt_deg > 0.5 * s.sagittal_decide_deg:
             self.scatter += dt * np.outer(w, w)
-        if not self.decided and tilt_deg > self.max_tilt_deg:
+        if deciding and tilt_deg > self.max_tilt_deg:
             self.max_tilt_deg = tilt_deg
             excursion_axis = np.cross(decide_up, self.n)
             if tilt_deg > s.sagittal_decide_deg:
