@@ -438,3 +438,10 @@ def test_replay_command_reports_what_the_analyzer_finds_in_the_whole_file(
     assert [r.end_s for _, r in live.reps] == pytest.approx([r.end_s for _, r in batch.reps], abs=1e-9)
     out = capsys.readouterr().out
     assert "set 1 rep 5" in out and "set 1 done: squat, 5 reps" in out and "Set 2: squat, 5 reps" in out
+
+
+def test_unknown_exercise_is_a_user_error_before_anything_starts(tmp_path: Path, capsys) -> None:
+    assert cli_main(["live", "--source", "sim:deadlift,speed=max", "--exercise", "bench",
+                     "--record", str(tmp_path / "x.csv")]) == 3
+    assert "--exercise: unknown exercise 'bench'" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from analysis.report import SessionReport
+from sensor.errors import InputError
 from sensor.live.cues import SENSITIVITY_KINDS, Cues, CueSettings
 from sensor.live.display import LiveDisplay
 from sensor.live.session import (
@@ -83,11 +84,10 @@ def run_live(
     *,
     record_path: Path | None,
     analyse: bool = True,
-    stream: TextIO | None = None,
     **source_options: Any,
 ) -> SessionReport | None:
     """Run a whole session from `spec`; returns the report (None when there was nothing to analyse)."""
-    display = LiveDisplay(stream, tty=False if args.plain else None)
+    display = LiveDisplay(tty=False if args.plain else None)
     make_analyzer = _analyzer_factory(args.exercise) if analyse else None
     if make_analyzer is not None:
         warm_analyzer(make_analyzer)
@@ -130,6 +130,13 @@ def run_live(
 
 def _analyzer_factory(exercise: str | None):
     from analysis.analyzer import Analyzer, AnalyzerSettings
+    from analysis.exercises import pattern_of
+
+    if exercise is not None:
+        try:
+            pattern_of(exercise)
+        except ValueError as err:
+            raise InputError(f"--exercise: {err}") from None
 
     settings = AnalyzerSettings(keep_trace=False)  # the report comes from the recording file
 
