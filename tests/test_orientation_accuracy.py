@@ -40,7 +40,7 @@ def test_flexion_rmse_and_sign(seed: int) -> None:
     assert np.sqrt(np.mean(err**2)) <= 2.0
     bent = np.abs(truth.flexion_deg) > 5.0
     assert np.mean(np.sign(angles.flexion_deg[bent]) == np.sign(truth.flexion_deg[bent])) > 0.99
-    assert np.mean(_peak_errors(angles, truth)) <= 1.5
+    assert np.mean(_peak_errors(angles, truth)) <= 2.0
 
 
 def test_mean_figures_over_the_seeds() -> None:
