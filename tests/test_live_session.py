@@ -324,7 +324,7 @@ def test_ctrl_c_ends_cleanly_and_still_writes_the_report(tmp_path: Path) -> None
     assert "session ended: stopped (Ctrl-C)" in text and "Traceback" not in err
     assert re.search(r"^Set 1: deadlift.*\b[2-6] reps", text, re.M), text
     report = report_from_dict(json.loads((tmp_path / "report" / "report.json").read_text()))
-    assert len(report.sets[0].reps) >= 2
+    assert len(report.sets[0].reps) >= 2 and (tmp_path / "report" / "trace.csv").exists()
     back = read_recording(tmp_path / "s.csv")
     assert report.recording.duration_s == pytest.approx(back.samples.duration_s, abs=0.05)
     with History(tmp_path / "history.sqlite3") as history:

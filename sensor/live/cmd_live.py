@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.report import SessionReport
-from sensor.errors import InputError
+from sensor.errors import InputError, OverwriteError
 from sensor.live.cues import SENSITIVITY_KINDS, Cues, CueSettings
 from sensor.live.display import LiveDisplay
 from sensor.live.session import (
@@ -87,6 +87,9 @@ def run_live(
     **source_options: Any,
 ) -> SessionReport | None:
     """Run a whole session from `spec`; returns the report (None when there was nothing to analyse)."""
+    out_dir = _out_dir(args, record_path) if analyse else None
+    if out_dir is not None and (out_dir / "report.json").exists():
+        raise OverwriteError(out_dir / "report.json")
     display = LiveDisplay(tty=False if args.plain else None)
     make_analyzer = _analyzer_factory(args.exercise) if analyse else None
     if make_analyzer is not None:
@@ -128,9 +131,17 @@ def run_live(
     return report
 
 
+def _out_dir(args: argparse.Namespace, record_path: Path | None) -> Path | None:
+    """--out, else out/<recording name> as `backcheck analyze` does, else None (no recording)."""
+    if args.out is not None or record_path is None:
+        return args.out
+    return Path("out") / record_path.stem
+
+
 def _analyzer_factory(exercise: str | None):
-    from analysis.analyzer import Analyzer, AnalyzerSettings
+    from analysis.analyzer import Analyzer
     from analysis.exercises import pattern_of
+    from sensor.cmd_analyze import settings_for
 
     if exercise is not None:
         try:
@@ -138,7 +149,7 @@ def _analyzer_factory(exercise: str | None):
         except ValueError as err:
             raise InputError(f"--exercise: {err}") from None
 
-    settings = AnalyzerSettings(keep_trace=False)  # the report comes from the recording file
+    settings = settings_for(None, keep_trace=False)  # the calibrated limit; the trace comes from the file
 
     def make(meta: RecordingMeta) -> Any:
         return Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only)
@@ -147,37 +158,19 @@ def _analyzer_factory(exercise: str | None):
 
 
 def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, counts: dict) -> SessionReport:
-    """The report from the recording file when there is one, else from the live analyzer."""
+    """The report from the recording file when there is one, else from the live analyzer; with the
+    source's drop and gap counts, in report.json too."""
+    out = _out_dir(args, path)
     if path is not None:
-        try:
-            from sensor.cmd_analyze import analyze_recording
-        except ImportError:
-            analyze_recording = _analyze_file
-        report = analyze_recording(path, exercise=args.exercise, out_dir=args.out)
+        from sensor.cmd_analyze import analyze_recording
+
+        report = analyze_recording(path, args.exercise, out, history=False)
     else:
         report = session.analyzer.finish(session.recording_info(counts))
-        if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "report.json").write_text(report.to_json())
-    return with_source_counts(report, counts)
-
-
-def _analyze_file(path: Path, exercise: str | None, out_dir: Path | None) -> SessionReport:
-    """Until `sensor.cmd_analyze` lands: the recording through a fresh Analyzer, report.json in out_dir."""
-    from analysis.analyzer import Analyzer
-    from analysis.report import RecordingInfo
-    from sensor.live.sources import load_any
-
-    rec = load_any(path)
-    analyzer = Analyzer(exercise=exercise, accelerometer_only=rec.meta.accelerometer_only)
-    analyzer.push(rec.samples)
-    report = analyzer.finish(RecordingInfo(
-        path=str(path), format=rec.meta.format, duration_s=rec.samples.duration_s,
-        sample_rate_hz=rec.samples.median_rate_hz(), accelerometer_only=rec.meta.accelerometer_only,
-        device=rec.meta.device, placement=rec.meta.placement, notes=rec.meta.notes))
-    out_dir = out_dir or path.with_suffix("")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(report.to_json())
+    report = with_source_counts(report, counts)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(report.to_json())
     return report
 
 
