@@ -445,3 +445,16 @@ def test_unknown_exercise_is_a_user_error_before_anything_starts(tmp_path: Path,
                      "--record", str(tmp_path / "x.csv")]) == 3
     assert "--exercise: unknown exercise 'bench'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_speech_cue_runs_the_speech_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    said = tmp_path / "said.txt"
+    tool = tmp_path / "espeak-ng"
+    tool.write_text(f'#!/bin/sh\necho "$@" >> {said}\n')
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    cues = Cues(CueSettings(mode="speech"), terminal=io.StringIO())
+    assert cues.how == "speech"
+    assert cues.on_event(_flag_event("rounding", 3.0)).how == "speech"
+    cues.close()  # waits for the speaker
+    assert said.read_text() == "back\n"
