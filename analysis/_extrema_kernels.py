@@ -10,7 +10,6 @@ that proves it, never earlier.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 # low-pass state: started, y1, y2, t_prev

@@ -18,12 +18,8 @@ from analysis.buffer import History
 from analysis.events import (
     CalibrationDone,
     Event,
-    FlagRaised,
     PostureUpdate,
-    RepCompleted,
     SetDiscarded,
-    SetEnded,
-    SetStarted,
 )
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, pattern_of
 from analysis.flags import FlagSettings, rounding_threshold_deg
@@ -50,18 +46,19 @@ class SegmentationSettings:
     floor_start_min_rom_deg: float = 15.0  # floor-start reps at least this big
     min_sway_deg: float = 0.5  # trunk-still excursions from this ...
     max_sway_deg: float = 20.0  # ... to this
-    max_still_activity_mps2: float = 1.5  # trunk-still reps: RMS of | |acc| - g | below this (not walking)
+    max_still_activity_mps2: float = 1.5  # RMS of | |acc| - g | above this is walking: not in a trunk-still
+    # rep, nor while holding a turning point
     min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
     max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
-    max_duration_ratio: float = 2.5  # a rep this many times longer than the set's median ends the set
+    max_duration_ratio: float = 2.0  # a rep this many times longer than the set's median ends the set
     max_extra_depth_deg: float = 25.0  # a trip this much deeper than the set's reps ends it (a plate pick-up)
     set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
-    upright_max_deg: float = 20.0  # top-start reps start and end within this of standing neutral
+    upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
-    home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or 35 % of its range)
+    home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or half its range)
     still_home_min_deg: float = 6.0  # without --exercise: trunk-still home at least this far from neutral
     set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
@@ -85,7 +82,7 @@ def _trackers(seg: SegmentationSettings, exercise: str | None) -> list[TripTrack
                  max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
                  max_turn_dwell_s=seg.max_turn_dwell_s)
     n = seg.min_reps_per_set
-    up = seg.upright_max_deg
+    up = inf if exercise else seg.upright_max_deg  # a told exercise trusts the lifter, not the calibration
     top = TripTracker(TOP_START, 1.0, "coarse", TrackerRules(
         min_rom_deg=seg.min_rom_deg, home_min_deg=-up, home_max_deg=up,
         max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n)
@@ -177,14 +174,21 @@ class Analyzer:
         if not self._calibrated and angles.calibrated.any():
             i = int(np.argmax(angles.calibrated))
             self._calibrated = True
-            self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), self._orientation.neutral_tilt_deg or 0.0,
-                                               refreshed=False))
+            up = block.acc[i] / np.linalg.norm(block.acc[i])
+            tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
+            self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
         self._walk(i0, i0 + n, self._turning_points(flex_s, i0))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
         self._events = []
         end = self._n_seen
+        if end:
+            last = float(self._history.get(end - 1, end)[FLEX_SMOOTH, 0])
+            for tracker in self._trackers:
+                trip = tracker.end_of_data(end - 1, last)
+                if trip is not None:
+                    self._on_trip(tracker, trip, end - 1)
         if self._active is not None:
             self._close(self._active, end - 1)
         for open_set in list(self._open.values()):
@@ -355,22 +359,28 @@ class Analyzer:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self.settings.flags,
                                live=self.exercise is not None, t_first=self._t_first)
             self._open[key] = open_set
-        for event in open_set.add(rep, self.settings.segmentation.max_duration_ratio):
+        t_now = self._rel(self._history.get(index, index + 1)[T, 0])
+        for event in open_set.add(rep, self.settings.segmentation.max_duration_ratio, t_now):
             self._emit(index, event)
         if self._active is None and len(open_set.reps) >= tracker.min_reps:
             self._active = open_set
             for other in list(self._open):
                 if other != key:
                     del self._open[other]
-            for event in open_set.confirm():
+            for event in open_set.confirm(t_now):
                 self._emit(index, event)
 
     def _close_index(self, a: int, t: np.ndarray) -> int | None:
+        """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, while a
+        trip is out, once that trip has lasted longer than any rep of the set could."""
+        seg = self.settings.segmentation
         candidates = []
         for open_set in self._open.values():
-            if open_set.tracker.busy:
-                continue
-            due = open_set.last_end + self.settings.segmentation.set_gap_s
+            due = open_set.last_end + seg.set_gap_s
+            out_since = open_set.tracker.out_since_index
+            if out_since is not None:
+                out_t = self._history.get(self._history.clip(out_since), self._history.clip(out_since) + 1)[T, 0]
+                due = max(due, out_t + seg.max_duration_ratio * open_set.median_duration_s)
             i = int(np.searchsorted(t, due))
             if i < t.size:
                 candidates.append(a + i)

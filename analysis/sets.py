@@ -39,8 +39,11 @@ class Measured:
     flex: np.ndarray
 
 
-def _has(rep: Rep, kind: str) -> bool:
-    return any(f.kind == kind for f in rep.flags)
+def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:
+    """Body accelerations like walking: RMS of | |acc| - g | above the setting (over >= 0.5 s)."""
+    if acc_dev_mps2.size < 2:
+        return False
+    return float(np.sqrt(np.mean(acc_dev_mps2**2))) > seg.max_still_activity_mps2
 
 
 def _round_phase(x: float | None) -> str:
@@ -70,12 +73,15 @@ class OpenSet:
         self.cue_threshold_deg: float | None = None
         self.cue_armed = True
         self._cue_flag: Flag | None = None
-        self._t0 = 0.0
 
     @property
     def last_end(self) -> float:
         """End of the last rep (s, recording clock)."""
         return self.measured[-1].end
+
+    @property
+    def median_duration_s(self) -> float:
+        return float(np.median([x.end - x.start for x in self.measured]))
 
     def fits(self, m: Measured, seg) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far
@@ -83,7 +89,7 @@ class OpenSet:
         far deeper than the set's reps (picking a plate off the floor)."""
         if m.start - self.last_end > seg.set_gap_s:
             return False
-        duration = float(np.median([x.end - x.start for x in self.measured]))
+        duration = self.median_duration_s
         rom = float(np.median([x.rom_deg for x in self.measured]))
         if m.end - m.start > seg.max_duration_ratio * duration:
             return False
@@ -110,12 +116,13 @@ class OpenSet:
             return None
         home_start, home_end = float(cols[FLEX_SMOOTH, 0]), float(cols[FLEX_SMOOTH, -1])
         rom = abs(float(cols[FLEX_SMOOTH, i_turn]) - home_start)
-        if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.35 * rom):
+        if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
             return None
         a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
         a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
-        if tracker.pattern == TRUNK_STILL and np.sqrt(np.mean(cols[ACC_DEV, a:b] ** 2)) > seg.max_still_activity_mps2:
-            return None  # the body was moving (walking), not holding still while the arms pulled
+        if _walking(cols[ACC_DEV, a:b] if tracker.pattern == TRUNK_STILL else
+                    cols[ACC_DEV, (t >= timing.arrive_s) & (t <= timing.depart_s)], seg):
+            return None  # walking during a trunk-still rep or at a turning point: not a rep
         flex = cols[FLEX, a:b]
         twist = None
         if not analyzer.accelerometer_only:
@@ -133,7 +140,8 @@ class OpenSet:
             ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
         else:
             con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
-        rep = Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)), end_s=self.rel(m.end),
+        rep = Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)),
+                  end_s=self.rel(m.end),
                   eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo="",
                   peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
                   sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
@@ -160,13 +168,12 @@ class OpenSet:
             turn_pause = max(0.0, m.start - self.measured[-2].end)  # the dwell on the floor before this pull
         out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings))
         out.append(fl.twist_flag(rep, self.settings))
-        momentum = [f for f in out if f is not None and f.kind == "momentum"]
-        if not momentum:  # a bounced rep is fast for the wrong reason: not a fatigue reference
-            best = max([r.peak_velocity_dps for r in self.reps if not _has(r, "momentum")] + [rep.peak_velocity_dps])
-            out.append(fl.fatigue_flag(rep, best, self.settings))
+        if not any(f is not None for f in out):  # a flagged rep is fast for the wrong reason
+            clean = [r.peak_velocity_dps for r in self.reps if not r.flags]
+            out.append(fl.fatigue_flag(rep, max([*clean, rep.peak_velocity_dps]), self.settings))
         return [f for f in out if f is not None]
 
-    def add(self, m: Measured, max_duration_ratio: float) -> list[Event]:
+    def add(self, m: Measured, max_duration_ratio: float, t_now: float) -> list[Event]:
         """Add a completed rep; returns the events to show now.
 
         A first "rep" unlike the second (far longer, or much smaller) was the walk-out, the set-up
@@ -181,36 +188,34 @@ class OpenSet:
                 self.measured.clear()
                 self.reps.clear()
                 if self.announced:
-                    events.append(SetDiscarded(self.rel(m.end), self.index))
+                    events.append(SetDiscarded(t_now, self.index))
                     self.announced = False
-        if not self.measured:
-            self._t0 = m.start
         self.measured.append(m)
         rep = self._rep(m, len(self.measured), None)
         rep = replace(rep, flags=tuple(self._flags(rep, m)))
         self.reps.append(rep)
         baseline = self._baseline_deg()
         self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, baseline)
-        if self.live:
-            events += self._announce(all_reps=not self.announced)
+        if self.live or self.announced:
+            events += self._announce(t_now, all_reps=not self.announced)
         return events
 
-    def confirm(self) -> list[Event]:
-        return [] if self.announced else self._announce(all_reps=True)
+    def confirm(self, t_now: float) -> list[Event]:
+        return [] if self.announced else self._announce(t_now, all_reps=True)
 
-    def _announce(self, all_reps: bool = False) -> list[Event]:
+    def _announce(self, t_now: float, all_reps: bool = False) -> list[Event]:
+        """Events for the newest rep (or all reps), stamped with the data time they became known."""
         events: list[Event] = []
         reps = self.reps if all_reps else self.reps[-1:]
-        t_now = self.rel(self.measured[-1].end)
         if not self.announced:
             self.announced = True
             name = self.exercise or self._guess()
-            events.append(SetStarted(self.rel(self._t0), self.index, name, self.exercise is None))
+            events.append(SetStarted(t_now, self.index, name, self.exercise is None))
         for rep in reps:
-            events.append(RepCompleted(max(t_now, rep.end_s), self.index, rep))
+            events.append(RepCompleted(t_now, self.index, rep))
             for flag in rep.flags:
                 if flag.kind != "rounding" or self._cue_flag is None:
-                    events.append(FlagRaised(max(t_now, rep.end_s), self.index, rep.index, flag))
+                    events.append(FlagRaised(t_now, self.index, rep.index, flag))
             self._cue_flag = None
         return events
 

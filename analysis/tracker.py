@@ -44,6 +44,7 @@ class _Candidate:
     i_home: int
     home_s: float
     i_turn: int
+    turn_s: float  # excursion at the turning point (s units, degrees)
     t_turn: float
     band_deg: float
     back_peak_dps: float = 0.0
@@ -64,9 +65,9 @@ class TripTracker:
         self._cand: _Candidate | None = None
 
     @property
-    def busy(self) -> bool:
-        """A trip has gone out and not yet come home."""
-        return self._cand is not None
+    def out_since_index(self) -> int | None:
+        """Global index of the home the current trip left from, or None when no trip is out."""
+        return None if self._cand is None else self._cand.i_home
 
     def on_turning_point(self, index: int, kind: int, value_deg: float,
                          held_before: tuple[int, float] | None = None) -> Trip | None:
@@ -79,24 +80,33 @@ class TripTracker:
         s = self.sign * value_deg
         r = self.rules
         if kind * self.sign < 0:  # a home-side turning point
-            trip = None
             cand = self._cand
-            if cand is not None:
-                if s - cand.home_s <= cand.band_deg and cand.back_peak_dps >= r.min_return_dps:
-                    trip = Trip(cand.i_home, cand.i_turn, index)
-                self._cand = None
+            if cand is None:
+                self._home = (index, s)
+                return None
+            came_back = (cand.turn_s - s) / (cand.turn_s - cand.home_s)
+            if s - cand.home_s > cand.band_deg and came_back < 0.5:
+                return None  # a dip near the turning point (a wobble at the bottom): the rep goes on
+            self._cand = None
             self._home = (index, s)
-            return trip
-        if self._cand is None and self._home is not None:
+            if cand.back_peak_dps >= r.min_return_dps:
+                return Trip(cand.i_home, cand.i_turn, index)
+            return None
+        cand = self._cand
+        if cand is not None:
+            if s > cand.turn_s:  # deeper after a dip: the turning point moves
+                cand.i_turn, cand.turn_s = index, s
+                cand.band_deg = max(r.band_min_deg, r.band_fraction * (s - cand.home_s))
+            return None
+        if self._home is not None:
             i_home, home_s = self._home
             rom = s - home_s
             if rom > r.max_rom_deg and self.plateau_home and held_before is not None:
                 i_home, home_s = held_before[0], self.sign * held_before[1]
                 rom = s - home_s
-            home_deg = self.sign * home_s
-            if r.min_rom_deg <= rom <= r.max_rom_deg and r.home_min_deg <= home_deg <= r.home_max_deg:
+            if r.min_rom_deg <= rom <= r.max_rom_deg and r.home_min_deg <= self.sign * home_s <= r.home_max_deg:
                 band = max(r.band_min_deg, r.band_fraction * rom)
-                self._cand = _Candidate(i_home, home_s, index, np.nan, band)
+                self._cand = _Candidate(i_home, home_s, index, s, np.nan, band)
         return None
 
     def scan(self, index0: int, t: np.ndarray, flexion_deg: np.ndarray, rate_dps: np.ndarray) -> tuple[str, int]:
@@ -127,6 +137,16 @@ class TripTracker:
         if np.isnan(cand.t_turn):
             cand.t_turn = float(t[0])
         cand.back_peak_dps = max(cand.back_peak_dps, float(np.max(-self.sign * rate_dps)))
+
+    def end_of_data(self, index: int, flexion_deg: float) -> Trip | None:
+        """The recording ended at `index`: a trip already back home counts, one still out does not."""
+        cand = self._cand
+        self._cand = None
+        if cand is None or self.sign * flexion_deg - cand.home_s > cand.band_deg:
+            return None
+        if cand.back_peak_dps < self.rules.min_return_dps:
+            return None
+        return Trip(cand.i_home, cand.i_turn, index)
 
     def resolve(self, outcome: str, index: int) -> Trip | None:
         cand = self._cand

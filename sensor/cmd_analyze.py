@@ -1,0 +1,144 @@
+"""`backcheck analyze RECORDING`: sets, reps, tempo and flags; a summary, report.json, trace.csv, plots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from analysis.analyzer import Analyzer, AnalyzerSettings
+from analysis.exercises import EXERCISES
+from analysis.flags import FlagSettings
+from analysis.report import RecordingInfo, SessionReport
+from analysis.trace import Trace
+from sensor.errors import InputError, OverwriteError
+
+PROFILE_ENV = "BACKCHECK_PROFILE"
+DEFAULT_PROFILE = "~/.config/backcheck/profile.json"
+
+
+def profile_path() -> Path:
+    """Where `backcheck calibrate` keeps the lifter's flexion limit."""
+    return Path(os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE).expanduser()
+
+
+def calibrated_limit_deg() -> float | None:
+    path = profile_path()
+    if not path.exists():
+        return None
+    try:
+        return float(json.loads(path.read_text())["flexion_limit_deg"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: not a backcheck profile ({err}); run backcheck calibrate again") from None
+
+
+def settings_for(flexion_limit_deg: float | None, *, keep_trace: bool = True) -> AnalyzerSettings:
+    """Default settings with the lifter's flexion limit (given, else calibrated, else none)."""
+    limit = flexion_limit_deg if flexion_limit_deg is not None else calibrated_limit_deg()
+    return AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=limit), keep_trace=keep_trace)
+
+
+def analyze_recording(
+    path: str | os.PathLike,
+    exercise: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    force: bool = False,
+    flexion_limit_deg: float | None = None,
+    plots: bool = True,
+    html: bool = False,
+    history: bool = True,
+) -> SessionReport:
+    """Analyse a recording in any supported format; write report.json, trace.csv and plots to out_dir."""
+    from sensor.history import samples_sha256
+    from sensor.importers import load
+
+    path = Path(path)
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None and (out / "report.json").exists() and not force:
+        raise OverwriteError(out / "report.json")
+    recording = load(path)
+    meta = recording.meta
+    analyzer = Analyzer(settings_for(flexion_limit_deg), exercise=exercise,
+                        accelerometer_only=meta.accelerometer_only)
+    analyzer.push(recording.samples)
+    samples = recording.samples
+    notes = {**meta.notes, "recording_sha256": samples_sha256(samples)}
+    if meta.start_utc:
+        notes["start_utc"] = meta.start_utc
+    if meta.decisions:
+        notes["import_decisions"] = list(meta.decisions)
+    gaps = 0
+    if len(samples) > 2:
+        gaps = int((samples.t[1:] - samples.t[:-1] > 2.5 / samples.median_rate_hz()).sum())
+    info = RecordingInfo(path=str(path), format=meta.format, duration_s=round(samples.duration_s, 3),
+                         sample_rate_hz=round(samples.median_rate_hz(), 2),
+                         accelerometer_only=meta.accelerometer_only, device=meta.device,
+                         placement=meta.placement, notes=notes, gaps=gaps)
+    report = analyzer.finish(info)
+    if out is not None:
+        write_outputs(report, analyzer.trace(), out, plots=plots, html=html)
+    if history:
+        from sensor.history import store_session
+
+        store_session(report, path)
+    return report
+
+
+def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool, html: bool) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "report.json", out / "trace.csv"]
+    written[0].write_text(report.to_json())
+    trace.write_csv(written[1])
+    if plots:
+        from analysis.plots import write_plots
+
+        written += write_plots(report, trace, out)
+    if html:
+        from analysis.html_report import write_html
+
+        written.append(write_html(report, trace, out / "report.html"))
+    return written
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recording", type=Path, help="a recording in any supported format (see README)")
+    parser.add_argument("--exercise", choices=sorted(EXERCISES), default=None,
+                        help="the exercise of every set (default: guessed from the movement, and said so)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for report.json, trace.csv, plots (default: out/<recording name>)")
+    parser.add_argument("--html", action="store_true", help="also write report.html (set plots, coaching)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--flexion-limit", type=float, default=None, metavar="DEG",
+                        help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not store the session in the history database (BACKCHECK_HISTORY)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
+    parser.add_argument("--quiet", action="store_true", help="no summary on the terminal")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis.summary_text import format_summary
+
+    out = args.out if args.out is not None else Path("out") / _stem(args.recording)
+    report = analyze_recording(args.recording, args.exercise, out, force=args.force,
+                               flexion_limit_deg=args.flexion_limit, plots=not args.no_plots,
+                               html=args.html, history=not args.no_history)
+    if not args.quiet:
+        for decision in report.recording.notes.get("import_decisions", []):
+            print(f"note: {decision}")
+        print(format_summary(report))
+        extra = ("" if args.no_plots else ", plots") + (", report.html" if args.html else "")
+        print(f"\nwritten to {out}/ (report.json, trace.csv{extra})")
+    return 0
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".csv", ".zip", ".tsv", ".txt"):
+        name = name.removesuffix(suffix)
+    return name or "recording"
+
+
+

@@ -1,0 +1,165 @@
+"""The Analyzer: kernels against their naive twins, chunk invariance, events, bounded memory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import _extrema_kernels as zk
+from analysis.analyzer import Analyzer, AnalyzerSettings
+from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.samples import Samples
+from sensor.simulator import random_session_spec, simulate_session
+from tests.naive import naive_lowpass2, naive_zigzag
+
+
+def _session(seed: int, exercise: str, **overrides):
+    return simulate_session(random_session_spec(seed, exercise=exercise, **overrides))
+
+
+@pytest.fixture(scope="module")
+def short_deadlift():
+    """Two sets of five deadlifts with a rounded rep, 100 Hz."""
+    return _session(3, "deadlift", sets=2, reps=5, rate_hz=100.0, faults=[(2, 4, "rounding")])
+
+
+# -- kernels vs naive twins ------------------------------------------------------------------------
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.floats(0.001, 1.0))
+@settings(max_examples=60, deadline=None)
+def test_lowpass_matches_naive_twin(seed, n, tau_s):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.001, 0.05, n))
+    x = rng.normal(0, 10, n)
+    out = np.empty(n)
+    zk._lowpass2_run(t, x, tau_s, np.zeros(zk.LP_STATE_SIZE), out)
+    np.testing.assert_allclose(out, naive_lowpass2(t, x, tau_s), rtol=1e-12, atol=1e-9)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 600), st.floats(0.05, 20.0))
+@settings(max_examples=80, deadline=None)
+def test_zigzag_matches_naive_twin(seed, n, hysteresis):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.normal(0, 1.5, n))  # a random walk has turning points of every size
+    idx, conf, kind = (np.empty(n, dtype=np.int64) for _ in range(3))
+    m = zk._zigzag_run(x, 1000, hysteresis, np.zeros(zk.ZZ_STATE_SIZE), idx, conf, kind)
+    got = [(int(idx[j]) - 1000, int(conf[j]) - 1000, int(kind[j])) for j in range(m)]
+    assert got == naive_zigzag(x, hysteresis)
+
+
+def test_zigzag_edge_cases():
+    state = np.zeros(zk.ZZ_STATE_SIZE)
+    buf = [np.empty(4, dtype=np.int64) for _ in range(3)]
+    assert zk._zigzag_run(np.zeros(0), 0, 1.0, state, *buf) == 0  # empty block
+    assert zk._zigzag_run(np.array([5.0, 5.0, 5.0]), 0, 1.0, state, *buf) == 0  # plateau: no turning point
+    assert zk._zigzag_run(np.array([0.0]), 3, 1.0, state, *buf) == 1  # 5 -> 0 confirms the maximum at 0
+    assert (buf[0][0], buf[1][0], buf[2][0]) == (0, 3, 1)
+
+
+# -- chunk invariance ------------------------------------------------------------------------------
+
+def _run(samples: Samples, cuts: list[int], exercise: str | None):
+    analyzer = Analyzer(exercise=exercise)
+    events = []
+    bounds = [0, *sorted(set(cuts)), len(samples)]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        events += analyzer.push(samples[a:b])
+    return analyzer.finish().to_json(), events, analyzer.trace()
+
+
+@pytest.fixture(scope="module")
+def whole_run(short_deadlift):
+    rec, _ = short_deadlift
+    return {ex: _run(rec.samples, [], ex) for ex in ("deadlift", None)}
+
+
+@given(cuts=st.lists(st.integers(1, 20000), max_size=30), exercise=st.sampled_from(["deadlift", None]))
+@settings(max_examples=12, deadline=None)
+def test_any_split_gives_the_identical_report_and_events(short_deadlift, whole_run, cuts, exercise):
+    rec, _ = short_deadlift
+    n = len(rec.samples)
+    report, events, trace = _run(rec.samples, [c % n for c in cuts if c % n], exercise)
+    whole_report, whole_events, whole_trace = whole_run[exercise]
+    assert report == whole_report
+    assert events == whole_events
+    np.testing.assert_array_equal(trace.flexion_deg, whole_trace.flexion_deg)
+
+
+def test_ten_sample_blocks_give_the_identical_report(short_deadlift, whole_run):
+    rec, _ = short_deadlift
+    report, events, _ = _run(rec.samples, list(range(10, len(rec.samples), 10)), "deadlift")
+    assert report == whole_run["deadlift"][0]
+    assert events == whole_run["deadlift"][1]
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+def test_events_tell_the_story_of_the_sets(short_deadlift, whole_run):
+    rec, truth = short_deadlift
+    _, events, _ = whole_run["deadlift"]
+    started = [e for e in events if isinstance(e, SetStarted)]
+    ended = [e for e in events if isinstance(e, SetEnded)]
+    reps: list[RepCompleted] = []  # what a live view shows: a discarded set takes its reps away
+    for e in events:
+        if isinstance(e, RepCompleted):
+            reps.append(e)
+        elif isinstance(e, SetDiscarded):
+            reps = [r for r in reps if r.set_index != e.set_index]
+    assert len(ended) == len(truth.sets) == 2
+    assert len(started) - sum(isinstance(e, SetDiscarded) for e in events) == 2
+    assert len(reps) == sum(len(s.reps) for s in truth.sets)
+    times = [e.t_s for e in events]
+    assert times == sorted(times)  # events come in data-time order
+    # every rep is reported once it has ended, within 0.5 s of its true end (data time)
+    truth_ends = [r.end_s for s in truth.sets for r in s.reps]
+    for event, end_s in zip(reps, truth_ends, strict=True):
+        assert -0.3 <= event.t_s - end_s <= 0.5
+        assert event.t_s >= event.rep.turn_s
+
+
+def test_rounding_is_flagged_as_it_happens(short_deadlift, whole_run):
+    rec, truth = short_deadlift
+    _, events, _ = whole_run["deadlift"]
+    rounded = truth.sets[1].reps[3]
+    assert "rounding" in rounded.labels
+    cues = [e for e in events if isinstance(e, FlagRaised) and e.flag.kind == "rounding"]
+    assert len(cues) == 1
+    cue = cues[0]
+    assert cue.set_index == 2 and cue.rep_index == 4
+    # within the rep, before it is complete: the cue does not wait for the end of the rep or set
+    assert rounded.start_s - 0.5 <= cue.t_s <= rounded.end_s
+    rep_done = next(e for e in events if isinstance(e, RepCompleted) and e.set_index == 2 and e.rep.index == 4)
+    assert cue.t_s < rep_done.t_s
+    assert cue.flag.unit == "deg" and cue.flag.value > cue.flag.threshold
+
+
+# -- settings, memory, modes -----------------------------------------------------------------------
+
+def test_unknown_exercise_is_refused_with_the_known_names():
+    with pytest.raises(ValueError, match="unknown exercise 'curl'; known: .*deadlift"):
+        Analyzer(exercise="curl")
+
+
+def test_live_memory_is_bounded_by_settings(short_deadlift):
+    rec, _ = short_deadlift
+    analyzer = Analyzer(AnalyzerSettings(keep_trace=False), exercise="deadlift")
+    capacity = analyzer._history._data.shape
+    for _ in range(3):  # the same session three times over: 3x longer, same memory
+        shifted = Samples(rec.samples.t + (_ * (rec.samples.t[-1] + 1.0)), rec.samples.acc, rec.samples.gyro)
+        for a in range(0, len(shifted), 50):
+            analyzer.push(shifted[a : a + 50])
+    assert analyzer._history._data.shape == capacity
+    assert analyzer._trace_blocks == []
+    assert len(analyzer.finish().sets) >= 6
+
+
+def test_accelerometer_only_recording_runs_in_reduced_mode(short_deadlift):
+    rec, truth = short_deadlift
+    analyzer = Analyzer(exercise="deadlift", accelerometer_only=True)
+    analyzer.push(Samples(rec.samples.t, rec.samples.acc, None))
+    report = analyzer.finish()
+    assert any("Accelerometer-only" in note for note in report.notes)
+    assert sum(len(s.reps) for s in report.sets) == sum(len(s.reps) for s in truth.sets)
+    assert all(r.peak_twist_deg is None for s in report.sets for r in s.reps)
