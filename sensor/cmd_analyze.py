@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from dataclasses import fields, replace
 from pathlib import Path
 
 from analysis.analyzer import Analyzer, AnalyzerSettings
@@ -33,10 +34,31 @@ def calibrated_limit_deg() -> float | None:
         raise InputError(f"{path}: not a backcheck profile ({err}); run backcheck calibrate again") from None
 
 
-def settings_for(flexion_limit_deg: float | None, *, keep_trace: bool = True) -> AnalyzerSettings:
-    """Default settings with the lifter's flexion limit (given, else calibrated, else none)."""
+def settings_for(flexion_limit_deg: float | None, *, keep_trace: bool = True,
+                 overrides: list[str] | tuple[str, ...] = ()) -> AnalyzerSettings:
+    """Default settings with the lifter's flexion limit (given, else calibrated, else none) and
+    `SECTION.NAME=VALUE` overrides (sections: orientation, segmentation, flags)."""
     limit = flexion_limit_deg if flexion_limit_deg is not None else calibrated_limit_deg()
-    return AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=limit), keep_trace=keep_trace)
+    settings = AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=limit), keep_trace=keep_trace)
+    for item in overrides:
+        settings = _override(settings, item)
+    return settings
+
+
+def _override(settings: AnalyzerSettings, item: str) -> AnalyzerSettings:
+    name, sep, text = item.partition("=")
+    section, _, field_name = name.strip().partition(".")
+    sub = getattr(settings, section, None) if section in ("orientation", "segmentation", "flags") else None
+    known = {f.name: f for f in fields(sub)} if sub is not None else {}
+    if not sep or field_name not in known:
+        raise InputError(f"--set {item!r}: expected SECTION.NAME=VALUE with SECTION one of orientation, "
+                         "segmentation, flags and NAME one of its settings (see README)")
+    current = getattr(sub, field_name)
+    try:
+        value = None if text.strip().lower() == "none" else type(current or 0.0)(text)
+    except ValueError:
+        raise InputError(f"--set {item!r}: {text!r} is not a number") from None
+    return replace(settings, **{section: replace(sub, **{field_name: value})})
 
 
 def analyze_recording(
@@ -46,6 +68,7 @@ def analyze_recording(
     *,
     force: bool = False,
     flexion_limit_deg: float | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
     plots: bool = True,
     html: bool = False,
     history: bool = True,
@@ -60,7 +83,7 @@ def analyze_recording(
         raise OverwriteError(out / "report.json")
     recording = load(path)
     meta = recording.meta
-    analyzer = Analyzer(settings_for(flexion_limit_deg), exercise=exercise,
+    analyzer = Analyzer(settings_for(flexion_limit_deg, overrides=overrides), exercise=exercise,
                         accelerometer_only=meta.accelerometer_only)
     analyzer.push(recording.samples)
     samples = recording.samples
@@ -112,6 +135,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--flexion-limit", type=float, default=None, metavar="DEG",
                         help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                        help="change a setting, e.g. flags.rounding_margin_deg=10 (repeatable; see README)")
     parser.add_argument("--no-history", action="store_true",
                         help="do not store the session in the history database (BACKCHECK_HISTORY)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
@@ -123,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out if args.out is not None else Path("out") / _stem(args.recording)
     report = analyze_recording(args.recording, args.exercise, out, force=args.force,
-                               flexion_limit_deg=args.flexion_limit, plots=not args.no_plots,
+                               flexion_limit_deg=args.flexion_limit, overrides=args.set, plots=not args.no_plots,
                                html=args.html, history=not args.no_history)
     if not args.quiet:
         for decision in report.recording.notes.get("import_decisions", []):
