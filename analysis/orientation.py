@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -83,9 +84,8 @@ class OrientationSettings:
         return p
 
 
-@dataclass(frozen=True)
-class TrunkAngles:
-    """Per-sample trunk angles, all (n,) arrays aligned with the input block."""
+class TrunkAngles(NamedTuple):
+    """Per-sample trunk angles, all (n,) arrays aligned with the input block (a tuple: cheap per block)."""
 
     t_s: np.ndarray
     flexion_deg: np.ndarray  # sagittal inclination from neutral: forward +, leaning back -
@@ -109,26 +109,21 @@ class TrunkOrientation:
 
     def process(self, block: Samples) -> TrunkAngles:
         """Angles for one block of samples (which must follow the previous block in time)."""
-        n = len(block)
-        if n and self._state[k.STARTED] and block.t[0] <= self._state[k.T_PREV]:
-            raise ValueError(f"block starts at {block.t[0]!r} s, not after the previous one")
-        if block.gyro is None:
+        t = block.t
+        n = t.size
+        state = self._state
+        if n and state[k.STARTED] and t[0] <= state[k.T_PREV]:
+            raise ValueError(f"block starts at {t[0]!r} s, not after the previous one")
+        gyro = block.gyro
+        if gyro is None:
             if not self.accelerometer_only:
                 raise ValueError("block has no gyroscope; use TrunkOrientation(accelerometer_only=True)")
             gyro = np.zeros((n, 3))
-        else:
-            gyro = block.gyro
         out = np.empty((k.OUT_ROWS, n))
-        k._run(block.t, block.acc, gyro, self._state, self._params, out)
-        return TrunkAngles(
-            t_s=block.t,
-            flexion_deg=out[k.FLEXION],
-            lateral_deg=out[k.LATERAL],
-            flexion_rate_dps=out[k.FLEXION_RATE],
-            twist_rate_dps=out[k.TWIST_RATE],
-            still=out[k.STILL] != 0.0,
-            calibrated=out[k.CALIBRATED_OUT] != 0.0,
-        )
+        flags = np.empty((k.FLAG_ROWS, n), dtype=np.bool_)
+        k._run(t, block.acc, gyro, state, self._params, out, flags)
+        return TrunkAngles(t, out[k.FLEXION], out[k.LATERAL], out[k.FLEXION_RATE], out[k.TWIST_RATE],
+                           flags[k.STILL], flags[k.CALIBRATED_OUT])
 
     @property
     def neutral_t_s(self) -> float | None:
