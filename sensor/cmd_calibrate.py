@@ -105,6 +105,7 @@ class HingeCalibration:
             self._say(f"hinge {len(self.hinges_deg)}: {event.rep.peak_flexion_deg:.0f} deg")
         elif isinstance(event, SetDiscarded):  # the analyzer re-announces the reps it keeps
             self.hinges_deg = {k: v for k, v in self.hinges_deg.items() if k[0] != event.set_index}
+            self._say("the hinge before did not count (unlike the next one); renumbering")
         elif isinstance(event, PostureUpdate) and self.guide:
             self.guide.angle(event.flexion_deg)
 
@@ -117,6 +118,8 @@ class HingeCalibration:
         """Why a live capture should stop now, or None."""
         if len(self.hinges_deg) >= HINGES:
             return f"{HINGES} hinges recorded"
+        if self.hinges_deg and self.neutral_t_s is None:
+            return "a hinge came before a standing stillness"
         if self.duration_s is not None and self.elapsed_s >= self.duration_s:
             return f"{self.duration_s:g} s of data recorded"
         return None

@@ -7,6 +7,10 @@ simulator's true peak flexions; each hinge within 2 deg of its true peak.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +119,13 @@ def test_no_standing_stillness_is_refused(tmp_path, capsys):
     path = write_recording(tmp_path / "swaying.csv", swaying)
     assert main(["calibrate", "--from-recording", str(path)]) == EXIT_BAD_INPUT
     assert f"{path}: no standing stillness before the first hinge;" in capsys.readouterr().err
+    # live, the capture ends at the first hinge instead of after three
+    assert main(["calibrate", "--source", f"replay:{path}@max"]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "hinge 1:" in captured.out and "hinge 2:" not in captured.out
+    assert "capture ended: a hinge came before a standing stillness" in captured.out
+    assert f"replay:{path}@max: no standing stillness before the first hinge;" in captured.err
+    assert not (tmp_path / "profile.json").exists()
 
 
 def test_analyze_uses_the_calibrated_limit(tmp_path, capsys):
@@ -168,3 +179,24 @@ def test_live_calibration_stops_at_the_duration_and_refuses_too_few_hinges(tmp_p
     assert "capture ended: 3 s of data recorded" in captured.out
     assert f"{spec}: found 0 hinge(s) deeper than 20 deg" in captured.err
     assert not (tmp_path / "profile.json").exists()
+
+
+def test_ctrl_c_ends_a_live_calibration_and_keeps_the_hinges_so_far(tmp_path):
+    spec = "sim:rdl,seed=2,sets=1,reps=5,faults=none,speed=6"
+    proc = subprocess.Popen([sys.executable, "-m", "sensor.cli", "calibrate", "--source", spec],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "BACKCHECK_PROFILE": str(tmp_path / "profile.json")})
+    lines = []
+    for line in proc.stdout:  # wait for the second hinge on the output, then press Ctrl-C
+        lines.append(line)
+        if line.startswith("hinge 2:"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    out = "".join(lines) + out
+    assert "capture ended: stopped (Ctrl-C)" in out
+    assert "hinge 3:" not in out
+    profile = _profile(tmp_path)
+    assert len(profile["hinges_deg"]) == 2
+    assert profile["flexion_limit_deg"] == pytest.approx(float(np.median(profile["hinges_deg"])), abs=0.051)
