@@ -6,6 +6,7 @@ simulator's true peak flexions; each hinge within 2 deg of its true peak.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -200,3 +201,19 @@ def test_ctrl_c_ends_a_live_calibration_and_keeps_the_hinges_so_far(tmp_path):
     profile = _profile(tmp_path)
     assert len(profile["hinges_deg"]) == 2
     assert profile["flexion_limit_deg"] == pytest.approx(float(np.median(profile["hinges_deg"])), abs=0.051)
+
+
+def test_guide_shows_the_angle_on_a_terminal_only():
+    from sensor.cmd_calibrate import Guide
+    from sensor.live.display import angle_bar
+
+    screen = io.StringIO()
+    guide = Guide(screen, tty=True)
+    guide.angle(45.4)
+    guide.say("hinge 1: 45 deg")
+    assert screen.getvalue() == f"\r\x1b[K  trunk   +45 deg {angle_bar(45.4)}\r\x1b[Khinge 1: 45 deg\n"
+    log = io.StringIO()
+    guide = Guide(log, tty=False)
+    guide.angle(45.4)
+    guide.say("hinge 1: 45 deg")
+    assert log.getvalue() == "hinge 1: 45 deg\n"
