@@ -25,6 +25,7 @@ import numpy as np
 from analysis.analyzer import Analyzer, AnalyzerSettings, SegmentationSettings
 from analysis.events import CalibrationDone, Event, PostureUpdate, RepCompleted, SetDiscarded
 from analysis.flags import FlagSettings
+from analysis.report import Rep
 from analysis.samples import Samples
 from sensor.cmd_analyze import PROFILE_ENV, profile_path
 from sensor.errors import InputError, OverwriteError
@@ -72,7 +73,7 @@ class HingeCalibration:
         self.analyzer: Analyzer | None = None
         self.neutral_t_s: float | None = None
         self.neutral_tilt_deg: float | None = None
-        self.hinges_deg: dict[tuple[int, int], float] = {}  # (set, rep) -> peak flexion, as announced
+        self.hinges: dict[tuple[int, int], Rep] = {}  # (set, rep) -> the hinge, as announced
         self._t0_s: float | None = None
         self.elapsed_s = 0.0
 
@@ -101,11 +102,13 @@ class HingeCalibration:
             self._say(f"standing pose captured (sensor {event.neutral_tilt_deg:.0f} deg from vertical); now "
                       f"slowly hinge as far as you can with a flat back, {HINGES} times")
         elif isinstance(event, RepCompleted) and event.rep.rom_deg > MIN_HINGE_DEG:
-            self.hinges_deg[(event.set_index, event.rep.index)] = event.rep.peak_flexion_deg
-            self._say(f"hinge {len(self.hinges_deg)}: {event.rep.peak_flexion_deg:.0f} deg")
+            self.hinges[(event.set_index, event.rep.index)] = event.rep
+            self._say(f"hinge {len(self.hinges)}: {event.rep.peak_flexion_deg:.0f} deg")
         elif isinstance(event, SetDiscarded):  # the analyzer re-announces the reps it keeps
-            self.hinges_deg = {k: v for k, v in self.hinges_deg.items() if k[0] != event.set_index}
-            self._say("the hinge before did not count (unlike the next one); renumbering")
+            kept = {k: v for k, v in self.hinges.items() if k[0] != event.set_index}
+            if len(kept) < len(self.hinges):
+                self._say("the hinge before did not count (unlike the next one); renumbering")
+            self.hinges = kept
         elif isinstance(event, PostureUpdate) and self.guide:
             self.guide.angle(event.flexion_deg)
 
@@ -116,10 +119,11 @@ class HingeCalibration:
     @property
     def done(self) -> str | None:
         """Why a live capture should stop now, or None."""
-        if len(self.hinges_deg) >= HINGES:
-            return f"{HINGES} hinges recorded"
-        if self.hinges_deg and self.neutral_t_s is None:
+        if self.hinges and (self.neutral_t_s is None
+                            or self.neutral_t_s > min(r.start_s for r in self.hinges.values())):
             return "a hinge came before a standing stillness"
+        if len(self.hinges) >= HINGES:
+            return f"{HINGES} hinges recorded"
         if self.duration_s is not None and self.elapsed_s >= self.duration_s:
             return f"{self.duration_s:g} s of data recorded"
         return None
