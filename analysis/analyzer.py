@@ -360,7 +360,8 @@ class Analyzer:
                                live=self.exercise is not None, t_first=self._t_first)
             self._open[key] = open_set
         t_now = self._rel(self._history.get(index, index + 1)[T, 0])
-        for event in open_set.add(rep, self.settings.segmentation.max_duration_ratio, t_now):
+        seg = self.settings.segmentation
+        for event in open_set.add(rep, seg.max_duration_ratio, seg.max_extra_depth_deg, t_now):
             self._emit(index, event)
         if self._active is None and len(open_set.reps) >= tracker.min_reps:
             self._active = open_set

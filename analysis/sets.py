@@ -173,18 +173,19 @@ class OpenSet:
             out.append(fl.fatigue_flag(rep, max([*clean, rep.peak_velocity_dps]), self.settings))
         return [f for f in out if f is not None]
 
-    def add(self, m: Measured, max_duration_ratio: float, t_now: float) -> list[Event]:
+    def add(self, m: Measured, max_duration_ratio: float, max_extra_depth_deg: float, t_now: float) -> list[Event]:
         """Add a completed rep; returns the events to show now.
 
-        A first "rep" unlike the second (far longer, or much smaller) was the walk-out, the set-up
-        or getting up from a seat, not a rep: it is dropped, and an already announced set is
+        A first "rep" unlike the second (far longer, much smaller or much deeper) was the walk-out, the
+        set-up, getting up from a seat or picking up a plate, not a rep: it is dropped, and an already announced set is
         announced again without it.
         """
         events: list[Event] = []
         if len(self.measured) == 1:
             first = self.measured[0]
             if (first.end - first.start > max_duration_ratio * (m.end - m.start)
-                    or first.rom_deg < self.settings.partial_fraction * m.rom_deg):
+                    or first.rom_deg < self.settings.partial_fraction * m.rom_deg
+                    or first.rom_deg - m.rom_deg > max_extra_depth_deg):
                 self.measured.clear()
                 self.reps.clear()
                 if self.announced:

@@ -145,3 +145,43 @@ class NaiveOrientation:
         return np.array([self.step(t[i], acc[i], gyro[i]) for i in range(t.size)], dtype=float).T.reshape(
             6, t.size
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning points (analysis/_extrema_kernels.py): the low-pass and the hysteresis detector.
+# ---------------------------------------------------------------------------------------------
+
+
+def naive_lowpass2(t: np.ndarray, x: np.ndarray, tau_s: float) -> np.ndarray:
+    """Two cascaded one-pole low-passes, each step with its own dt: y += dt / (tau + dt) * (u - y)."""
+    y1 = y2 = None
+    out = []
+    for i in range(len(t)):
+        if y1 is None:
+            y1 = y2 = float(x[i])
+        else:
+            a = (t[i] - t[i - 1]) / (tau_s + (t[i] - t[i - 1]))
+            y1 = y1 + a * (x[i] - y1)
+            y2 = y2 + a * (y1 - y2)
+        out.append(y2)
+    return np.array(out)
+
+
+def naive_zigzag(x: np.ndarray, hysteresis: float) -> list[tuple[int, int, int]]:
+    """Turning points as (extreme index, confirming index, +1 max / -1 min), written from the definition:
+    a maximum is the highest value since the last minimum, confirmed at the first sample that lies
+    `hysteresis` below it (and the mirror image for a minimum)."""
+    out: list[tuple[int, int, int]] = []
+    seeking = 0  # +1 a maximum, -1 a minimum, 0 either
+    since = 0  # index where the current search started
+    for i in range(len(x)):
+        window = x[since : i + 1]
+        hi = since + int(np.argmax(window))
+        lo = since + int(np.argmin(window))
+        if seeking >= 0 and x[hi] - x[i] >= hysteresis:
+            out.append((hi, i, 1))
+            seeking, since = -1, i
+        elif seeking <= 0 and x[i] - x[lo] >= hysteresis:
+            out.append((lo, i, -1))
+            seeking, since = 1, i
+    return out
