@@ -277,21 +277,30 @@ class Analyzer:
                 k += 1
 
     def _held_before(self, index: int, kind: int) -> tuple[int, float] | None:
-        """Where the movement into the turning point at `index` began: the last sample before it at
-        which the speed toward it was below 15 % of that movement's peak speed (within 3 s)."""
+        """Where the movement into the turning point at `index` began: the end of the last hold (0.1 s
+        or more slower than a quarter of min_return_dps toward it, at least min_sway_deg from the turning
+        point) within 3 s before it."""
+        seg = self.settings.segmentation
         h = self._history
-        start = max(index - int(3.0 * self.settings.segmentation.max_rate_hz), h.first_index)
+        start = max(index - int(3.0 * seg.max_rate_hz), h.first_index)
         cols = h.get(start, index + 1)
-        t = cols[T]
-        cols = cols[:, t >= t[-1] - 3.0]
+        cols = cols[:, cols[T] >= cols[T, -1] - 3.0]
         start = index + 1 - cols.shape[1]
-        if cols.shape[1] < 2:
+        t = cols[T]
+        flex = cols[FLEX_SMOOTH]
+        moving = kind * cols[RATE_SMOOTH] > 0.25 * seg.min_return_dps
+        away = np.abs(flex - flex[-1]) >= seg.min_sway_deg  # not the hold at the turning point itself
+        held = np.flatnonzero(~moving & away)
+        if held.size == 0:
             return None
-        toward = kind * cols[RATE_SMOOTH]
-        peak = int(np.argmax(toward))
-        slow = toward[: peak + 1] < 0.15 * toward[peak]
-        j = int(np.flatnonzero(slow)[-1]) if slow.any() else 0
-        return start + j, float(cols[FLEX_SMOOTH, j])
+        breaks = np.flatnonzero(np.diff(held) > 1)
+        firsts = np.concatenate(([held[0]], held[breaks + 1]))
+        lasts = np.concatenate((held[breaks], [held[-1]]))
+        long_enough = np.flatnonzero(t[lasts] - t[firsts] >= 0.1)
+        if long_enough.size == 0:
+            return None
+        j = int(lasts[long_enough[-1]])
+        return start + j, float(flex[j])
 
     def _scan_segment(self, a: int, b: int) -> int | None:
         """Find and handle the earliest happening in [a, b); returns its index, or None (all consumed)."""
