@@ -78,7 +78,7 @@ def _trackers(seg: SegmentationSettings, exercise: str | None) -> list[TripTrack
     inf = math.inf
     hinge = dict(band_fraction=0.35, band_min_deg=2.0, min_return_dps=seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, max_rom_deg=inf)
-    still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.25 * seg.min_return_dps,
+    still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.1 * seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
                  max_turn_dwell_s=seg.max_turn_dwell_s)
     n = seg.min_reps_per_set
