@@ -30,9 +30,9 @@ BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
 PARAMS_SIZE = 19
 
-# output rows: `out` (float64) and `flags` (bool)
-FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE = 0, 1, 2, 3
-OUT_ROWS = 4
+# output rows: `out` (float64; UP is scratch) and `flags` (bool)
+FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, UP = 0, 1, 2, 3, 4
+OUT_ROWS = 5
 STILL, CALIBRATED_OUT = 0, 1
 FLAG_ROWS = 2
 
@@ -88,6 +88,30 @@ def _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, gx, gy, gz):
     if ax * ex + ay * ey + az * ez < 0.0:
         return -ax, -ay, -az
     return ax, ay, az
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _atan2(y, x):
+    """atan2(y, x) in rad, branch-free so that a loop of it vectorizes; within 1 ulp of the C library.
+
+    Octant reduction to z in [-0.21, 0.66], then the rational approximation of Cephes' atan
+    (S. L. Moshier, Cephes Math Library 2.8).
+    """
+    ay, ax = abs(y), abs(x)
+    swap = ay > ax
+    num = ax if swap else ay
+    den = ay if swap else ax
+    c = 1.0 if num > 0.66 * den else 0.0  # above tan(33.4 deg): atan(u) = pi/4 + atan((u - 1) / (u + 1))
+    z = (num - c * den) / (den + c * num)
+    zz = z * z
+    p = (((-8.750608600031904122785e-1 * zz - 1.615753718733365076637e1) * zz - 7.500855792314704667340e1) * zz
+         - 1.228866684490136173410e2) * zz - 6.485021904942025371773e1
+    q = ((((zz + 2.485846490142306297962e1) * zz + 1.650270098316988542046e2) * zz + 4.328810604912902668951e2)
+         * zz + 4.853903996359136964868e2) * zz + 1.945506571482613964425e2
+    r = 0.0 if den == 0.0 else c * (0.25 * math.pi) + (z + z * zz * p / q)
+    r = 0.5 * math.pi - r if swap else r
+    r = math.pi - r if math.copysign(1.0, x) < 0.0 else r
+    return math.copysign(r, y)
 
 
 @njit(cache=True, error_model="numpy")
@@ -225,22 +249,29 @@ def _run(t, acc, gyro, state, params, out, flags):
                     px, py, pz = dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
 
-        gu = gx * nx + gy * ny + gz * nz
-        gf = gx * ffx + gy * ffy + gz * ffz
-        ga = gx * fax + gy * fay + gz * faz
-        # Tait-Bryan (ZYX) angles of the trunk from neutral: up = (-sin f, cos f sin l, cos f cos l)
-        flexion = DEG * math.asin(max(-1.0, min(1.0, -gf)))
-        out[FLEXION, i] = flexion
-        out[LATERAL, i] = DEG * math.atan2(ga, gu)
+        # the up vector in the trunk frame (forward, left, up); the angles follow in a second pass
+        out[FLEXION, i] = -(gx * ffx + gy * ffy + gz * ffz)
+        out[LATERAL, i] = gx * fax + gy * fay + gz * faz
+        out[UP, i] = gx * nx + gy * ny + gz * nz
         if acc_only:
-            out[FLEXION_RATE, i] = (flexion - flex_prev) / dt if dt > 0.0 else 0.0
+            out[FLEXION_RATE, i] = dt  # the rate follows from the flexion in the second pass
             out[TWIST_RATE, i] = math.nan
         else:
             out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz)
             out[TWIST_RATE, i] = -DEG * (wx * nx + wy * ny + wz * nz)
-        flex_prev = flexion
         flags[STILL, i] = still
         flags[CALIBRATED_OUT, i] = calibrated != 0.0
+
+    # Tait-Bryan (ZYX) angles of the trunk from neutral: up = (-sin f, cos f sin l, cos f cos l)
+    for i in range(t.shape[0]):
+        forward, left, up = out[FLEXION, i], out[LATERAL, i], out[UP, i]
+        out[FLEXION, i] = DEG * _atan2(forward, math.sqrt(left * left + up * up))
+        out[LATERAL, i] = DEG * _atan2(left, up)
+    if acc_only:
+        for i in range(t.shape[0]):
+            dt = out[FLEXION_RATE, i]
+            out[FLEXION_RATE, i] = (out[FLEXION, i] - flex_prev) / dt if dt > 0.0 else 0.0
+            flex_prev = out[FLEXION, i]
 
     state[G0], state[G0 + 1], state[G0 + 2] = gx, gy, gz
     state[BIAS0], state[BIAS0 + 1], state[BIAS0 + 2] = bx, by, bz

@@ -183,3 +183,19 @@ def test_empty_block_and_input_errors() -> None:
     orientation.process(Samples(np.array([1.0]), np.array([[0.0, 0.0, 9.8]]), np.zeros((1, 3))))
     with pytest.raises(ValueError, match="not after the previous"):
         orientation.process(Samples(np.array([1.0]), np.array([[0.0, 0.0, 9.8]]), np.zeros((1, 3))))
+
+
+def test_branch_free_atan2_within_one_ulp_of_libm() -> None:
+    import math
+
+    from analysis._orientation_kernels import _atan2
+
+    rng = np.random.default_rng(3)
+    y, x = rng.normal(size=(2, 20_000)) * np.exp(rng.uniform(-5, 5, (2, 20_000)))
+    edges = [(0.0, 0.0), (-0.0, 1.0), (0.0, -1.0), (-0.0, -1.0), (1.0, 0.0), (-1.0, -0.0), (1.0, 1.0),
+             (-1.0, -1.0), (0.66, 1.0), (0.6600001, 1.0), (1.0, 0.66), (1e-300, 1.0), (1.0, 1e-300),
+             (0.0, -0.0), (-0.0, -0.0)]
+    for yi, xi in [*zip(y, x, strict=True), *edges]:
+        got, want = _atan2(yi, xi), math.atan2(yi, xi)
+        assert abs(got - want) <= math.ulp(want), (yi, xi, got, want)
+        assert math.copysign(1.0, got) == math.copysign(1.0, want), (yi, xi)
