@@ -47,7 +47,7 @@ def new_state() -> np.ndarray:
     return state
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _axes(nx, ny, nz, ax, ay, az):
     """Flexion axis (ax, ay, az) made perpendicular to n, and the forward axis f = a x n: (a, f)."""
     d = ax * nx + ay * ny + az * nz
@@ -56,7 +56,8 @@ def _axes(nx, ny, nz, ax, ay, az):
     if norm < 1e-9:  # the candidate is parallel to n: any horizontal axis will do
         ax, ay, az = (0.0, -nz, ny) if abs(nx) < 0.9 else (-nz, 0.0, nx)
         norm = math.sqrt(ax * ax + ay * ay + az * az)
-    ax, ay, az = ax / norm, ay / norm, az / norm
+    inv = 1.0 / norm
+    ax, ay, az = ax * inv, ay * inv, az * inv
     return ax, ay, az, ay * nz - az * ny, az * nx - ax * nz, ax * ny - ay * nx
 
 
@@ -114,7 +115,8 @@ def _atan2(y, x):
     return math.copysign(r, y)
 
 
-@njit(cache=True, error_model="numpy")
+# "contract" lets LLVM fuse multiply-adds; each sample still runs the same code, so chunk invariance holds
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _run(t, acc, gyro, state, params, out, flags):
     """Filter a block: t (n,), acc (n, 3), gyro (n, 3) -> out (OUT_ROWS, n), flags (FLAG_ROWS, n)."""
     acc_only = params[ACC_ONLY] != 0.0
@@ -221,7 +223,8 @@ def _run(t, acc, gyro, state, params, out, flags):
                 kb = dt / min(bias_tau, bias_time)
                 bx, by, bz = bx + kb * wx, by + kb * wy, bz + kb * wz
             norm = math.sqrt(sumx * sumx + sumy * sumy + sumz * sumz)
-            mx, my, mz = sumx / norm, sumy / norm, sumz / norm
+            inv = 1.0 / norm
+            mx, my, mz = sumx * inv, sumy * inv, sumz * inv
             if calibrated == 0.0:
                 calibrated, neutral_t = 1.0, ti
                 max_tilt_cos = 1.0  # excursions count from the neutral from now on
