@@ -75,3 +75,26 @@ def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_k
             state[ZZ_MAX] = y
             state[ZZ_MAX_I] = gi
     return n_ext
+
+
+@njit(cache=True)
+def _vertical_run(t, acc_dev, tau_s, mean_tau_s, state, velocity_out, height_out):
+    """Vertical velocity (m/s) and height (m) of the sensor from acc_dev = |acc| - g.
+
+    acc_dev is, to first order, the vertical linear acceleration whatever the sensor's orientation.
+    Its slow mean (time constant mean_tau_s: the sensor's own reading of gravity, bias and scale
+    error) is taken off, then two leaky integrators (time constant tau_s) give velocity and height
+    that return to zero at rest, so drift cannot build up. state: started, v, h, t_prev, mean.
+    """
+    for i in range(t.size):
+        if state[0] == 0.0:
+            state[0] = 1.0
+            state[4] = acc_dev[i]
+        else:
+            dt = t[i] - state[3]
+            state[4] += dt / (mean_tau_s + dt) * (acc_dev[i] - state[4])
+            state[1] += dt * (acc_dev[i] - state[4] - state[1] / tau_s)
+            state[2] += dt * (state[1] - state[2] / tau_s)
+        state[3] = t[i]
+        velocity_out[i] = state[1]
+        height_out[i] = state[2]

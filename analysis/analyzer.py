@@ -15,13 +15,14 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis.buffer import History
+from analysis.columns import FLEX, FLEX_SMOOTH, LATERAL, N_COLUMNS, RATE_SMOOTH, SIGNALS, T
 from analysis.events import (
     CalibrationDone,
     Event,
     PostureUpdate,
     SetDiscarded,
 )
-from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, pattern_of
+from analysis.exercises import FLOOR_START, HIPS_TRAVEL, TOP_START, TRUNK_STILL, pattern_of
 from analysis.flags import FlagSettings, rounding_threshold_deg
 from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
@@ -31,8 +32,6 @@ from analysis.trace import Trace
 from analysis.tracker import TrackerRules, TripTracker
 
 CHUNK = 4096  # samples analysed at a time (bounds the history a long block needs)
-# history columns
-T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE, ACC_DEV = range(7)
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,11 @@ class SegmentationSettings:
     home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or half its range)
     still_home_min_deg: float = 6.0  # without --exercise: trunk-still home at least this far from neutral
     set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
+    vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
+    gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
+    vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much
+    min_squat_depth_m: float = 0.05  # squats: a smaller dip of the (leaky) height is not a rep
+    squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this
 
@@ -89,6 +93,11 @@ def _trackers(seg: SegmentationSettings, exercise: str | None) -> list[TripTrack
     floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
         min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
         max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n)
+    if exercise in HIPS_TRAVEL:
+        rules = TrackerRules(min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf, home_min_deg=-inf,
+                             home_max_deg=inf, band_fraction=0.35, band_min_deg=0.02, min_return_dps=0.05,
+                             max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s)
+        return [TripTracker(TOP_START, -1.0, "vertical", rules, n)]
     if exercise is not None:
         pattern = pattern_of(exercise)
         if pattern == TRUNK_STILL:
@@ -125,13 +134,15 @@ class Analyzer:
         self._trackers = _trackers(seg, exercise)
         self._detectors = {
             name: (h, np.zeros(zk.ZZ_STATE_SIZE))
-            for name, h in (("coarse", seg.hysteresis_deg), ("fine", seg.fine_hysteresis_deg))
+            for name, h in (("coarse", seg.hysteresis_deg), ("fine", seg.fine_hysteresis_deg),
+                            ("vertical", seg.vertical_hysteresis_m))
             if any(tr.detector == name for tr in self._trackers)
         }
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
+        self._vertical = np.zeros(5)
         seg_history = int(seg.history_s * seg.max_rate_hz)
-        self._history = History(7, seg_history + CHUNK)
+        self._history = History(N_COLUMNS, seg_history + CHUNK)
         self._n_seen = 0
         self._t_first: float | None = None
         self._calibrated = False
@@ -163,9 +174,13 @@ class Analyzer:
         zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, flex_s)
         zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, rate_s)
         twist = angles.twist_rate_dps
+        acc_dev = np.linalg.norm(block.acc, axis=1) - self.settings.orientation.gravity_mps2
+        velocity, height = np.empty(n), np.empty(n)
+        seg = self.settings.segmentation
+        zk._vertical_run(block.t, acc_dev, seg.vertical_time_constant_s, seg.gravity_time_constant_s,
+                         self._vertical, velocity, height)
         self._history.append(block.t, angles.flexion_deg, flex_s, rate_s, angles.lateral_deg,
-                             np.nan_to_num(twist),
-                             np.abs(np.linalg.norm(block.acc, axis=1) - self.settings.orientation.gravity_mps2))
+                             np.nan_to_num(twist), np.abs(acc_dev), velocity, height)
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
                                        angles.flexion_rate_dps, twist))
@@ -177,16 +192,16 @@ class Analyzer:
             up = block.acc[i] / np.linalg.norm(block.acc[i])
             tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
             self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        self._walk(i0, i0 + n, self._turning_points(flex_s, i0))
+        self._walk(i0, i0 + n, self._turning_points({"coarse": flex_s, "fine": flex_s, "vertical": height}, i0))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
         self._events = []
         end = self._n_seen
         if end:
-            last = float(self._history.get(end - 1, end)[FLEX_SMOOTH, 0])
+            last = self._history.get(end - 1, end)[:, 0]
             for tracker in self._trackers:
-                trip = tracker.end_of_data(end - 1, last)
+                trip = tracker.end_of_data(end - 1, float(last[SIGNALS[tracker.detector][0]]))
                 if trip is not None:
                     self._on_trip(tracker, trip, end - 1)
         if self._active is not None:
@@ -239,15 +254,13 @@ class Analyzer:
     def _rate(self) -> float:
         return (self._n_seen - 1) / self._duration() if self._duration() > 0 else float("nan")
 
-    def _turning_points(self, flex_s: np.ndarray, i0: int) -> list[tuple[int, int, str, int, float]]:
+    def _turning_points(self, signals: dict[str, np.ndarray], i0: int) -> list[tuple[int, int, str, int, float]]:
         """(confirm index, extreme index, detector, kind, value) sorted by confirmation."""
         out = []
-        n = flex_s.size
         for name, (h, state) in self._detectors.items():
-            idx = np.empty(n, dtype=np.int64)
-            conf = np.empty(n, dtype=np.int64)
-            kind = np.empty(n, dtype=np.int64)
-            m = zk._zigzag_run(flex_s, i0, h, state, idx, conf, kind)
+            x = signals[name]
+            idx, conf, kind = (np.empty(x.size, dtype=np.int64) for _ in range(3))
+            m = zk._zigzag_run(x, i0, h, state, idx, conf, kind)
             for j in range(m):
                 out.append((int(conf[j]), int(idx[j]), name, int(kind[j]), 0.0))
         out.sort(key=lambda e: (e[0], e[2]))
@@ -267,7 +280,8 @@ class Analyzer:
             cursor = stop
             while k < len(turning) and turning[k][0] == stop:
                 conf, idx, name, kind, _ = turning[k]
-                value = float(h.get(idx, idx + 1)[FLEX_SMOOTH, 0]) if idx >= h.first_index else math.nan
+                row = SIGNALS[name][0]
+                value = float(h.get(idx, idx + 1)[row, 0]) if idx >= h.first_index else math.nan
                 held = self._held_before(idx, kind) if name == "fine" else None
                 for tracker in self._trackers:
                     if tracker.detector == name and not math.isnan(value):
@@ -307,10 +321,11 @@ class Analyzer:
         if a >= b:
             return None
         cols = self._history.get(a, b)
-        t, flex, rate = cols[T], cols[FLEX_SMOOTH], cols[RATE_SMOOTH]
+        t = cols[T]
         best: tuple[int, str, object] | None = None
         for tracker in self._trackers:
-            outcome, i = tracker.scan(a, t, flex, rate)
+            row, rate_row = SIGNALS[tracker.detector]
+            outcome, i = tracker.scan(a, t, cols[row], cols[rate_row])
             if outcome and (best is None or i < best[0]):
                 best = (i, outcome, tracker)
         close_i = self._close_index(a, t)
@@ -324,7 +339,7 @@ class Analyzer:
         self._posture(a, seg)
         for tracker in self._trackers:
             if best is None or best[2] is not tracker:
-                tracker.advance(seg[T], seg[RATE_SMOOTH])
+                tracker.advance(seg[T], seg[SIGNALS[tracker.detector][1]])
         if best is None:
             return None
         i, what, tracker = best

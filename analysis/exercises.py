@@ -32,6 +32,9 @@ EXERCISES: dict[str, str] = {
     "lat-pulldown": TRUNK_STILL,
 }
 
+# Reps seen best in the hips' vertical travel (the trunk's inclination may wobble at the bottom).
+HIPS_TRAVEL = frozenset({"squat", "front-squat", "goblet-squat"})
+
 
 def pattern_of(exercise: str) -> str:
     """The movement pattern of a named exercise; raises ValueError naming the known ones."""

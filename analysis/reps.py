@@ -7,8 +7,10 @@ deadlifts, the held inclination for rows) out to a turning point and back. Work 
 Phase boundaries follow the trunk's angular velocity. Human point-to-point movements start and end
 smoothly (velocity rising from zero with near-zero acceleration, as in the minimum-jerk model), so a
 velocity threshold alone fires late at a start and early at an end. backcheck finds the times where
-the velocity passes 10 % and 40 % of the phase's peak and extrapolates the onset as if the velocity
-grew with the square of time from it: onset = 2 t(10 %) - t(40 %) (and mirrored for arrivals).
+the velocity passes a low and a four times higher fraction of the phase's peak and extrapolates the
+onset as if the velocity grew with the square of time from it: onset = 2 t(low) - t(high) (mirrored
+for arrivals). The low fraction is 5 % (the extrapolation then errs by about 1 % of the phase on a
+minimum-jerk movement), raised up to 10 % for slow movements so it stays above the sensor's noise.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LOW_FRACTION = 0.1
-HIGH_FRACTION = 0.4  # with LOW_FRACTION: sqrt(0.4 / 0.1) = 2, hence the factor 2 below
+NOISE_DPS = 1.0  # angular-rate noise the low threshold must stay above (deg/s, after smoothing)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,9 @@ def _crossing(t: np.ndarray, v: np.ndarray, level: float, i_from: int, step: int
 def _onset(t: np.ndarray, v: np.ndarray, i_peak: int, step: int) -> float:
     """Extrapolated onset (step=-1) or arrival (step=+1) of a velocity pulse peaking at i_peak."""
     peak = v[i_peak]
-    t_low = _crossing(t, v, LOW_FRACTION * peak, i_peak, step)
-    t_high = _crossing(t, v, HIGH_FRACTION * peak, i_peak, step)
+    low = min(max(0.05, NOISE_DPS / peak), 0.1) if peak > 0 else 0.1
+    t_low = _crossing(t, v, low * peak, i_peak, step)
+    t_high = _crossing(t, v, 4.0 * low * peak, i_peak, step)  # sqrt(4) = 2: the factor below
     return 2.0 * t_low - t_high
 
 

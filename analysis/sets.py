@@ -6,18 +6,19 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from analysis import flags as fl
+from analysis.columns import ACC_DEV, FLEX, FLEX_SMOOTH, LATERAL, RATE_SMOOTH, SIGNALS, TWIST_RATE, VELOCITY, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
-from analysis.exercises import TOP_START, TRUNK_STILL, guess_exercise
+from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import integrate_deg, time_rep
+from analysis.reps import RepTiming, integrate_deg, time_rep
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
     from analysis.tracker import Trip, TripTracker
 
-T, FLEX, FLEX_SMOOTH, RATE_SMOOTH, LATERAL, TWIST_RATE, ACC_DEV = range(7)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,24 @@ class Measured:
     peak_twist_deg: float | None
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
+
+
+def _trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming | None:
+    """Phases of a squat found by the hips' travel, timed by the trunk instead when the hips moved
+    slowly (peak vertical speed below `squat_brisk_mps`: their doubly integrated acceleration is then
+    mostly the integrators' own leak) and the trunk moved in one sweep. Where the pelvis tucks at the
+    bottom (butt wink) the trunk sweeps twice and the hips keep the time.
+    """
+    seg = analyzer.settings.segmentation
+    if float(np.max(np.abs(cols[VELOCITY]))) >= seg.squat_brisk_mps:
+        return None
+    peaks, _ = find_peaks(cols[FLEX_SMOOTH], prominence=seg.hysteresis_deg)
+    if peaks.size != 1:
+        return None
+    wide = analyzer.columns(trip.i_home - int(seg.max_rate_hz), trip.i_done + 1)  # may start 1 s earlier
+    wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
+    offset = int(np.searchsorted(wide[T], cols[T, 0]))
+    return time_rep(wide[T], wide[RATE_SMOOTH], 0, offset + int(peaks[0]), wide.shape[1] - 1)
 
 
 def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:
@@ -108,21 +127,28 @@ class OpenSet:
         if n < 4 or not 0 < i_turn < n - 1:
             return None
         t = cols[T]
-        timing = time_rep(t, tracker.sign * cols[RATE_SMOOTH], 0, i_turn, n - 1)
+        seg = analyzer.settings.segmentation
+        row, rate_row = SIGNALS[tracker.detector]
+        timing = time_rep(t, tracker.sign * cols[rate_row], 0, i_turn, n - 1)
+        if row != FLEX_SMOOTH:
+            timing = _trunk_timing(analyzer, trip, cols) or timing
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
             return None
-        seg = analyzer.settings.segmentation
         if not seg.min_rep_s <= timing.end_s - timing.start_s <= tracker.rules.max_trip_s:
             return None
-        home_start, home_end = float(cols[FLEX_SMOOTH, 0]), float(cols[FLEX_SMOOTH, -1])
-        rom = abs(float(cols[FLEX_SMOOTH, i_turn]) - home_start)
-        if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
-            return None
+        if row == FLEX_SMOOTH:  # (the leaky height of a squat overshoots on the way up, so not there)
+            home_start, home_end = float(cols[row, 0]), float(cols[row, -1])
+            rom = abs(float(cols[row, i_turn]) - home_start)
+            if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
+                return None
         a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
         a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
-        if _walking(cols[ACC_DEV, a:b] if tracker.pattern == TRUNK_STILL else
-                    cols[ACC_DEV, (t >= timing.arrive_s) & (t <= timing.depart_s)], seg):
-            return None  # walking during a trunk-still rep or at a turning point: not a rep
+        if tracker.pattern == TRUNK_STILL and _walking(cols[ACC_DEV, a:b], seg):
+            return None  # walking, not holding the trunk still while the arms pull
+        held_turn = (t >= timing.arrive_s) & (t <= timing.depart_s)
+        if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and _walking(
+                cols[ACC_DEV, held_turn], seg):
+            return None  # walking about between two bends is not a lockout
         flex = cols[FLEX, a:b]
         twist = None
         if not analyzer.accelerometer_only:

@@ -58,7 +58,7 @@ class TripTracker:
         self.pattern = pattern
         self.plateau_home = plateau_home  # may start from a held level, not only from a turning point
         self.sign = sign
-        self.detector = detector  # "coarse" or "fine"
+        self.detector = detector  # "coarse", "fine" or "vertical" (see analysis.columns.SIGNALS)
         self.rules = rules
         self.min_reps = min_reps
         self._home: tuple[int, float] | None = None

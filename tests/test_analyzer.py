@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,9 +12,10 @@ from hypothesis import strategies as st
 from analysis import _extrema_kernels as zk
 from analysis.analyzer import Analyzer, AnalyzerSettings
 from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
-from tests.naive import naive_lowpass2, naive_zigzag
+from tests.naive import naive_lowpass2, naive_vertical, naive_zigzag
 
 
 def _session(seed: int, exercise: str, **overrides):
@@ -47,6 +50,19 @@ def test_zigzag_matches_naive_twin(seed, n, hysteresis):
     m = zk._zigzag_run(x, 1000, hysteresis, np.zeros(zk.ZZ_STATE_SIZE), idx, conf, kind)
     got = [(int(idx[j]) - 1000, int(conf[j]) - 1000, int(kind[j])) for j in range(m)]
     assert got == naive_zigzag(x, hysteresis)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.floats(0.2, 5.0), st.floats(0.5, 20.0))
+@settings(max_examples=60, deadline=None)
+def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.001, 0.05, n))
+    acc_dev = rng.normal(0.2, 2.0, n)
+    v, h = np.empty(n), np.empty(n)
+    zk._vertical_run(t, acc_dev, tau_s, mean_tau_s, np.zeros(5), v, h)
+    v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s)
+    np.testing.assert_allclose(v, v_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h, h_naive, rtol=1e-10, atol=1e-12)
 
 
 def test_zigzag_edge_cases():
@@ -124,14 +140,16 @@ def test_rounding_is_flagged_as_it_happens(short_deadlift, whole_run):
     _, events, _ = whole_run["deadlift"]
     rounded = truth.sets[1].reps[3]
     assert "rounding" in rounded.labels
-    cues = [e for e in events if isinstance(e, FlagRaised) and e.flag.kind == "rounding"]
-    assert len(cues) == 1
+    cues = [e for e in events if isinstance(e, FlagRaised) and e.flag.kind == "rounding"
+            and rounded.start_s - 0.5 <= e.t_s <= rounded.end_s]
+    assert len(cues) == 1  # the cue does not wait for the end of the rep or of the set
     cue = cues[0]
     assert cue.set_index == 2 and cue.rep_index == 4
-    # within the rep, before it is complete: the cue does not wait for the end of the rep or set
-    assert rounded.start_s - 0.5 <= cue.t_s <= rounded.end_s
     rep_done = next(e for e in events if isinstance(e, RepCompleted) and e.set_index == 2 and e.rep.index == 4)
     assert cue.t_s < rep_done.t_s
+    report = report_from_dict(json.loads(whole_run["deadlift"][0]))
+    flagged = [(s.index, r.index) for s in report.sets for r in s.reps if any(f.kind == "rounding" for f in r.flags)]
+    assert flagged == [(2, 4)]
     assert cue.flag.unit == "deg" and cue.flag.value > cue.flag.threshold
 
 
