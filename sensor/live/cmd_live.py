@@ -47,6 +47,10 @@ def add_source_argument(parser: argparse.ArgumentParser) -> None:
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     """The options `live` and `replay` share: what to analyse, when to stop, the view and the cues."""
     parser.add_argument("--exercise", metavar="NAME", help="the exercise, when it should not be guessed")
+    parser.add_argument("--flexion-limit", type=float, default=None, metavar="DEG",
+                        help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                        help="change an analysis setting, e.g. flags.rounding_margin_deg=10 (see README)")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where the report goes (default: next to the recording, as analyze does)")
     parser.add_argument("--duration", metavar="S", type=float, help="stop after this many seconds of data")
@@ -91,7 +95,7 @@ def run_live(
     if out_dir is not None and (out_dir / "report.json").exists():
         raise OverwriteError(out_dir / "report.json")
     display = LiveDisplay(tty=False if args.plain else None)
-    make_analyzer = _analyzer_factory(args.exercise) if analyse else None
+    make_analyzer = _analyzer_factory(args.exercise, args.flexion_limit, args.set) if analyse else None
     if make_analyzer is not None:
         warm_analyzer(make_analyzer)
     cues = Cues(cue_settings(args), terminal=display.stream) if analyse else None
@@ -138,7 +142,8 @@ def _out_dir(args: argparse.Namespace, record_path: Path | None) -> Path | None:
     return Path("out") / record_path.stem
 
 
-def _analyzer_factory(exercise: str | None):
+def _analyzer_factory(exercise: str | None, flexion_limit_deg: float | None = None,
+                      overrides: list[str] | tuple[str, ...] = ()):
     from analysis.analyzer import Analyzer
     from analysis.exercises import pattern_of
     from sensor.cmd_analyze import settings_for
@@ -149,7 +154,8 @@ def _analyzer_factory(exercise: str | None):
         except ValueError as err:
             raise InputError(f"--exercise: {err}") from None
 
-    settings = settings_for(None, keep_trace=False)  # the calibrated limit; the trace comes from the file
+    # the trace comes from the recording file at the end, so the live analyzer keeps none
+    settings = settings_for(flexion_limit_deg, keep_trace=False, overrides=overrides)
 
     def make(meta: RecordingMeta) -> Any:
         return Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only)
@@ -164,7 +170,8 @@ def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, c
     if path is not None:
         from sensor.cmd_analyze import analyze_recording
 
-        report = analyze_recording(path, args.exercise, out, history=False)
+        report = analyze_recording(path, args.exercise, out, history=False, flexion_limit_deg=args.flexion_limit,
+                                   overrides=args.set)
     else:
         report = session.analyzer.finish(session.recording_info(counts))
     report = with_source_counts(report, counts)
