@@ -69,6 +69,25 @@ async def connect(phone: FakePhyphox, **options):
     return await open_phone_source(f"phyphox:{phone.url}", **{**FAST, **options})
 
 
+def stream(phone: FakePhyphox, steps, **options) -> tuple[Samples, object]:
+    """Put the phone online, connect a `Reader`, run `await steps(source, reader)`, close.
+
+    Returns what the source delivered and the source (for its stats and events).
+    """
+
+    async def scenario():
+        await phone.start()
+        source = await connect(phone, **options)
+        reader = Reader(source)
+        try:
+            await steps(source, reader)
+            return await reader.close(), source
+        finally:
+            await phone.stop()
+
+    return run(scenario())
+
+
 def assert_matches(out: Samples, motion: Samples, index: np.ndarray) -> None:
     """out equals the motion samples `index`, with time measured from the first of them."""
     np.testing.assert_allclose(out.t, motion.t[index] - motion.t[index[0]], atol=T_TOL_S)
@@ -79,27 +98,19 @@ def assert_matches(out: Samples, motion: Samples, index: np.ndarray) -> None:
 def test_incremental_polling_delivers_what_the_phone_measured():
     motion = hinge_motion(6.0)
     phone = FakePhyphox(motion)
+    phone.record(100)
 
-    async def scenario():
-        await phone.start()
-        phone.record(100)
-        source = await connect(phone)
-        reader = Reader(source)
-        try:
-            await reader.until(100)
-            for _ in range(4):
-                phone.record(50)
-                await reader.until(phone.next_index)
-            gets = phone.gets
-            return await reader.close(), source, gets
-        finally:
-            await phone.stop()
+    async def steps(source, reader):
+        await reader.until(100)
+        for _ in range(4):
+            phone.record(50)
+            await reader.until(phone.next_index)
+        assert phone.gets >= 5
 
-    out, source, gets = run(scenario())
+    out, source = stream(phone, steps)
     assert_matches(out, motion, np.arange(300))
     assert source.stats.achieved_rate_hz == pytest.approx(100.0, rel=1e-4)
     assert source.stats.dropped_samples == source.stats.duplicates == source.stats.gaps == 0
-    assert gets >= 5
     assert "backcheck IMU" in source.info.device
 
 
@@ -107,38 +118,24 @@ def test_simulated_lifter_round_trips():
     motion = phone_motion(5.0, seed=0)  # the simulator's IMU (or the hinge before it lands)
     phone = FakePhyphox(motion)
 
-    async def scenario():
-        await phone.start()
-        source = await connect(phone)
-        reader = Reader(source)
-        try:
-            for _ in range(5):
-                phone.record(len(motion) // 5 + 1)
-                await reader.until(phone.next_index)
-            return await reader.close()
-        finally:
-            await phone.stop()
+    async def steps(source, reader):
+        for _ in range(5):
+            phone.record(len(motion) // 5 + 1)
+            await reader.until(phone.next_index)
 
-    out = run(scenario())
+    out, _ = stream(phone, steps)
     assert_matches(out, motion, np.arange(len(motion)))
 
 
 def test_null_values_are_dropped_and_counted():
     motion = hinge_motion(3.0)
     phone = FakePhyphox(motion)
+    phone.record(100, nan_rows=(10, 40))
 
-    async def scenario():
-        await phone.start()
-        phone.record(100, nan_rows=(10, 40))
-        source = await connect(phone)
-        reader = Reader(source)
-        try:
-            await reader.until(98)
-            return await reader.close(), source
-        finally:
-            await phone.stop()
+    async def steps(source, reader):
+        await reader.until(98)
 
-    out, source = run(scenario())
+    out, source = stream(phone, steps)
     keep = np.setdiff1d(np.arange(100), [10, 40])
     assert_matches(out, motion, keep)
     assert source.stats.invalid == 2
@@ -147,19 +144,12 @@ def test_null_values_are_dropped_and_counted():
 def test_gyroscope_on_its_own_clock_is_interpolated():
     motion = hinge_motion(3.0)
     phone = FakePhyphox(motion, gyro_offset_s=0.003)
+    phone.record(200)
 
-    async def scenario():
-        await phone.start()
-        phone.record(200)
-        source = await connect(phone)
-        reader = Reader(source)
-        try:
-            await reader.until(199)
-            return await reader.close(), source
-        finally:
-            await phone.stop()
+    async def steps(source, reader):
+        await reader.until(199)
 
-    out, source = run(scenario())
+    out, source = stream(phone, steps)
     # phone time of the accelerometer samples: the first (t=0) precedes every gyroscope sample
     t_acc = out.t + 0.01
     want = np.column_stack([np.interp(t_acc, motion.t[:200] + 0.003, motion.gyro[:200, k]) for k in range(3)])
@@ -171,23 +161,16 @@ def test_gyroscope_on_its_own_clock_is_interpolated():
 def test_clear_on_the_phone_restarts_the_stream_with_a_marked_gap(time_api):
     motion = hinge_motion(8.0)
     phone = FakePhyphox(motion, time_api=time_api)
+    phone.record(300)
 
-    async def scenario():
-        await phone.start()
-        phone.record(300)
-        source = await connect(phone, wall_clock=phone.now_unix_s)  # the host's clock follows the phone's
-        reader = Reader(source)
-        try:
-            await reader.until(300)
-            phone.skip(50)
-            phone.clear()  # phone time restarts at 0; the next /get answers "full"
-            phone.record(200)
-            await reader.until(500)
-            return await reader.close(), source
-        finally:
-            await phone.stop()
+    async def steps(source, reader):
+        await reader.until(300)
+        phone.skip(50)
+        phone.clear()  # phone time restarts at 0; the next /get answers "full"
+        phone.record(200)
+        await reader.until(500)
 
-    out, source = run(scenario())
+    out, source = stream(phone, steps, wall_clock=phone.now_unix_s)  # the host's clock follows the phone's
     index = np.concatenate([np.arange(300), np.arange(350, 550)])
     np.testing.assert_allclose(out.acc, motion.acc[index], atol=ACC_TOL)
     # after the clear, times come from the phone's new START event (system time in ms), or without
@@ -202,25 +185,18 @@ def test_clear_on_the_phone_restarts_the_stream_with_a_marked_gap(time_api):
 def test_lost_connection_reconnects_with_back_off_and_recovers_buffered_samples():
     motion = hinge_motion(8.0)
     phone = FakePhyphox(motion)
+    phone.record(200)
 
-    async def scenario():
+    async def steps(source, reader):
+        await reader.until(200)
+        await phone.stop()  # Wi-Fi gone; the phone goes on measuring
+        phone.record(150)
+        await asyncio.wait_for(source.link_lost.wait(), TIMEOUT_S)
         await phone.start()
-        phone.record(200)
-        source = await connect(phone)
-        reader = Reader(source)
-        try:
-            await reader.until(200)
-            await phone.stop()  # Wi-Fi gone; the phone goes on measuring
-            phone.record(150)
-            await asyncio.wait_for(source.link_lost.wait(), TIMEOUT_S)
-            await phone.start()
-            phone.record(50)
-            await reader.until(400)
-            return await reader.close(), source
-        finally:
-            await phone.stop()
+        phone.record(50)
+        await reader.until(400)
 
-    out, source = run(scenario())
+    out, source = stream(phone, steps)
     assert_matches(out, motion, np.arange(400))
     assert source.stats.reconnects == 1
     assert source.stats.gaps == 0  # the phone kept the samples; nothing is missing
@@ -230,26 +206,19 @@ def test_lost_connection_reconnects_with_back_off_and_recovers_buffered_samples(
 def test_phone_restarted_while_away_leaves_a_gap_and_the_stream_resumes():
     motion = hinge_motion(8.0)
     phone = FakePhyphox(motion)
+    phone.record(200)
 
-    async def scenario():
+    async def steps(source, reader):
+        await reader.until(200)
+        await phone.stop()
+        await asyncio.wait_for(source.link_lost.wait(), TIMEOUT_S)
+        phone.skip(100)
+        phone.restart_app()  # new session id, empty buffers, time from 0
+        phone.record(100)
         await phone.start()
-        phone.record(200)
-        source = await connect(phone)
-        reader = Reader(source)
-        try:
-            await reader.until(200)
-            await phone.stop()
-            await asyncio.wait_for(source.link_lost.wait(), TIMEOUT_S)
-            phone.skip(100)
-            phone.restart_app()  # new session id, empty buffers, time from 0
-            phone.record(100)
-            await phone.start()
-            await reader.until(300)
-            return await reader.close(), source
-        finally:
-            await phone.stop()
+        await reader.until(300)
 
-    out, source = run(scenario())
+    out, source = stream(phone, steps)
     index = np.concatenate([np.arange(200), np.arange(300, 400)])
     np.testing.assert_allclose(out.acc, motion.acc[index], atol=ACC_TOL)
     np.testing.assert_allclose(out.t, motion.t[index], atol=2e-3)

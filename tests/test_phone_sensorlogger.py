@@ -45,6 +45,24 @@ async def push(source, messages) -> list[int]:
         return [(await FakeSensorLogger.post(http, url, m))[0] for m in messages]
 
 
+def push_all(messages: list[dict], **options) -> tuple[list[int], Samples, object]:
+    """Start a source, push `messages` in order, stop it and read it to the end.
+
+    Returns the HTTP statuses, what the source delivered, and the source (for its stats).
+    """
+
+    async def scenario():
+        source = await start(**options)
+        try:
+            statuses = await push(source, messages)
+            source.stop()
+            return statuses, await collect(source), source
+        finally:
+            await source.aclose()
+
+    return run(scenario())
+
+
 def expected_of(fake: FakeSensorLogger, messages: list[dict]) -> Samples:
     """The total acceleration and gyroscope the fake sent in `messages`, at accelerometer times."""
     rows: dict[str, dict[int, list[float]]] = {"accelerometer": {}, "gravity": {}, "gyroscope": {}}
@@ -69,17 +87,7 @@ def test_good_stream_arrives_whole_and_in_si_units():
     motion = hinge_motion(4.0)
     fake = FakeSensorLogger(motion)
     messages = fake.messages()
-
-    async def scenario():
-        source = await start()
-        try:
-            statuses = await push(source, messages)
-            source.stop()
-            return statuses, await collect(source), source
-        finally:
-            await source.aclose()
-
-    statuses, out, source = run(scenario())
+    statuses, out, source = push_all(messages)
     assert statuses == [200] * len(messages)
     assert_same(out, expected_of(fake, messages))
     np.testing.assert_allclose(out.acc, motion.acc, atol=1e-9)  # accelerometer + gravity = total
@@ -96,17 +104,7 @@ def test_simulated_lifter_round_trips():
     motion = phone_motion(5.0, seed=0)  # the simulator's IMU (or the hinge before it lands)
     assert motion.has_gyro
     fake = FakeSensorLogger(motion, batch_s=0.25)
-
-    async def scenario():
-        source = await start()
-        try:
-            await push(source, fake.messages())
-            source.stop()
-            return await collect(source), source
-        finally:
-            await source.aclose()
-
-    out, source = run(scenario())
+    _, out, source = push_all(fake.messages())
     np.testing.assert_allclose(out.t, motion.t - motion.t[0], atol=2e-9)
     np.testing.assert_allclose(out.acc, motion.acc, atol=1e-9)
     np.testing.assert_allclose(out.gyro, motion.gyro, atol=1e-12)
@@ -123,18 +121,7 @@ def test_out_of_order_and_duplicated_messages_come_out_in_order_and_once():
         sent[i], sent[i + 1] = sent[i + 1], sent[i]
     repeated = [messages[3], messages[10], messages[10]]
     sent[12:12] = repeated
-    settings = MergeSettings(reorder_window_s=0.25)
-
-    async def scenario():
-        source = await start(merge=settings)
-        try:
-            statuses = await push(source, sent)
-            source.stop()
-            return statuses, await collect(source), source
-        finally:
-            await source.aclose()
-
-    statuses, out, source = run(scenario())
+    statuses, out, source = push_all(sent, merge=MergeSettings(reorder_window_s=0.25))
     assert set(statuses) == {200}
     assert_same(out, expected_of(fake, messages))
     assert np.all(np.diff(out.t) > 0)
@@ -148,17 +135,7 @@ def test_message_later_than_the_reorder_window_is_dropped_and_counted():
     messages = fake.messages()
     late = messages[2]
     sent = messages[:2] + messages[3:12] + [late]
-
-    async def scenario():
-        source = await start(merge=MergeSettings(reorder_window_s=0.1))
-        try:
-            await push(source, sent)
-            source.stop()
-            return await collect(source), source
-        finally:
-            await source.aclose()
-
-    out, source = run(scenario())
+    _, out, source = push_all(sent, merge=MergeSettings(reorder_window_s=0.1))
     n_late = len(late["payload"])
     assert source.stats.late == n_late  # every channel's samples of that message
     assert np.all(np.diff(out.t) > 0)
@@ -248,17 +225,7 @@ def test_flood_beyond_the_rate_limit_gets_429_then_service_resumes():
 def test_iphone_sign_convention(options, uncalibrated, decision, sign):
     motion = hinge_motion(2.0)
     fake = FakeSensorLogger(motion, platform="ios", uncalibrated=uncalibrated)
-
-    async def scenario():
-        source = await start(**options)
-        try:
-            await push(source, fake.messages())
-            source.stop()
-            return await collect(source), source
-        finally:
-            await source.aclose()
-
-    out, source = run(scenario())
+    _, out, source = push_all(fake.messages(), **options)
     assert decision in source.info.decisions[0]
     np.testing.assert_allclose(out.acc, sign * motion.acc, atol=1e-9)
     np.testing.assert_allclose(out.gyro, motion.gyro, atol=1e-12)
@@ -276,17 +243,7 @@ def test_gyroscope_on_its_own_clock_is_interpolated_but_not_across_a_gap():
             for p in m["payload"]
             if p["name"] != "gyroscope" or not (gap_ns[0] <= p["time"] < gap_ns[1] or p["time"] == short_ns)
         ]
-
-    async def scenario():
-        source = await start()
-        try:
-            await push(source, messages)
-            source.stop()
-            return await collect(source), source
-        finally:
-            await source.aclose()
-
-    out, source = run(scenario())
+    _, out, source = push_all(messages)
     gyro = [p for m in messages for p in m["payload"] if p["name"] == "gyroscope"]
     g_t = np.array([p["time"] for p in gyro])
     g_v = np.array([[p["values"][a] for a in "xyz"] for p in gyro])
@@ -337,18 +294,8 @@ def test_missing_gravity_is_a_device_error():
     messages = fake.messages()
     for m in messages:
         m["payload"] = [p for p in m["payload"] if p["name"] != "gravity"]
-
-    async def scenario():
-        source = await start()
-        try:
-            await push(source, messages)
-            source.stop()
-            await collect(source)
-        finally:
-            await source.aclose()
-
     with pytest.raises(DeviceError, match="no gravity readings"):
-        run(scenario())
+        push_all(messages)
 
 
 def test_parse_rejects_and_ignores():
