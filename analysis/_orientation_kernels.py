@@ -31,8 +31,8 @@ GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 
 PARAMS_SIZE = 19
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
-FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, UP = 0, 1, 2, 3, 4
-OUT_ROWS = 5
+FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
+OUT_ROWS = 6
 STILL, CALIBRATED_OUT = 0, 1
 FLAG_ROWS = 2
 
@@ -256,6 +256,7 @@ def _run(t, acc, gyro, state, params, out, flags):
         out[FLEXION, i] = -(gx * ffx + gy * ffy + gz * ffz)
         out[LATERAL, i] = gx * fax + gy * fay + gz * faz
         out[UP, i] = gx * nx + gy * ny + gz * nz
+        out[ACC_NORM, i] = acc_norm
         if acc_only:
             out[FLEXION_RATE, i] = dt  # the rate follows from the flexion in the second pass
             out[TWIST_RATE, i] = math.nan

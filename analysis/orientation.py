@@ -94,6 +94,7 @@ class TrunkAngles(NamedTuple):
     twist_rate_dps: np.ndarray  # rate about the trunk's long axis: turning right +; NaN without gyro
     still: np.ndarray  # bool: the lifter has been still for still_time_s
     calibrated: np.ndarray  # bool: angles are relative to a neutral standing pose
+    acc_norm_mps2: np.ndarray  # |acc| (m/s², gravity included), which the filter computes anyway
 
 
 class TrunkOrientation:
@@ -123,7 +124,7 @@ class TrunkOrientation:
         flags = np.empty((k.FLAG_ROWS, n), dtype=np.bool_)
         k._run(t, block.acc, gyro, state, self._params, out, flags)
         return TrunkAngles(t, out[k.FLEXION], out[k.LATERAL], out[k.FLEXION_RATE], out[k.TWIST_RATE],
-                           flags[k.STILL], flags[k.CALIBRATED_OUT])
+                           flags[k.STILL], flags[k.CALIBRATED_OUT], out[k.ACC_NORM])
 
     @property
     def neutral_t_s(self) -> float | None:

@@ -199,3 +199,9 @@ def test_branch_free_atan2_within_one_ulp_of_libm() -> None:
         got, want = _atan2(yi, xi), math.atan2(yi, xi)
         assert abs(got - want) <= math.ulp(want), (yi, xi, got, want)
         assert math.copysign(1.0, got) == math.copysign(1.0, want), (yi, xi)
+
+
+def test_acceleration_norm_is_passed_through() -> None:
+    samples = random_motion(2, n=500)
+    angles = TrunkOrientation().process(samples)
+    np.testing.assert_allclose(angles.acc_norm_mps2, np.linalg.norm(samples.acc, axis=1), rtol=1e-14)
