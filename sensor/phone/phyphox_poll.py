@@ -15,14 +15,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import aiohttp
 import numpy as np
 
 from analysis.samples import Samples
 from sensor.errors import DeviceError
-from sensor.phone.merge import MergeSettings, StreamMerger, StreamStats
+from sensor.phone.base import MergedPhoneSource
+from sensor.phone.merge import MergeSettings, StreamMerger
 from sensor.recording import RecordingMeta
 
 EXPERIMENT_FILE = "firmware_notes/backcheck-imu.phyphox"
@@ -104,7 +104,7 @@ class _TimeMap:
         return self.sys_s[i] + (t_exp - self.exp_s[i])
 
 
-class PhyphoxSource:
+class PhyphoxSource(MergedPhoneSource):
     """phyphox remote access as a source: an async iterator of Samples with `info` and `stats`.
 
     `await source.start()` checks the phone and reads its buffer names; iterate; `await source.aclose()`.
@@ -120,10 +120,9 @@ class PhyphoxSource:
     ):
         self.settings = settings
         self.url = f"http://{settings.host}:{settings.port}"
-        self.merger = StreamMerger("acc", ("gyro",), settings.merge)
-        self.info = RecordingMeta(format="phyphox-remote", device=f"phyphox at {self.url}")
+        info = RecordingMeta(format="phyphox-remote", device=f"phyphox at {self.url}")
+        super().__init__(StreamMerger("acc", ("gyro",), settings.merge), info)
         self.info.notes["url"] = self.url
-        self.events: list[str] = []  # what happened during the session, for the summary
         self.link_lost = asyncio.Event()  # set while the phone cannot be reached
         self.buffers = DEFAULT_BUFFERS
         self._clock, self._wall_clock = clock, wall_clock
@@ -133,13 +132,7 @@ class PhyphoxSource:
         self._session: str | None = None
         self._measuring = True
         self._anchor_unix_s: float | None = None
-        self._t0_s: float | None = None
         self._stop = asyncio.Event()
-        self._iter: AsyncIterator[Samples] | None = None
-
-    @property
-    def stats(self) -> StreamStats:
-        return self.merger.stats
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
@@ -179,11 +172,6 @@ class PhyphoxSource:
         if self._http is not None:
             await self._http.close()
             self._http = None
-
-    def __aiter__(self) -> AsyncIterator[Samples]:
-        if self._iter is None:
-            self._iter = self._blocks()
-        return self._iter
 
     async def _blocks(self) -> AsyncIterator[Samples]:
         period_s = 1.0 / self.settings.poll_hz
@@ -294,17 +282,11 @@ class PhyphoxSource:
             self.events.append(f"reconnected to {self.url} after {self._clock() - lost_at:.1f} s")
             return
 
-    def _pop(self, final: bool) -> Samples | None:
-        out = self.merger.pop(final=final)
-        if out is None:
-            return None
-        t, v = out
-        if self._t0_s is None:
-            self._t0_s = float(t[0])
-            start = datetime.fromtimestamp(self._anchor_unix_s + self._t0_s, UTC)
-            self.info.start_utc = start.isoformat()
-        self.info.sample_rate_hz = self.stats.achieved_rate_hz
-        return Samples(t - self._t0_s, v["acc"], v["gyro"])
+    def _unix_s(self, t_s: float) -> float:
+        return self._anchor_unix_s + t_s
+
+    def _acc_gyro(self, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return values["acc"], values["gyro"]
 
 
 def _columns(blocks: dict, bufs: SensorBuffers) -> tuple[np.ndarray, np.ndarray]:

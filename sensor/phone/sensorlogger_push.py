@@ -25,14 +25,14 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 from aiohttp import web
 
 from analysis.samples import Samples
 from sensor.errors import DeviceError
-from sensor.phone.merge import MergeSettings, StreamMerger, StreamStats
+from sensor.phone.base import MergedPhoneSource
+from sensor.phone.merge import MergeSettings, StreamMerger
 from sensor.recording import RecordingMeta
 
 CHANNELS = ("accelerometer", "gravity", "gyroscope")
@@ -227,7 +227,7 @@ class SensorLoggerPushServer:
         return web.Response(text="ok\n")
 
 
-class SensorLoggerSource:
+class SensorLoggerSource(MergedPhoneSource):
     """Sensor Logger push as a source: an async iterator of Samples with `info` and `stats`.
 
     Use `await source.start()` (binds the server and announces the URL), iterate, then
@@ -245,20 +245,15 @@ class SensorLoggerSource:
         if self.settings.platform not in ("auto", "android", "ios"):
             raise ValueError(f"platform must be auto, android or ios, got {self.settings.platform!r}")
         self.server = SensorLoggerPushServer(self.settings, clock)
-        self.merger = StreamMerger("accelerometer", ("gravity", "gyroscope"), self.settings.merge)
-        self.info = RecordingMeta(format="sensorlogger-push", device="Sensor Logger (HTTP push)")
-        self.events: list[str] = []  # what happened during the session, for the summary
+        super().__init__(
+            StreamMerger("accelerometer", ("gravity", "gyroscope"), self.settings.merge),
+            RecordingMeta(format="sensorlogger-push", device="Sensor Logger (HTTP push)"),
+        )
         self._announce = announce or _print_stderr
         self._sign: float | None = None  # +1 Android convention, -1 unstandardised iPhone
         self._anchor_ns: int | None = None
-        self._t0_s: float | None = None
         self._session_id: str | None = None
         self._seen: set[str] = set()
-        self._iter: AsyncIterator[Samples] | None = None
-
-    @property
-    def stats(self) -> StreamStats:
-        return self.merger.stats
 
     async def start(self) -> None:
         await self.server.start()
@@ -273,11 +268,6 @@ class SensorLoggerSource:
         if self._iter is not None:
             await self._iter.aclose()
         await self.server.close()
-
-    def __aiter__(self) -> AsyncIterator[Samples]:
-        if self._iter is None:
-            self._iter = self._blocks()
-        return self._iter
 
     async def _blocks(self) -> AsyncIterator[Samples]:
         while True:
@@ -347,17 +337,11 @@ class SensorLoggerSource:
                 "turn those sensors on in Sensor Logger's sensor list"
             )
 
-    def _pop(self, final: bool) -> Samples | None:
-        out = self.merger.pop(final=final)
-        if out is None:
-            return None
-        t, v = out
-        if self._t0_s is None:
-            self._t0_s = float(t[0])
-            start_ns = self._anchor_ns + round(self._t0_s * 1e9)
-            self.info.start_utc = datetime.fromtimestamp(start_ns / 1e9, UTC).isoformat()
-        self.info.sample_rate_hz = self.stats.achieved_rate_hz
-        return Samples(t - self._t0_s, v["accelerometer"] + v["gravity"], v["gyroscope"])
+    def _unix_s(self, t_s: float) -> float:
+        return (self._anchor_ns + round(t_s * 1e9)) / 1e9
+
+    def _acc_gyro(self, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return values["accelerometer"] + values["gravity"], values["gyroscope"]
 
 
 def lan_ip() -> str:
