@@ -267,7 +267,15 @@ def perform_set(track: Track, st: SetSpec) -> list[TruthRep]:
     return reps
 
 
-def _twist_pulse(track: Track, rep: RepSpec, start: float, arrive: float, leave: float, end: float) -> None:
+def _finish_rep(
+    track: Track, rep: RepSpec, k: int, times: tuple[float, float, float, float], last: bool, pull_first: bool
+) -> TruthRep:
+    """Add the rep's twist pulse and the rest before the next rep; returns the rep's truth.
+
+    times: start, arrival at the turn, leaving the turn, end (s). A top-start rep lowers first and
+    rests at the top; floor-start and trunk-still reps (`pull_first`) rest at the bottom.
+    """
+    start, arrive, leave, end = times
     track.pulse(
         start,
         arrive - start,
@@ -276,6 +284,13 @@ def _twist_pulse(track: Track, rep: RepSpec, start: float, arrive: float, leave:
         lateral_deg=rep.lateral_deg,
         twist_deg=rep.twist_deg,
     )
+    rest_s = rep.pause_bottom_s if pull_first else rep.pause_top_s
+    if not last:
+        track.hold(rest_s)
+    first_s, turn_s, second_s, rest = arrive - start, leave - arrive, end - leave, None if last else rest_s
+    # TruthRep's phases in order: eccentric, pause at the bottom, concentric, pause at the top
+    phases = (second_s, rest, first_s, turn_s) if pull_first else (first_s, turn_s, second_s, rest)
+    return TruthRep(k, start, 0.5 * (arrive + leave), end, *phases, labels=rep.labels)
 
 
 def _top_start_rep(
@@ -303,20 +318,7 @@ def _top_start_rep(
             flexion_deg=rep.rounding_deg,
         )
     end = track.move(rep.concentric_s, flexion_deg=top, **_hips(track, base, 0.0, 0.0))
-    _twist_pulse(track, rep, start, arrive, leave, end)
-    if not last:
-        track.hold(rep.pause_top_s)
-    return TruthRep(
-        k,
-        start,
-        0.5 * (arrive + leave),
-        end,
-        arrive - start,
-        leave - arrive,
-        end - leave,
-        None if last else rep.pause_top_s,
-        labels=rep.labels,
-    )
+    return _finish_rep(track, rep, k, (start, arrive, leave, end), last, pull_first=False)
 
 
 def _floor_start_rep(
@@ -347,20 +349,7 @@ def _floor_start_rep(
     end = track.move(
         rep.eccentric_s, flexion_deg=floor_end, **_hips(track, base, st.hip_back_m, st.hip_drop_m)
     )
-    _twist_pulse(track, rep, start, arrive, leave, end)
-    if not last:
-        track.hold(rep.pause_bottom_s)
-    return TruthRep(
-        k,
-        start,
-        0.5 * (arrive + leave),
-        end,
-        end - leave,
-        None if last else rep.pause_bottom_s,
-        arrive - start,
-        leave - arrive,
-        labels=rep.labels,
-    )
+    return _finish_rep(track, rep, k, (start, arrive, leave, end), last, pull_first=True)
 
 
 def _trunk_still_rep(
@@ -371,17 +360,4 @@ def _trunk_still_rep(
     arrive = track.move(rep.concentric_s, flexion_deg=track.value("flexion_deg") - excursion)
     leave = track.hold(rep.pause_top_s)
     end = track.move(rep.eccentric_s, flexion_deg=st.depth_deg + 0.3 * rep.depth_offset_deg)
-    _twist_pulse(track, rep, start, arrive, leave, end)
-    if not last:
-        track.hold(rep.pause_bottom_s)
-    return TruthRep(
-        k,
-        start,
-        0.5 * (arrive + leave),
-        end,
-        end - leave,
-        None if last else rep.pause_bottom_s,
-        arrive - start,
-        leave - arrive,
-        labels=rep.labels,
-    )
+    return _finish_rep(track, rep, k, (start, arrive, leave, end), last, pull_first=True)
