@@ -61,9 +61,12 @@ class Profile(ABC):
     label: str
     default_rate_hz: int
     service_uuid: str
+    advertised_uuid: str | None = None  # a service UUID whose presence in an advertisement names the family
+    name_prefixes: tuple[str, ...] = ()  # advertised names that name the family
 
-    @abstractmethod
-    def matches(self, name: str | None, service_uuids: list[str]) -> bool: ...
+    def matches(self, name: str | None, service_uuids: list[str]) -> bool:
+        """The advertisement lists `advertised_uuid` or its name starts with one of `name_prefixes`."""
+        return self.advertised_uuid in service_uuids or (name is not None and name.startswith(self.name_prefixes))
 
     @abstractmethod
     async def start(
@@ -98,9 +101,7 @@ class WitMotionStream(Stream):
 
 class WitMotion(Profile):
     key, label, default_rate_hz, service_uuid = "witmotion", "WitMotion BLE 5.0 IMU", 100, WIT_SERVICE
-
-    def matches(self, name: str | None, service_uuids: list[str]) -> bool:
-        return WIT_SERVICE in service_uuids or (name is not None and name.startswith("WT"))
+    advertised_uuid, name_prefixes = WIT_SERVICE, ("WT",)
 
     async def start(
         self, client: BleakClient, on_data: NotifyCallback, rate_hz: int, stats: StreamStats
@@ -167,11 +168,8 @@ class Polar(Profile):
     service_uuid = PMD_SERVICE
 
     def __init__(self, key: str, label: str, names: tuple[str, ...], rate_hz: int, with_gyro: bool) -> None:
-        self.key, self.label, self._names = key, label, names
+        self.key, self.label, self.name_prefixes = key, label, names
         self.default_rate_hz, self.with_gyro = rate_hz, with_gyro
-
-    def matches(self, name: str | None, service_uuids: list[str]) -> bool:
-        return name is not None and name.startswith(self._names)
 
     async def start(
         self, client: BleakClient, on_data: NotifyCallback, rate_hz: int, stats: StreamStats
@@ -228,9 +226,7 @@ class ThingyStream(Stream):
 
 class Thingy52(Profile):
     key, label, default_rate_hz, service_uuid = "thingy52", "Nordic Thingy:52", 100, THINGY_SERVICE
-
-    def matches(self, name: str | None, service_uuids: list[str]) -> bool:
-        return THINGY_ADVERTISED in service_uuids or (name is not None and name.startswith("Thingy"))
+    advertised_uuid, name_prefixes = THINGY_ADVERTISED, ("Thingy",)
 
     async def start(
         self, client: BleakClient, on_data: NotifyCallback, rate_hz: int, stats: StreamStats
@@ -283,9 +279,7 @@ class DiyStream(Stream):
 
 class Diy(Profile):
     key, label, default_rate_hz, service_uuid = "diy", "backcheck DIY tag (open profile)", 100, DIY_SERVICE
-
-    def matches(self, name: str | None, service_uuids: list[str]) -> bool:
-        return DIY_SERVICE in service_uuids or (name is not None and name.startswith("backcheck"))
+    advertised_uuid, name_prefixes = DIY_SERVICE, ("backcheck",)
 
     async def start(
         self, client: BleakClient, on_data: NotifyCallback, rate_hz: int, stats: StreamStats
