@@ -42,7 +42,7 @@ def detect_format(path: Path) -> str:
     if path.suffix.lower() == ".zip" and not path.is_dir() and not zipfile.is_zipfile(path):
         raise InputError(f"{path}: not a readable zip file (expected a Sensor Logger or phyphox export)")
     if path.is_dir() or zipfile.is_zipfile(path):
-        from sensor.importers.generic import read_members
+        from sensor.importers.table import read_members
 
         names = read_members(path)[0]
         base = {n.rsplit("/", 1)[-1].lower() for n in names}

@@ -1,8 +1,6 @@
 """Generic CSV import: columns mapped by name or by option, units stated or inferred.
 
-Also the shared table reader of the app formats: separator (comma, tab, semicolon) and decimal
-comma are sniffed from the first lines, pandas' C parser does the rest, and every message names
-the file, the line and the column.
+The table itself is read by `sensor.importers.table.read_table` (shared with the app formats).
 
 Inference (each printed as a decision and overridable by an option):
 
@@ -17,13 +15,7 @@ Inference (each printed as a decision and overridable by an option):
 
 from __future__ import annotations
 
-import gzip
-import io
-import os
 import re
-import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +24,7 @@ import numpy as np
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.errors import InputError
 from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream
+from sensor.importers.table import Table, read_table
 from sensor.recording import Recording, RecordingMeta
 
 ROLES = ("t", "ax", "ay", "az", "gx", "gy", "gz")
@@ -121,108 +114,6 @@ def _role_names() -> dict[str, str]:
 
 
 _ROLE_OF = _role_names()
-
-
-@dataclass(frozen=True)
-class Table:
-    """A parsed CSV: a pandas DataFrame plus what is needed to name lines in messages."""
-
-    frame: object  # pandas.DataFrame (pandas is imported lazily)
-    where: str
-    first_line: int  # file line of the frame's first row
-
-    def numbers(self, column: str) -> np.ndarray:
-        """A column as float64 (empty cells NaN); text cells or an empty column are errors."""
-        import pandas as pd
-
-        col = self.frame[column]
-        if col.isna().all():
-            raise InputError(
-                f"{self.where}, column '{column}': no numbers at all (expected one in every row)"
-            )
-        if col.dtype.kind in "if":
-            return col.to_numpy(dtype=np.float64)
-        values = pd.to_numeric(col, errors="coerce")
-        text = col.astype(str).str.strip()
-        bad = values.isna() & col.notna() & (text != "") & (text.str.lower() != "nan")
-        if bad.any():
-            i = int(np.argmax(bad.to_numpy()))
-            raise InputError(
-                f"{self.where}, line {self.first_line + i}, column '{column}': expected a number, "
-                f"got {col.iloc[i]!r}"
-            )
-        return values.to_numpy(dtype=np.float64)
-
-    def lines(self) -> np.ndarray:
-        return self.first_line + np.arange(len(self.frame))
-
-
-def read_members(path: Path) -> tuple[list[str], Callable[[str], bytes]]:
-    """Names ('/'-separated) of the files in a zip, a folder, or a single file, and a reader for them."""
-    if path.is_dir():
-        names = sorted(str(p.relative_to(path)).replace(os.sep, "/") for p in path.rglob("*") if p.is_file())
-        return names, lambda name: (path / name).read_bytes()
-    if zipfile.is_zipfile(path):
-        zf = zipfile.ZipFile(path)
-        return [n for n in zf.namelist() if not n.endswith("/")], zf.read
-    return [path.name], lambda name: path.read_bytes()
-
-
-def read_table(data: bytes | Path, where: str, line_offset: int = 0) -> Table:
-    """Read a delimited text table (comma, tab or semicolon; decimal point or comma; .gz allowed).
-
-    line_offset: lines before `data` in its file (for messages about part of a file).
-    """
-    import pandas as pd
-
-    raw = data.read_bytes() if isinstance(data, Path) else data
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise InputError(f"{where}: not a readable gzip file ({err})") from None
-    try:
-        head = raw[:65536].decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not a text file (expected comma-separated values in UTF-8)") from None
-    lines = head.splitlines()
-    skip = 0
-    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip()[:1] in "#@"):
-        skip += 1
-    if skip >= len(lines):
-        raise InputError(f"{where}: the file is empty (expected a header line and rows of numbers)")
-    header = lines[skip]
-    sep = max(("\t", ";", ","), key=header.count)
-    if header.count(sep) == 0:
-        raise InputError(
-            f"{where}, line {line_offset + skip + 1}: expected a header of column names separated by commas, "
-            f"tabs or semicolons, got {header[:60]!r}"
-        )
-    sample = "\n".join(lines[skip + 1 : skip + 20])
-    decimal = "," if sep != "," and re.search(r"\d,\d", sample) else "."
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(raw),
-            sep=sep,
-            decimal=decimal,
-            skiprows=skip,
-            skip_blank_lines=False,
-            engine="c",
-            encoding="utf-8-sig",
-        )
-    except pd.errors.ParserError as err:
-        m = re.search(r"line (\d+)", str(err))
-        line = f", line {int(m.group(1)) + line_offset + skip}" if m else ""
-        raise InputError(
-            f"{where}{line}: rows do not have the header's {header.count(sep) + 1} columns"
-        ) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    # a blank line at the end is not data
-    while len(frame) and frame.iloc[-1].isna().all():
-        frame = frame.iloc[:-1]
-    if frame.empty:
-        raise InputError(f"{where}: no data rows after the header on line {line_offset + skip + 1}")
-    return Table(frame, where, line_offset + skip + 2)
 
 
 def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:

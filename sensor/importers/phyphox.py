@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from sensor.errors import InputError
-from sensor.importers.generic import Table, read_members, read_table
 from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream, merge_streams
+from sensor.importers.table import Table, read_members, read_table
 from sensor.recording import Recording, RecordingMeta
 
 _LABEL = re.compile(r"^'?(linear acceleration|acceleration|gyroscope) ([xyz]) \((m/s\^2|rad/s)\)$", re.I)

@@ -31,7 +31,7 @@ import numpy as np
 
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.errors import InputError
-from sensor.importers.generic import gravity_turn_scale, read_members, read_table
+from sensor.importers.generic import gravity_turn_scale
 from sensor.importers.merge import (
     ImportSettings,
     Stream,
@@ -40,6 +40,7 @@ from sensor.importers.merge import (
     interpolate_onto,
     merge_streams,
 )
+from sensor.importers.table import read_members, read_table
 from sensor.recording import Recording, RecordingMeta
 
 
