@@ -3,7 +3,8 @@
 One block kernel `_run(t, acc, gyro, state, params, out, flags)` walks the samples in order and
 updates `state` in place, so any split of a recording into blocks gives bitwise identical output.
 The state vector is loaded into local scalars once per block and stored back at the end, so the
-per-sample loop keeps it in registers.
+per-sample loop keeps it in registers; the angles follow in a second, vectorized pass over the block
+(no library call inside the filter loop).
 
 Vectors are in the sensor frame. `g` is the unit "up" vector (the direction the accelerometer reads
 when still), `n` the neutral up, `a` the flexion axis (perpendicular to `n`, pointing to the lifter's
