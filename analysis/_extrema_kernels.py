@@ -21,18 +21,18 @@ ZZ_STATE_SIZE = 6
 
 @njit(cache=True)
 def _lowpass2_run(t, x, tau_s, state, out):
+    started, y1, y2, t_prev = state[0], state[1], state[2], state[3]  # locals: no store per sample
     for i in range(t.size):
-        if state[0] == 0.0:
-            state[0] = 1.0
-            state[1] = x[i]
-            state[2] = x[i]
+        if started == 0.0:
+            started, y1, y2 = 1.0, x[i], x[i]
         else:
-            dt = t[i] - state[3]
+            dt = t[i] - t_prev
             a = dt / (tau_s + dt)
-            state[1] += a * (x[i] - state[1])
-            state[2] += a * (state[1] - state[2])
-        state[3] = t[i]
-        out[i] = state[2]
+            y1 += a * (x[i] - y1)
+            y2 += a * (y1 - y2)
+        t_prev = t[i]
+        out[i] = y2
+    state[0], state[1], state[2], state[3] = started, y1, y2, t_prev
 
 
 @njit(cache=True)
@@ -42,38 +42,28 @@ def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_k
     ext_index: global index of the extreme sample; ext_confirm: global index of the sample that
     proved it; ext_kind: +1 maximum, -1 minimum. Output arrays must hold len(x) entries.
     """
+    direction, hi, hi_i, lo, lo_i, started = (state[ZZ_DIR], state[ZZ_MAX], state[ZZ_MAX_I], state[ZZ_MIN],
+                                              state[ZZ_MIN_I], state[ZZ_STARTED])
     n_ext = 0
     for i in range(x.size):
         y = x[i]
         gi = first_index + i
-        if state[ZZ_STARTED] == 0.0:
-            state[ZZ_STARTED] = 1.0
-            state[ZZ_MAX] = y
-            state[ZZ_MIN] = y
-            state[ZZ_MAX_I] = gi
-            state[ZZ_MIN_I] = gi
-        if y > state[ZZ_MAX]:
-            state[ZZ_MAX] = y
-            state[ZZ_MAX_I] = gi
-        if y < state[ZZ_MIN]:
-            state[ZZ_MIN] = y
-            state[ZZ_MIN_I] = gi
-        if state[ZZ_DIR] >= 0.0 and state[ZZ_MAX] - y >= hysteresis:
-            ext_index[n_ext] = state[ZZ_MAX_I]
-            ext_confirm[n_ext] = gi
-            ext_kind[n_ext] = 1
+        if started == 0.0:
+            started, hi, lo, hi_i, lo_i = 1.0, y, y, gi, gi
+        if y > hi:
+            hi, hi_i = y, gi
+        if y < lo:
+            lo, lo_i = y, gi
+        if direction >= 0.0 and hi - y >= hysteresis:
+            ext_index[n_ext], ext_confirm[n_ext], ext_kind[n_ext] = hi_i, gi, 1
             n_ext += 1
-            state[ZZ_DIR] = -1.0
-            state[ZZ_MIN] = y
-            state[ZZ_MIN_I] = gi
-        elif state[ZZ_DIR] <= 0.0 and y - state[ZZ_MIN] >= hysteresis:
-            ext_index[n_ext] = state[ZZ_MIN_I]
-            ext_confirm[n_ext] = gi
-            ext_kind[n_ext] = -1
+            direction, lo, lo_i = -1.0, y, gi
+        elif direction <= 0.0 and y - lo >= hysteresis:
+            ext_index[n_ext], ext_confirm[n_ext], ext_kind[n_ext] = lo_i, gi, -1
             n_ext += 1
-            state[ZZ_DIR] = 1.0
-            state[ZZ_MAX] = y
-            state[ZZ_MAX_I] = gi
+            direction, hi, hi_i = 1.0, y, gi
+    state[ZZ_DIR], state[ZZ_MAX], state[ZZ_MAX_I], state[ZZ_MIN], state[ZZ_MIN_I], state[ZZ_STARTED] = (
+        direction, hi, hi_i, lo, lo_i, started)
     return n_ext
 
 
@@ -86,15 +76,16 @@ def _vertical_run(t, acc_dev, tau_s, mean_tau_s, state, velocity_out, height_out
     error) is taken off, then two leaky integrators (time constant tau_s) give velocity and height
     that return to zero at rest, so drift cannot build up. state: started, v, h, t_prev, mean.
     """
+    started, v, h, t_prev, mean = state[0], state[1], state[2], state[3], state[4]
     for i in range(t.size):
-        if state[0] == 0.0:
-            state[0] = 1.0
-            state[4] = acc_dev[i]
+        if started == 0.0:
+            started, mean = 1.0, acc_dev[i]
         else:
-            dt = t[i] - state[3]
-            state[4] += dt / (mean_tau_s + dt) * (acc_dev[i] - state[4])
-            state[1] += dt * (acc_dev[i] - state[4] - state[1] / tau_s)
-            state[2] += dt * (state[1] - state[2] / tau_s)
-        state[3] = t[i]
-        velocity_out[i] = state[1]
-        height_out[i] = state[2]
+            dt = t[i] - t_prev
+            mean += dt / (mean_tau_s + dt) * (acc_dev[i] - mean)
+            v += dt * (acc_dev[i] - mean - v / tau_s)
+            h += dt * (v - h / tau_s)
+        t_prev = t[i]
+        velocity_out[i] = v
+        height_out[i] = h
+    state[0], state[1], state[2], state[3], state[4] = started, v, h, t_prev, mean

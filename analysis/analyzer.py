@@ -141,6 +141,8 @@ class Analyzer:
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
         self._vertical = np.zeros(5)
+        self._no_twist = np.zeros(CHUNK)
+        self._turning_buffers = np.empty((3, CHUNK), dtype=np.int64)
         seg_history = int(seg.history_s * seg.max_rate_hz)
         self._history = History(N_COLUMNS, seg_history + CHUNK)
         self._n_seen = 0
@@ -158,8 +160,11 @@ class Analyzer:
     def push(self, block: Samples) -> list[Event]:
         """Analyse the next block (it must follow the previous one in time); returns its events."""
         self._events = []
-        for start in range(0, len(block), CHUNK):
-            self._push_chunk(block[start : start + CHUNK])
+        if len(block) <= CHUNK:
+            self._push_chunk(block)
+        else:
+            for start in range(0, len(block), CHUNK):
+                self._push_chunk(block[start : start + CHUNK])
         self._events.sort(key=lambda e: e[0])
         return [e for _, e in self._events]
 
@@ -174,13 +179,14 @@ class Analyzer:
         zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, flex_s)
         zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, rate_s)
         twist = angles.twist_rate_dps
-        acc_dev = np.linalg.norm(block.acc, axis=1) - self.settings.orientation.gravity_mps2
+        acc_dev = angles.acc_norm_mps2 - self.settings.orientation.gravity_mps2
         velocity, height = np.empty(n), np.empty(n)
         seg = self.settings.segmentation
         zk._vertical_run(block.t, acc_dev, seg.vertical_time_constant_s, seg.gravity_time_constant_s,
                          self._vertical, velocity, height)
         self._history.append(block.t, angles.flexion_deg, flex_s, rate_s, angles.lateral_deg,
-                             np.nan_to_num(twist), np.abs(acc_dev), velocity, height)
+                             self._no_twist[:n] if self.accelerometer_only else twist, np.abs(acc_dev), velocity,
+                             height)
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
                                        angles.flexion_rate_dps, twist))
@@ -259,7 +265,7 @@ class Analyzer:
         out = []
         for name, (h, state) in self._detectors.items():
             x = signals[name]
-            idx, conf, kind = (np.empty(x.size, dtype=np.int64) for _ in range(3))
+            idx, conf, kind = self._turning_buffers
             m = zk._zigzag_run(x, i0, h, state, idx, conf, kind)
             for j in range(m):
                 out.append((int(conf[j]), int(idx[j]), name, int(kind[j]), 0.0))
@@ -356,7 +362,7 @@ class Analyzer:
     def _posture(self, a: int, seg: np.ndarray) -> None:
         """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time."""
         hz = self.settings.posture_update_hz
-        if hz <= 0 or seg.shape[1] == 0:
+        if hz <= 0 or seg.shape[1] == 0 or math.floor((seg[T, -1] - self._t_first) * hz) <= self._posture_slot:
             return
         t = seg[T] - self._t_first
         slots = np.floor(t * hz)

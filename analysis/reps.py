@@ -40,14 +40,17 @@ class RepTiming:
 
 def _crossing(t: np.ndarray, v: np.ndarray, level: float, i_from: int, step: int) -> float:
     """Time where v first falls below `level` walking from i_from in direction step (interpolated)."""
-    i = i_from
-    n = v.size
-    while 0 <= i + step < n and v[i + step] >= level:
-        i += step
-    j = i + step
-    if not 0 <= j < n:
-        return float(t[i])
-    # v[i] >= level > v[j]: interpolate between the two samples
+    if step > 0:
+        below = np.flatnonzero(v[i_from + 1 :] < level)
+        if below.size == 0:
+            return float(t[-1])
+        j = i_from + 1 + int(below[0])
+    else:
+        below = np.flatnonzero(v[:i_from] < level)
+        if below.size == 0:
+            return float(t[0])
+        j = int(below[-1])
+    i = j - step  # v[i] >= level > v[j]: interpolate between the two samples
     frac = (v[i] - level) / (v[i] - v[j]) if v[i] != v[j] else 0.0
     return float(t[i] + frac * (t[j] - t[i]))
 

@@ -74,7 +74,12 @@ class Samples:
         """A sub-block; only slices (with step 1) keep the time order guaranteed."""
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("Samples can only be sliced with a contiguous slice, e.g. s[10:20]")
-        return Samples(self.t[index], self.acc[index], None if self.gyro is None else self.gyro[index])
+        # a contiguous slice of a valid block is valid: no second validation (it costs µs per live block)
+        part = object.__new__(Samples)
+        object.__setattr__(part, "t", self.t[index])
+        object.__setattr__(part, "acc", self.acc[index])
+        object.__setattr__(part, "gyro", None if self.gyro is None else self.gyro[index])
+        return part
 
     @property
     def duration_s(self) -> float:

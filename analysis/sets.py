@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -100,7 +101,7 @@ class OpenSet:
 
     @property
     def median_duration_s(self) -> float:
-        return float(np.median([x.end - x.start for x in self.measured]))
+        return statistics.median(x.end - x.start for x in self.measured)
 
     def fits(self, m: Measured, seg) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far
@@ -109,7 +110,7 @@ class OpenSet:
         if m.start - self.last_end > seg.set_gap_s:
             return False
         duration = self.median_duration_s
-        rom = float(np.median([x.rom_deg for x in self.measured]))
+        rom = statistics.median(x.rom_deg for x in self.measured)
         if m.end - m.start > seg.max_duration_ratio * duration:
             return False
         if m.rom_deg < 0.65 * rom and m.end - m.start < 0.6 * duration:
@@ -178,7 +179,7 @@ class OpenSet:
         k = self.settings.baseline_reps
         if len(self.measured) < k or self.tracker.pattern == TRUNK_STILL:
             return None
-        return float(np.median([m.peak_flexion_deg for m in self.measured[:k]]))
+        return statistics.median(m.peak_flexion_deg for m in self.measured[:k])
 
     def _flags(self, rep: Rep, m: Measured) -> list[Flag]:
         """Flags known when the rep completes (partial waits for the set's end)."""

@@ -83,7 +83,8 @@ def analyze_recording(
         raise OverwriteError(out / "report.json")
     recording = load(path)
     meta = recording.meta
-    analyzer = Analyzer(settings_for(flexion_limit_deg, overrides=overrides), exercise=exercise,
+    settings = replace(settings_for(flexion_limit_deg, overrides=overrides), posture_update_hz=0.0)  # no live view
+    analyzer = Analyzer(settings, exercise=exercise,
                         accelerometer_only=meta.accelerometer_only)
     analyzer.push(recording.samples)
     samples = recording.samples
