@@ -99,11 +99,11 @@ def bench_orientation(samples: Samples, million: Samples, peers: bool) -> list[t
     return rows
 
 
-def analyze(samples: Samples, block_n: int | None = None) -> None:
-    """The whole pipeline as `backcheck analyze` runs it, without the trace: push, finish."""
-    analyzer = Analyzer(AnalyzerSettings(keep_trace=False), exercise=EXERCISE)
-    for block in [samples] if block_n is None else blocks_of(samples, block_n):
-        analyzer.push(block)
+def analyze(samples: Samples, posture_update_hz: float = 10.0) -> None:
+    """The whole pipeline without the trace in one push, then finish (`backcheck analyze` sets
+    posture_update_hz=0: batch analysis has no live view)."""
+    analyzer = Analyzer(AnalyzerSettings(keep_trace=False, posture_update_hz=posture_update_hz), exercise=EXERCISE)
+    analyzer.push(samples)
     analyzer.finish()
 
 
@@ -120,6 +120,8 @@ def bench_pipeline(samples: Samples, million: Samples) -> list[tuple[str, int, f
 
     return [
         ("Analyzer.push + finish (10 min, one block)", len(samples), best_of(lambda: analyze(samples), 7)),
+        ("Analyzer.push + finish (10 min, no posture events)", len(samples),
+         best_of(lambda: analyze(samples, posture_update_hz=0.0), 7)),
         ("Analyzer.push + finish (1 M, one block)", len(million), best_of(lambda: analyze(million), 3)),
         ("Analyzer.push + finish (10 min, 1 s blocks)", len(blocks) * 100, best_of(one_second_blocks, 5)),
     ]
