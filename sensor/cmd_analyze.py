@@ -61,6 +61,12 @@ def _override(settings: AnalyzerSettings, item: str) -> AnalyzerSettings:
     return replace(settings, **{section: replace(sub, **{field_name: value})})
 
 
+def exercise_from_notes(notes: dict) -> str | None:
+    """The exercise a recording's notes name (backcheck's own format keeps one), if backcheck knows it."""
+    name = str(notes.get("exercise") or "").strip().lower()
+    return name if name in EXERCISES else None
+
+
 def analyze_recording(
     path: str | os.PathLike,
     exercise: str | None = None,
@@ -83,6 +89,9 @@ def analyze_recording(
         raise OverwriteError(out / "report.json")
     recording = load(path)
     meta = recording.meta
+    if exercise is None and exercise_from_notes(meta.notes):
+        exercise = exercise_from_notes(meta.notes)
+        meta.decisions.append(f"exercise: {exercise}, as the recording's notes say (--exercise to change)")
     settings = replace(settings_for(flexion_limit_deg, overrides=overrides), posture_update_hz=0.0)  # no live view
     analyzer = Analyzer(settings, exercise=exercise,
                         accelerometer_only=meta.accelerometer_only)
@@ -129,7 +138,8 @@ def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recording", type=Path, help="a recording in any supported format (see README)")
     parser.add_argument("--exercise", choices=sorted(EXERCISES), default=None,
-                        help="the exercise of every set (default: guessed from the movement, and said so)")
+                        help="the exercise of every set (default: the recording's notes, else guessed from the "
+                        "movement, and said so)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for report.json, trace.csv, plots (default: out/<recording name>)")
     parser.add_argument("--html", action="store_true", help="also write report.html (set plots, coaching)")

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_source_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, metavar="SPEC", help=f"where samples come from: {SYNTAX}")
+    parser.add_argument("--phone", choices=("ios", "android"), default=None,
+                        help="Sensor Logger: the phone's sign convention when it cannot be told from the stream "
+                        "(an iPhone without 'Standardise Units & Frames' needs ios)")
 
 
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,8 +81,15 @@ def cue_settings(args: argparse.Namespace) -> CueSettings:
 
 def run(args: argparse.Namespace) -> int:
     record_path = None if args.no_record else (args.record or dated_recording_path())
-    report = run_live(args.source, args, record_path=record_path)
+    report = run_live(args.source, args, record_path=record_path, **phone_options(args))
     return 0 if report is not None or args.no_record else 1
+
+
+def phone_options(args: argparse.Namespace) -> dict[str, bool]:
+    """--phone ios|android as the option Sensor Logger's source takes (nothing for other sources)."""
+    if args.phone is None or not args.source.lower().startswith("sensorlogger"):
+        return {}
+    return {args.phone: True}
 
 
 def run_live(
@@ -146,7 +156,7 @@ def _analyzer_factory(exercise: str | None, flexion_limit_deg: float | None = No
                       overrides: list[str] | tuple[str, ...] = ()):
     from analysis.analyzer import Analyzer
     from analysis.exercises import pattern_of
-    from sensor.cmd_analyze import settings_for
+    from sensor.cmd_analyze import exercise_from_notes, settings_for
 
     if exercise is not None:
         try:
@@ -158,7 +168,8 @@ def _analyzer_factory(exercise: str | None, flexion_limit_deg: float | None = No
     settings = settings_for(flexion_limit_deg, keep_trace=False, overrides=overrides)
 
     def make(meta: RecordingMeta) -> Any:
-        return Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only)
+        return Analyzer(settings, exercise=exercise or exercise_from_notes(meta.notes),
+                        accelerometer_only=meta.accelerometer_only)
 
     return make
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sensor.live.cmd_live import RECORD_HELP, add_source_argument, run_live
+from sensor.live.cmd_live import RECORD_HELP, add_source_argument, phone_options, run_live
 from sensor.live.session import dated_recording_path
 
 
@@ -17,5 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    run_live(args.source, args, record_path=args.record or dated_recording_path(), analyse=False)
+    run_live(args.source, args, record_path=args.record or dated_recording_path(), analyse=False,
+             **phone_options(args))
     return 0
