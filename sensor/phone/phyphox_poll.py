@@ -31,7 +31,7 @@ _FETCH_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeEr
 
 @dataclass(frozen=True)
 class PhyphoxSettings:
-    """Polling settings (see docs/parts/phone.md for the table)."""
+    """Polling settings (see docs/phone.md for the table)."""
 
     host: str
     port: int = 8080  # phyphox's remote access port (Settings -> remote access port)

@@ -43,7 +43,7 @@ _MAX_ABS_VALUE = 1e4  # m/s² or rad/s; anything larger is not a phone IMU readi
 
 @dataclass(frozen=True)
 class SensorLoggerSettings:
-    """Push server and stream settings (see docs/parts/phone.md for the table)."""
+    """Push server and stream settings (see docs/phone.md for the table)."""
 
     host: str = "0.0.0.0"  # address to bind; 0.0.0.0 = every interface of the LAN
     port: int = 8000  # TCP port; 0 = any free port

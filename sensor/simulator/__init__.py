@@ -4,7 +4,7 @@
     recording, truth = simulate_session(spec)
     truth.write(path_stem); load_truth(path)
 
-See docs/parts/simulator.md for frames, angle conventions, rep boundaries and faults.
+See docs/simulator.md for frames, angle conventions, rep boundaries and faults.
 """
 
 from sensor.simulator.exercises import EXERCISES, FAULTS, PATTERNS, RepSpec, SetSpec, TruthRep, TruthSet

@@ -1,6 +1,6 @@
 """Exercises: set and rep specifications, their random draw, and their keyframes on a `Track`.
 
-Rep patterns and boundaries follow the simulator contract (docs/parts/simulator.md): top-start
+Rep patterns and boundaries follow the simulator contract (docs/simulator.md): top-start
 (squat, rdl, good-morning), floor-start (deadlift) and trunk-still (bent-over-row, lat-pulldown).
 Faults: rounding (a 12-20 deg flexion pulse with a 0.3 s rise ending at the bottom, or at the bar
 leaving the floor), momentum (rushed eccentric, no dwell at the turn, a sharp V reversal that
