@@ -38,7 +38,8 @@ CHUNK = 4096  # samples analysed at a time (bounds the history a long block need
 class SegmentationSettings:
     """How sets and reps are found (degrees, seconds)."""
 
-    smoothing_time_constant_s: float = 0.04  # low-pass of flexion and its rate before turning points
+    smoothing_time_constant_s: float = 0.04  # low-pass of flexion and its rate before turning points ...
+    accelerometer_only_smoothing_s: float = 0.12  # ... without a gyroscope (the tilt is noisier)
     hysteresis_deg: float = 5.0  # hinge turning points must stand out by this much
     fine_hysteresis_deg: float = 0.4  # trunk-still turning points (small excursions)
     min_rom_deg: float = 8.0  # hinge reps smaller than this are not reps
@@ -173,7 +174,8 @@ class Analyzer:
         if self._t_first is None:
             self._t_first = float(block.t[0])
         angles = self._orientation.process(block)
-        tau = self.settings.segmentation.smoothing_time_constant_s
+        seg = self.settings.segmentation
+        tau = seg.accelerometer_only_smoothing_s if self.accelerometer_only else seg.smoothing_time_constant_s
         flex_s = np.empty(n)
         rate_s = np.empty(n)
         zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, flex_s)
@@ -181,7 +183,6 @@ class Analyzer:
         twist = angles.twist_rate_dps
         acc_dev = angles.acc_norm_mps2 - self.settings.orientation.gravity_mps2
         velocity, height = np.empty(n), np.empty(n)
-        seg = self.settings.segmentation
         zk._vertical_run(block.t, acc_dev, seg.vertical_time_constant_s, seg.gravity_time_constant_s,
                          self._vertical, velocity, height)
         self._history.append(block.t, angles.flexion_deg, flex_s, rate_s, angles.lateral_deg,
