@@ -15,7 +15,19 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis.buffer import History
-from analysis.columns import FLEX, FLEX_SMOOTH, LATERAL, N_COLUMNS, RATE_SMOOTH, SIGNALS, T
+from analysis.columns import (
+    ACC_DEV,
+    FLEX,
+    FLEX_SMOOTH,
+    HEIGHT,
+    LATERAL,
+    N_COLUMNS,
+    RATE_SMOOTH,
+    SIGNALS,
+    TWIST_RATE,
+    VELOCITY,
+    T,
+)
 from analysis.events import (
     CalibrationDone,
     Event,
@@ -142,7 +154,6 @@ class Analyzer:
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
         self._vertical = np.zeros(5)
-        self._no_twist = np.zeros(CHUNK)
         self._turning_buffers = np.empty((3, CHUNK), dtype=np.int64)
         seg_history = int(seg.history_s * seg.max_rate_hz)
         self._history = History(N_COLUMNS, seg_history + CHUNK)
@@ -176,18 +187,18 @@ class Analyzer:
         angles = self._orientation.process(block)
         seg = self.settings.segmentation
         tau = seg.accelerometer_only_smoothing_s if self.accelerometer_only else seg.smoothing_time_constant_s
-        flex_s = np.empty(n)
-        rate_s = np.empty(n)
-        zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, flex_s)
-        zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, rate_s)
+        cols = self._history.extend(n)  # the kernels write straight into the history
+        cols[T] = block.t
+        cols[FLEX] = angles.flexion_deg
+        zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, cols[FLEX_SMOOTH])
+        zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, cols[RATE_SMOOTH])
+        cols[LATERAL] = angles.lateral_deg
         twist = angles.twist_rate_dps
+        cols[TWIST_RATE] = 0.0 if self.accelerometer_only else twist
         acc_dev = angles.acc_norm_mps2 - self.settings.orientation.gravity_mps2
-        velocity, height = np.empty(n), np.empty(n)
+        np.abs(acc_dev, out=cols[ACC_DEV])
         zk._vertical_run(block.t, acc_dev, seg.vertical_time_constant_s, seg.gravity_time_constant_s,
-                         self._vertical, velocity, height)
-        self._history.append(block.t, angles.flexion_deg, flex_s, rate_s, angles.lateral_deg,
-                             self._no_twist[:n] if self.accelerometer_only else twist, np.abs(acc_dev), velocity,
-                             height)
+                         self._vertical, cols[VELOCITY], cols[HEIGHT])
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
                                        angles.flexion_rate_dps, twist))
@@ -199,7 +210,8 @@ class Analyzer:
             up = block.acc[i] / np.linalg.norm(block.acc[i])
             tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
             self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        self._walk(i0, i0 + n, self._turning_points({"coarse": flex_s, "fine": flex_s, "vertical": height}, i0))
+        signals = {"coarse": cols[FLEX_SMOOTH], "fine": cols[FLEX_SMOOTH], "vertical": cols[HEIGHT]}
+        self._walk(i0, i0 + n, self._turning_points(signals, i0))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
@@ -363,15 +375,17 @@ class Analyzer:
     def _posture(self, a: int, seg: np.ndarray) -> None:
         """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time."""
         hz = self.settings.posture_update_hz
-        if hz <= 0 or seg.shape[1] == 0 or math.floor((seg[T, -1] - self._t_first) * hz) <= self._posture_slot:
+        if hz <= 0 or seg.shape[1] == 0:
             return
-        t = seg[T] - self._t_first
-        slots = np.floor(t * hz)
-        previous = np.concatenate(([self._posture_slot], slots[:-1]))
-        for j in np.flatnonzero(slots > previous):
-            self._emit(a + int(j), PostureUpdate(float(t[j]), float(seg[FLEX, j]), float(seg[LATERAL, j]),
-                                                 self._active is not None))
-        self._posture_slot = float(slots[-1])
+        t = seg[T]
+        boundary = self._t_first + (self._posture_slot + 1.0) / hz
+        while t[-1] >= boundary:
+            j = int(np.searchsorted(t, boundary))
+            t_rel = float(t[j]) - self._t_first
+            self._emit(a + j, PostureUpdate(t_rel, float(seg[FLEX, j]), float(seg[LATERAL, j]),
+                                            self._active is not None))
+            self._posture_slot = max(math.floor(t_rel * hz), self._posture_slot + 1.0)
+            boundary = self._t_first + (self._posture_slot + 1.0) / hz
 
     # sets and reps -------------------------------------------------------------------------------
 

@@ -19,25 +19,20 @@ class History:
         self.first_index = 0  # global index of row 0
         self.end_index = 0  # global index one past the newest row
 
-    def append(self, *columns: np.ndarray) -> None:
-        n = columns[0].size
-        if n >= self._capacity:  # everything held before is pushed out
-            for row, col in enumerate(columns):
-                self._data[row, : self._capacity] = col[n - self._capacity :]
-            self._len = self._capacity
-            self.end_index += n
-            self.first_index = self.end_index - self._capacity
-            return
-        if self._len + n > self._data.shape[1]:
+    def extend(self, n: int) -> np.ndarray:
+        """Room for the next n samples (n <= capacity): a (n_columns, n) view for the caller to fill."""
+        if n > self._capacity:
+            raise ValueError(f"cannot add {n} samples to a history of {self._capacity}")
+        if self._len + n > self._data.shape[1]:  # drop the oldest, keeping capacity - n
             keep = self._capacity - n
             drop = self._len - keep
             self._data[:, :keep] = self._data[:, drop : self._len]
             self._len = keep
             self.first_index += drop
-        for row, col in enumerate(columns):
-            self._data[row, self._len : self._len + n] = col
+        view = self._data[:, self._len : self._len + n]
         self._len += n
         self.end_index += n
+        return view
 
     def get(self, start_index: int, stop_index: int) -> np.ndarray:
         """Columns for global indices [start_index, stop_index), clipped to what is held (a view)."""

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.signal import find_peaks
 
+from analysis import _extrema_kernels as zk
 from analysis import flags as fl
 from analysis.columns import ACC_DEV, FLEX, FLEX_SMOOTH, LATERAL, RATE_SMOOTH, SIGNALS, TWIST_RATE, VELOCITY, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
@@ -50,13 +50,21 @@ def _trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming
     seg = analyzer.settings.segmentation
     if float(np.max(np.abs(cols[VELOCITY]))) >= seg.squat_brisk_mps:
         return None
-    peaks, _ = find_peaks(cols[FLEX_SMOOTH], prominence=seg.hysteresis_deg)
+    peaks = _maxima(cols[FLEX_SMOOTH], seg.hysteresis_deg)
     if peaks.size != 1:
         return None
     wide = analyzer.columns(trip.i_home - int(seg.max_rate_hz), trip.i_done + 1)  # may start 1 s earlier
     wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
     offset = int(np.searchsorted(wide[T], cols[T, 0]))
     return time_rep(wide[T], wide[RATE_SMOOTH], 0, offset + int(peaks[0]), wide.shape[1] - 1)
+
+
+def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
+    """Inner maxima of x that stand out by `hysteresis` on both sides (the zig-zag kernel's)."""
+    idx, conf, kind = (np.empty(x.size, dtype=np.int64) for _ in range(3))
+    m = zk._zigzag_run(x, 0, hysteresis, np.zeros(zk.ZZ_STATE_SIZE), idx, conf, kind)
+    peaks = idx[:m][kind[:m] == 1]
+    return peaks[(peaks > 0) & (peaks < x.size - 1)]
 
 
 def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:

@@ -7,13 +7,16 @@ import json
 import os
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis.analyzer import Analyzer, AnalyzerSettings
 from analysis.exercises import EXERCISES
 from analysis.flags import FlagSettings
 from analysis.report import RecordingInfo, SessionReport
-from analysis.trace import Trace
 from sensor.errors import InputError, OverwriteError
+
+if TYPE_CHECKING:  # the analyzer (numba) loads only when a recording is analysed, not for --help
+    from analysis.analyzer import AnalyzerSettings
+    from analysis.trace import Trace
 
 PROFILE_ENV = "BACKCHECK_PROFILE"
 DEFAULT_PROFILE = "~/.config/backcheck/profile.json"
@@ -38,6 +41,8 @@ def settings_for(flexion_limit_deg: float | None, *, keep_trace: bool = True,
                  overrides: list[str] | tuple[str, ...] = ()) -> AnalyzerSettings:
     """Default settings with the lifter's flexion limit (given, else calibrated, else none) and
     `SECTION.NAME=VALUE` overrides (sections: orientation, segmentation, flags)."""
+    from analysis.analyzer import AnalyzerSettings
+
     limit = flexion_limit_deg if flexion_limit_deg is not None else calibrated_limit_deg()
     settings = AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=limit), keep_trace=keep_trace)
     for item in overrides:
@@ -80,6 +85,7 @@ def analyze_recording(
     history: bool = True,
 ) -> SessionReport:
     """Analyse a recording in any supported format; write report.json, trace.csv and plots to out_dir."""
+    from analysis.analyzer import Analyzer
     from sensor.history import samples_sha256
     from sensor.importers import load
 
