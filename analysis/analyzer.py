@@ -347,10 +347,10 @@ class Analyzer:
             outcome, i = tracker.scan(a, t, cols[row], cols[rate_row])
             if outcome and (best is None or i < best[0]):
                 best = (i, outcome, tracker)
-        close_i = self._close_index(a, t)
-        if close_i is not None and (best is None or close_i < best[0]):
-            best = (close_i, "close", None)
-        cue_i = self._cue_index(a, cols[FLEX])
+        closing = self._close_index(a, t) if self._open else None
+        if closing is not None and (best is None or closing[0] < best[0]):
+            best = (closing[0], "close", closing[1])
+        cue_i = self._cue_index(a, cols[FLEX]) if self._active is not None else None
         if cue_i is not None and (best is None or cue_i < best[0]):
             best = (cue_i, "cue", None)
         end = b if best is None else best[0] + 1
@@ -361,15 +361,15 @@ class Analyzer:
                 tracker.advance(seg[T], seg[SIGNALS[tracker.detector][1]])
         if best is None:
             return None
-        i, what, tracker = best
+        i, what, who = best
         if what == "close":
-            self._close(self._active, i)
+            self._close(who, i)
         elif what == "cue":
             self._cue(i)
         else:
-            trip = tracker.resolve(what, i)
+            trip = who.resolve(what, i)
             if trip is not None:
-                self._on_trip(tracker, trip, i)
+                self._on_trip(who, trip, i)
         return i
 
     def _posture(self, a: int, seg: np.ndarray) -> None:
@@ -416,21 +416,23 @@ class Analyzer:
             for event in open_set.confirm(t_now):
                 self._emit(index, event)
 
-    def _close_index(self, a: int, t: np.ndarray) -> int | None:
+    def _close_index(self, a: int, t: np.ndarray) -> tuple[int, OpenSet] | None:
         """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, while a
         trip is out, once that trip has lasted longer than any rep of the set could."""
         seg = self.settings.segmentation
-        candidates = []
+        best = None
         for open_set in self._open.values():
             due = open_set.last_end + seg.set_gap_s
             out_since = open_set.tracker.out_since_index
             if out_since is not None:
                 out_t = self._history.get(self._history.clip(out_since), self._history.clip(out_since) + 1)[T, 0]
                 due = max(due, out_t + seg.max_duration_ratio * open_set.median_duration_s)
-            i = int(np.searchsorted(t, due))
-            if i < t.size:
-                candidates.append(a + i)
-        return min(candidates) if candidates else None
+            if t[-1] < due:
+                continue
+            i = a + int(np.searchsorted(t, due))
+            if best is None or i < best[0]:
+                best = (i, open_set)
+        return best
 
     def _close(self, open_set: OpenSet | None, index: int) -> None:
         if open_set is None:
