@@ -22,11 +22,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from analysis.analyzer import Analyzer, AnalyzerSettings, SegmentationSettings
+from analysis.analyzer import Analyzer, AnalyzerSettings
 from analysis.events import CalibrationDone, Event, PostureUpdate, RepCompleted, SetDiscarded
 from analysis.flags import FlagSettings
 from analysis.report import Rep
 from analysis.samples import Samples
+from analysis.segmentation import SegmentationSettings
 from sensor.cmd_analyze import PROFILE_ENV, profile_path
 from sensor.errors import InputError, OverwriteError
 

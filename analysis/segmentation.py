@@ -1,0 +1,83 @@
+"""How sets and reps are found: the settings, and the trip trackers each exercise gets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from analysis.exercises import FLOOR_START, HIPS_TRAVEL, TOP_START, TRUNK_STILL, pattern_of
+from analysis.tracker import TrackerRules, TripTracker
+
+
+@dataclass(frozen=True)
+class SegmentationSettings:
+    """How sets and reps are found (degrees, seconds)."""
+
+    smoothing_time_constant_s: float = 0.04  # low-pass of flexion and its rate before turning points ...
+    accelerometer_only_smoothing_s: float = 0.12  # ... without a gyroscope (the tilt is noisier)
+    hysteresis_deg: float = 5.0  # hinge turning points must stand out by this much
+    fine_hysteresis_deg: float = 0.4  # trunk-still turning points (small excursions)
+    min_rom_deg: float = 8.0  # hinge reps smaller than this are not reps
+    floor_start_min_rom_deg: float = 15.0  # floor-start reps at least this big
+    min_sway_deg: float = 0.5  # trunk-still excursions from this ...
+    max_sway_deg: float = 20.0  # ... to this
+    max_still_activity_mps2: float = 1.5  # RMS of | |acc| - g | above this is walking: not in a trunk-still
+    # rep, nor while holding a turning point
+    min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
+    min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
+    max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
+    max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
+    max_duration_ratio: float = 2.0  # a rep this many times longer than the set's median ends the set
+    max_extra_depth_deg: float = 25.0  # a trip this much deeper than the set's reps ends it (a plate pick-up)
+    set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
+    min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
+    upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
+    floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
+    home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or half its range)
+    still_home_min_deg: float = 6.0  # without --exercise: trunk-still home at least this far from neutral
+    set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
+    vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
+    gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
+    vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much
+    min_squat_depth_m: float = 0.05  # squats: a smaller dip of the (leaky) height is not a rep
+    squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
+    history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
+    max_rate_hz: float = 1000.0  # ... at sample rates up to this
+
+
+
+def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTracker]:
+    """The trip trackers for an exercise: its pattern's one, or every pattern's when guessing."""
+    inf = math.inf
+    hinge = dict(band_fraction=0.35, band_min_deg=2.0, min_return_dps=seg.min_return_dps,
+                 max_trip_s=seg.max_trip_s, max_rom_deg=inf)
+    still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.1 * seg.min_return_dps,
+                 max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
+                 max_turn_dwell_s=seg.max_turn_dwell_s)
+    n = seg.min_reps_per_set
+    up = inf if exercise else seg.upright_max_deg  # a told exercise trusts the lifter, not the calibration
+    top = TripTracker(TOP_START, 1.0, "coarse", TrackerRules(
+        min_rom_deg=seg.min_rom_deg, home_min_deg=-up, home_max_deg=up,
+        max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n)
+    floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
+        min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
+        max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n)
+    if exercise in HIPS_TRAVEL:
+        rules = TrackerRules(min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf, home_min_deg=-inf,
+                             home_max_deg=inf, band_fraction=0.35, band_min_deg=0.02, min_return_dps=0.05,
+                             max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s)
+        return [TripTracker(TOP_START, -1.0, "vertical", rules, n)]
+    if exercise is not None:
+        pattern = pattern_of(exercise)
+        if pattern == TRUNK_STILL:
+            rules = TrackerRules(home_min_deg=-inf, home_max_deg=inf, **still)
+            return [TripTracker(pattern, -1.0, "fine", rules, n, plateau_home=True)]
+        return [top if pattern == TOP_START else floor]
+    return [
+        top,
+        floor,
+        TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
+            home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1, plateau_home=True),
+        TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
+            home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1, plateau_home=True),
+    ]
