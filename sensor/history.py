@@ -17,7 +17,8 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -183,6 +184,25 @@ def _migrate_v1_to_v2(conn: sqlite3.Connection) -> None:
 MIGRATIONS = {2: _migrate_v1_to_v2}  # target version -> step from the version before
 
 
+def _while_locked(step: Callable[[], object], timeout_s: float) -> None:
+    """Run `step`, again while another process holds the lock it needs, for up to timeout_s.
+
+    Switching a new database to WAL (and creating its schema) can meet SQLITE_BUSY without SQLite's
+    busy handler waiting, when two processes open the same new file at once.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause_s = 0.005
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as err:
+            if ("locked" not in str(err) and "busy" not in str(err)) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause_s)  # back off: the other process is between statements of its set-up
+        pause_s = min(2 * pause_s, 0.2)
+
+
 class History:
     """The history database; open it, store sessions, query them. Use as a context manager."""
 
@@ -192,10 +212,10 @@ class History:
         try:
             self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            _while_locked(lambda: self._conn.execute("PRAGMA journal_mode = WAL"), busy_timeout_s)
             self._conn.execute("PRAGMA synchronous = NORMAL")  # with WAL: safe against a killed process
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            _while_locked(self._migrate, busy_timeout_s)
         except sqlite3.DatabaseError as err:
             raise InputError(f"{self.path}: not a usable backcheck history database ({err})") from None
 
