@@ -67,6 +67,11 @@ def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
     return peaks[(peaks > 0) & (peaks < x.size - 1)]
 
 
+def _speed_reference(rep: Rep) -> bool:
+    """Can this rep's speed be the set's best for velocity loss? Not a bounced or rounded one."""
+    return not any(f.kind in ("momentum", "rounding") for f in rep.flags)
+
+
 def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:
     """Body accelerations like walking: RMS of | |acc| - g | above the setting (over >= 0.5 s)."""
     if acc_dev_mps2.size < 2:
@@ -204,7 +209,7 @@ class OpenSet:
         out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings))
         out.append(fl.twist_flag(rep, self.settings))
         if not any(f is not None for f in out):  # a flagged rep is fast for the wrong reason
-            clean = [r.peak_velocity_dps for r in self.reps if not r.flags]
+            clean = [r.peak_velocity_dps for r in self.reps if _speed_reference(r)]
             out.append(fl.fatigue_flag(rep, max([*clean, rep.peak_velocity_dps]), self.settings))
         return [f for f in out if f is not None]
 
@@ -291,7 +296,8 @@ class OpenSet:
         durations = np.array([r.end_s - r.start_s for r in reps])
         peaks = np.array([r.peak_flexion_deg for r in reps])
         velocities = np.array([r.peak_velocity_dps for r in reps])
-        best = float(velocities.max())
+        clean = [r.peak_velocity_dps for r in reps if _speed_reference(r)]
+        best = max(clean) if clean else float(velocities.max())
 
         def mean(name: str) -> float | None:
             values = [getattr(r, name) for r in reps if getattr(r, name) is not None]
