@@ -106,6 +106,8 @@ class Analyzer:
         else:
             for start in range(0, len(block), CHUNK):
                 self._push_chunk(block[start : start + CHUNK])
+        if not self._events:
+            return []
         self._events.sort(key=lambda e: e[0])
         return [e for _, e in self._events]
 
@@ -139,8 +141,7 @@ class Analyzer:
             up = block.acc[i] / np.linalg.norm(block.acc[i])
             tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
             self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        signals = {"coarse": cols[FLEX_SMOOTH], "fine": cols[FLEX_SMOOTH], "vertical": cols[HEIGHT]}
-        self._walk(i0, i0 + n, self._turning_points(signals, i0))
+        self._walk(i0, i0 + n, self._turning_points(cols, i0))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
@@ -202,16 +203,16 @@ class Analyzer:
     def _rate(self) -> float:
         return (self._n_seen - 1) / self._duration() if self._duration() > 0 else float("nan")
 
-    def _turning_points(self, signals: dict[str, np.ndarray], i0: int) -> list[tuple[int, int, str, int, float]]:
+    def _turning_points(self, cols: np.ndarray, i0: int) -> list[tuple[int, int, str, int, float]]:
         """(confirm index, extreme index, detector, kind, value) sorted by confirmation."""
         out = []
+        idx, conf, kind = self._turning_buffers
         for name, (h, state) in self._detectors.items():
-            x = signals[name]
-            idx, conf, kind = self._turning_buffers
-            m = zk._zigzag_run(x, i0, h, state, idx, conf, kind)
+            m = zk._zigzag_run(cols[SIGNALS[name][0]], i0, h, state, idx, conf, kind)
             for j in range(m):
                 out.append((int(conf[j]), int(idx[j]), name, int(kind[j]), 0.0))
-        out.sort(key=lambda e: (e[0], e[2]))
+        if len(out) > 1:
+            out.sort(key=lambda e: (e[0], e[2]))
         return out
 
     def _walk(self, a: int, b: int, turning: list) -> None:
@@ -282,8 +283,7 @@ class Analyzer:
         cue_i = self._cue_index(a, cols[FLEX]) if self._active is not None else None
         if cue_i is not None and (best is None or cue_i < best[0]):
             best = (cue_i, "cue", None)
-        end = b if best is None else best[0] + 1
-        seg = self._history.get(a, end)
+        seg = cols if best is None else self._history.get(a, best[0] + 1)
         self._posture(a, seg)
         for tracker in self._trackers:
             if best is None or best[2] is not tracker:
