@@ -10,7 +10,18 @@ that proves it, never earlier.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
+
+from analysis.columns import ACC_DEV as ACC_DEV_ROW
+from analysis.columns import FLEX as FLEX_ROW
+from analysis.columns import FLEX_SMOOTH as FLEX_SMOOTH_ROW
+from analysis.columns import HEIGHT as HEIGHT_ROW
+from analysis.columns import LATERAL as LATERAL_ROW
+from analysis.columns import RATE_SMOOTH as RATE_SMOOTH_ROW
+from analysis.columns import TWIST_RATE as TWIST_ROW
+from analysis.columns import VELOCITY as VELOCITY_ROW
+from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
 LP_STATE_SIZE = 4
@@ -89,3 +100,23 @@ def _vertical_run(t, acc_dev, tau_s, mean_tau_s, state, velocity_out, height_out
         velocity_out[i] = v
         height_out[i] = h
     state[0], state[1], state[2], state[3], state[4] = started, v, h, t_prev, mean
+
+
+@njit(cache=True)
+def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vertical_tau_s, mean_tau_s,
+                lp_flex, lp_rate, vertical, out):
+    """One call per block for what the Analyzer keeps per sample: fills the rows of `out` (see
+    analysis.columns) from the orientation's output, with the low-passes and the vertical integrators
+    above. twist may be None (accelerometer only): the twist row is then 0."""
+    n = t.size
+    deviation = np.empty(n)
+    for i in range(n):
+        out[T_ROW, i] = t[i]
+        out[FLEX_ROW, i] = flexion[i]
+        out[LATERAL_ROW, i] = lateral[i]
+        out[TWIST_ROW, i] = 0.0 if twist is None else twist[i]
+        deviation[i] = acc_norm[i] - gravity
+        out[ACC_DEV_ROW, i] = abs(deviation[i])
+    _lowpass2_run(t, flexion, tau_s, lp_flex, out[FLEX_SMOOTH_ROW])
+    _lowpass2_run(t, rate, tau_s, lp_rate, out[RATE_SMOOTH_ROW])
+    _vertical_run(t, deviation, vertical_tau_s, mean_tau_s, vertical, out[VELOCITY_ROW], out[HEIGHT_ROW])

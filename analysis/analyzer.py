@@ -16,16 +16,12 @@ import numpy as np
 from analysis import _extrema_kernels as zk
 from analysis.buffer import History
 from analysis.columns import (
-    ACC_DEV,
     FLEX,
     FLEX_SMOOTH,
-    HEIGHT,
     LATERAL,
     N_COLUMNS,
     RATE_SMOOTH,
     SIGNALS,
-    TWIST_RATE,
-    VELOCITY,
     T,
 )
 from analysis.events import (
@@ -118,18 +114,12 @@ class Analyzer:
         angles = self._orientation.process(block)
         seg = self.settings.segmentation
         tau = seg.accelerometer_only_smoothing_s if self.accelerometer_only else seg.smoothing_time_constant_s
-        cols = self._history.extend(n)  # the kernels write straight into the history
-        cols[T] = block.t
-        cols[FLEX] = angles.flexion_deg
-        zk._lowpass2_run(block.t, angles.flexion_deg, tau, self._lp_flex, cols[FLEX_SMOOTH])
-        zk._lowpass2_run(block.t, angles.flexion_rate_dps, tau, self._lp_rate, cols[RATE_SMOOTH])
-        cols[LATERAL] = angles.lateral_deg
+        cols = self._history.extend(n)  # the kernel writes straight into the history
         twist = angles.twist_rate_dps
-        cols[TWIST_RATE] = 0.0 if self.accelerometer_only else twist
-        acc_dev = angles.acc_norm_mps2 - self.settings.orientation.gravity_mps2
-        np.abs(acc_dev, out=cols[ACC_DEV])
-        zk._vertical_run(block.t, acc_dev, seg.vertical_time_constant_s, seg.gravity_time_constant_s,
-                         self._vertical, cols[VELOCITY], cols[HEIGHT])
+        zk._derive_run(block.t, angles.flexion_deg, angles.flexion_rate_dps, angles.lateral_deg,
+                       None if self.accelerometer_only else twist, angles.acc_norm_mps2,
+                       self.settings.orientation.gravity_mps2, tau, seg.vertical_time_constant_s,
+                       seg.gravity_time_constant_s, self._lp_flex, self._lp_rate, self._vertical, cols)
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
                                        angles.flexion_rate_dps, twist))

@@ -11,6 +11,17 @@ from hypothesis import strategies as st
 
 from analysis import _extrema_kernels as zk
 from analysis.analyzer import Analyzer, AnalyzerSettings
+from analysis.columns import (
+    ACC_DEV,
+    FLEX,
+    FLEX_SMOOTH,
+    HEIGHT,
+    N_COLUMNS,
+    RATE_SMOOTH,
+    TWIST_RATE,
+    VELOCITY,
+    T,
+)
 from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.report import report_from_dict
 from analysis.samples import Samples
@@ -63,6 +74,27 @@ def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
     v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s)
     np.testing.assert_allclose(v, v_naive, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h, h_naive, rtol=1e-10, atol=1e-12)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_derive_matches_its_parts(seed, n, with_twist):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.001, 0.05, n))
+    flexion, rate, lateral, twist = (rng.normal(0, 20, n) for _ in range(4))
+    acc_norm = rng.normal(9.8, 2.0, n)
+    out = np.full((N_COLUMNS, n), np.nan)
+    zk._derive_run(t, flexion, rate, lateral, twist if with_twist else None, acc_norm, 9.80665, 0.05, 1.0, 3.0,
+                   np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(5), out)
+    velocity, height = naive_vertical(t, acc_norm - 9.80665, 1.0, 3.0)
+    np.testing.assert_array_equal(out[T], t)
+    np.testing.assert_array_equal(out[FLEX], flexion)
+    np.testing.assert_array_equal(out[TWIST_RATE], twist if with_twist else np.zeros(n))
+    np.testing.assert_allclose(out[FLEX_SMOOTH], naive_lowpass2(t, flexion, 0.05), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(out[RATE_SMOOTH], naive_lowpass2(t, rate, 0.05), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(out[ACC_DEV], np.abs(acc_norm - 9.80665), rtol=1e-12)
+    np.testing.assert_allclose(out[VELOCITY], velocity, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[HEIGHT], height, rtol=1e-10, atol=1e-12)
 
 
 def test_zigzag_edge_cases():
