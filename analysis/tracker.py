@@ -119,9 +119,13 @@ class TripTracker:
         if cand is None or t.size == 0:
             return "", -1
         t_turn = float(t[0]) if np.isnan(cand.t_turn) else cand.t_turn
+        late = t[-1] - t_turn > self.rules.max_trip_s
+        excursion = self.sign * flexion_deg - cand.home_s
+        if not late and excursion.min() > cand.band_deg:  # still out, as on most samples of a trip
+            return "", -1
         back = -self.sign * rate_dps
         peak = np.maximum.accumulate(np.maximum(back, cand.back_peak_dps))
-        home = (self.sign * flexion_deg - cand.home_s) <= cand.band_deg
+        home = excursion <= cand.band_deg
         done = home & (peak >= self.rules.min_return_dps) & (back <= 0.1 * peak)
         hit = done | ((t - t_turn) > self.rules.max_trip_s)
         if not hit.any():
