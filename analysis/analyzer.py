@@ -31,7 +31,7 @@ from analysis.events import (
     SetDiscarded,
 )
 from analysis.exercises import pattern_of
-from analysis.flags import FlagSettings, rounding_threshold_deg
+from analysis.flags import FlagSettings
 from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
@@ -392,8 +392,5 @@ class Analyzer:
     # helpers for OpenSet ------------------------------------------------------------------------
 
     def columns(self, a: int, b: int) -> np.ndarray:
+        """The history's rows (analysis.columns) for global sample indices [a, b), as far as held."""
         return self._history.get(a, b)
-
-    def rounding_threshold(self, baseline_deg: float | None) -> float | None:
-        return rounding_threshold_deg(self.settings.flags, baseline_deg)
-
