@@ -319,6 +319,9 @@ class Analyzer:
         if open_set is not None and not open_set.fits(rep, self.settings.segmentation):
             self._close(open_set, index)
             open_set = None
+        if open_set is not None and self.exercise is None and open_set.began_with_set_up(rep):
+            del self._open[key]  # guessing: that was a deadlift's set-up, not a squat or RDL
+            return
         if open_set is None:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self.settings.flags,
                                live=self.exercise is not None, t_first=self._t_first)

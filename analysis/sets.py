@@ -116,6 +116,14 @@ class OpenSet:
     def median_duration_s(self) -> float:
         return statistics.median(x.end - x.start for x in self.measured)
 
+    def began_with_set_up(self, second: Measured) -> bool:
+        """A top-start "set" whose first turn was held far longer than the second (and over 0.8 s):
+        the bend down to a bar on the floor and the set-up before the first pull of a deadlift."""
+        if self.tracker.pattern != TOP_START or len(self.measured) != 1:
+            return False
+        first = self.measured[0]
+        return first.depart - first.arrive > max(0.8, 2.0 * (second.depart - second.arrive))
+
     def fits(self, m: Measured, seg) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far
         longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
