@@ -72,6 +72,12 @@ def _speed_reference(rep: Rep) -> bool:
     return not any(f.kind in ("momentum", "rounding") for f in rep.flags)
 
 
+def _peak(t: np.ndarray, rate_dps: np.ndarray, start_s: float, end_s: float) -> float:
+    """Highest rate (deg/s) between two times (0 when no sample lies between them)."""
+    inside = rate_dps[(t >= start_s) & (t <= end_s)]
+    return float(inside.max()) if inside.size else 0.0
+
+
 def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:
     """Body accelerations like walking: RMS of | |acc| - g | above the setting (over >= 0.5 s)."""
     if acc_dev_mps2.size < 2:
@@ -176,8 +182,12 @@ class OpenSet:
         if not analyzer.accelerometer_only:
             twist = float(np.max(np.abs(integrate_deg(t[a:b], cols[TWIST_RATE, a:b]))))
         home = float(cols[FLEX_SMOOTH, 0])
+        out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
+        if row != FLEX_SMOOTH:  # timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
+            out_peak = _peak(t, cols[RATE_SMOOTH], timing.start_s, timing.arrive_s)
+            back_peak = _peak(t, -cols[RATE_SMOOTH], timing.depart_s, timing.end_s)
         return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s,
-                        timing.out_peak_dps, timing.back_peak_dps, float(flex.max()),
+                        out_peak, back_peak, float(flex.max()),
                         float(flex.max() - flex.min()), home, float(np.max(np.abs(cols[LATERAL, a:b]))),
                         twist, t[a:b].copy(), flex.copy())
 
