@@ -26,7 +26,7 @@ class FlagSettings:
     partial_fraction: float = 0.7  # partial: range of motion below this fraction of the set's median
     twist_deg: float = 10.0  # twist: axial rotation during the rep beyond this
     lateral_deg: float = 10.0  # twist: lateral bend during the rep beyond this
-    fatigue_loss_pct: float = 25.0  # fatigue: peak trunk velocity this far below the set's best rep
+    fatigue_loss_pct: float = 30.0  # fatigue: peak trunk velocity this far below the set's best rep
     min_rounding_flexion_deg: float = 20.0  # no rounding flag for reps shallower than this
 
 
