@@ -49,7 +49,7 @@ def _list(h: History, args: argparse.Namespace) -> None:
         return
     print(f"{'id':>4}  {'started (UTC)':<17} {'length':>7} {'sets':>4} {'reps':>4} {'flagged':>7}  exercises")
     for r in rows:
-        exercises = r.exercises.replace(",", ", ")
+        exercises = ", ".join(dict.fromkeys(r.exercises.split(",")))  # each once, in set order
         line = (f"{r.id:>4}  {r.started_utc[:16].replace('T', ' '):<17} {clock(r.duration_s):>7} "
                 f"{r.n_sets:>4} {r.n_reps:>4} {r.n_flagged:>7}  {exercises}")
         print(line if len(line) <= 100 else line[:99] + "…")
