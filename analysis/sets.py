@@ -171,6 +171,8 @@ class OpenSet:
                 return None
         a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
         a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
+        if row != FLEX_SMOOTH and np.ptp(cols[FLEX, a:b]) < seg.min_rom_deg:
+            return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
         if tracker.pattern == TRUNK_STILL and _walking(cols[ACC_DEV, a:b], seg):
             return None  # walking, not holding the trunk still while the arms pull
         held_turn = (t >= timing.arrive_s) & (t <= timing.depart_s)
