@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from analysis.tracker import Trip, TripTracker
 
 
-
 @dataclass(frozen=True)
 class Measured:
     """One rep measured from the trace; times absolute (s, recording clock)."""
