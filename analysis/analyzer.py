@@ -8,6 +8,7 @@ recording into blocks gives the identical report and events (tested).
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -299,7 +300,7 @@ class Analyzer:
         t = seg[T]
         boundary = self._t_first + (self._posture_slot + 1.0) / hz
         while t[-1] >= boundary:
-            j = int(np.searchsorted(t, boundary))
+            j = bisect.bisect_left(t, boundary)  # blocks are short: cheaper than np.searchsorted here
             t_rel = float(t[j]) - self._t_first
             self._emit(a + j, PostureUpdate(t_rel, float(seg[FLEX, j]), float(seg[LATERAL, j]),
                                             self._active is not None))
