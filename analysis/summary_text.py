@@ -55,9 +55,9 @@ def format_summary(report: SessionReport) -> str:
     for note in report.notes:
         lines += textwrap.wrap(f"Note: {note}", WIDTH, subsequent_indent="  ")
     if not report.sets:
-        lines.append("No sets found: a set is at least two similar reps in a row (a single bend to pick "
-                     "something up is not one). If you lifted, check the sensor sits on your lower back "
-                     "and name the exercise with --exercise.")
+        lines += textwrap.wrap("No sets found: a set is at least two similar reps in a row (a single bend to "
+                               "pick something up is not one). If you lifted, check the sensor sits on your "
+                               "lower back and name the exercise with --exercise.", width=100)
     for s in report.sets:
         lines += ["", set_title(s), _HEAD]
         lines += [_rep_line(r) for r in s.reps]
