@@ -110,8 +110,8 @@ def test_plugin_kinds_dispatch_or_say_not_available(monkeypatch: pytest.MonkeyPa
     assert open_source("ble:witmotion@AA:BB", timeout_s=3) == ("witmotion@AA:BB", {"timeout_s": 3})
     fake_phone = types.ModuleType("sensor.phone")
     monkeypatch.setitem(__import__("sys").modules, "sensor.phone", fake_phone)
-    with pytest.raises(NotAvailableError, match="phyphox:10.0.0.2"):
-        open_source("phyphox:10.0.0.2")
+    with pytest.raises(NotAvailableError, match="phyphox:127.0.0.1"):
+        open_source("phyphox:127.0.0.1")
 
 
 # --- replay pacing ------------------------------------------------------------------------------
