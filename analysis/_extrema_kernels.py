@@ -120,3 +120,23 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     _lowpass2_run(t, flexion, tau_s, lp_flex, out[FLEX_SMOOTH_ROW])
     _lowpass2_run(t, rate, tau_s, lp_rate, out[RATE_SMOOTH_ROW])
     _vertical_run(t, deviation, vertical_tau_s, mean_tau_s, vertical, out[VELOCITY_ROW], out[HEIGHT_ROW])
+
+
+@njit(cache=True)
+def _scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, max_trip_s):
+    """First sample where a trip out from home is complete or abandoned (TripTracker.scan).
+
+    Complete: back within `band` of home (s = sign * x), the return having reached min_return and
+    slowed to 10 % of its running peak speed. Abandoned: more than max_trip_s after the turn.
+    Returns (1 complete | 2 abandoned | 0 neither, local index or -1).
+    """
+    peak = back_peak
+    for i in range(t.size):
+        back = -sign * rate[i]
+        if back > peak:
+            peak = back
+        if sign * x[i] - home_s <= band and peak >= min_return and back <= 0.1 * peak:
+            return 1, i
+        if t[i] - t_turn > max_trip_s:
+            return 2, i
+    return 0, -1

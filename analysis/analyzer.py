@@ -379,10 +379,13 @@ class Analyzer:
         if s is None or s.cue_threshold_deg is None:
             return None
         if s.cue_armed:
-            hit = flex > s.cue_threshold_deg
-        else:
-            hit = flex < s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2
-        return a + int(np.argmax(hit)) if hit.any() else None
+            if flex.max() <= s.cue_threshold_deg:  # the usual case: one reduction, no mask
+                return None
+            return a + int(np.argmax(flex > s.cue_threshold_deg))
+        rearm = s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2
+        if flex.min() >= rearm:
+            return None
+        return a + int(np.argmax(flex < rearm))
 
     def _cue(self, index: int) -> None:
         s = self._active

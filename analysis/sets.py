@@ -107,6 +107,7 @@ class OpenSet:
         self.live = live
         self.announced = False
         self.measured: list[Measured] = []
+        self._median_duration: float | None = None
         self.reps: list[Rep] = []
         self.cue_threshold_deg: float | None = None
         self.cue_armed = True
@@ -119,7 +120,9 @@ class OpenSet:
 
     @property
     def median_duration_s(self) -> float:
-        return statistics.median(x.end - x.start for x in self.measured)
+        if self._median_duration is None:  # asked every live block while the set is open
+            self._median_duration = statistics.median(x.end - x.start for x in self.measured)
+        return self._median_duration
 
     def began_with_set_up(self, second: Measured) -> bool:
         """A top-start "set" whose first turn was held far longer than the second (and over 0.8 s):
@@ -246,11 +249,13 @@ class OpenSet:
                     or first.rom_deg < self.settings.partial_fraction * m.rom_deg
                     or first.rom_deg - m.rom_deg > max_extra_depth_deg):
                 self.measured.clear()
+                self._median_duration = None
                 self.reps.clear()
                 if self.announced:
                     events.append(SetDiscarded(t_now, self.index))
                     self.announced = False
         self.measured.append(m)
+        self._median_duration = None
         rep = self._rep(m, len(self.measured), None)
         rep = replace(rep, flags=tuple(self._flags(rep, m)))
         self.reps.append(rep)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis import _extrema_kernels as zk
+
 
 @dataclass(frozen=True)
 class TrackerRules:
@@ -119,19 +121,11 @@ class TripTracker:
         if cand is None or t.size == 0:
             return "", -1
         t_turn = float(t[0]) if np.isnan(cand.t_turn) else cand.t_turn
-        late = t[-1] - t_turn > self.rules.max_trip_s
-        excursion = self.sign * flexion_deg - cand.home_s
-        if not late and excursion.min() > cand.band_deg:  # still out, as on most samples of a trip
+        code, i = zk._scan_trip(t, flexion_deg, rate_dps, self.sign, cand.home_s, cand.band_deg,
+                                cand.back_peak_dps, self.rules.min_return_dps, t_turn, self.rules.max_trip_s)
+        if code == 0:
             return "", -1
-        back = -self.sign * rate_dps
-        peak = np.maximum.accumulate(np.maximum(back, cand.back_peak_dps))
-        home = excursion <= cand.band_deg
-        done = home & (peak >= self.rules.min_return_dps) & (back <= 0.1 * peak)
-        hit = done | ((t - t_turn) > self.rules.max_trip_s)
-        if not hit.any():
-            return "", -1
-        i = int(np.argmax(hit))
-        return ("done" if done[i] else "abandon"), index0 + i
+        return ("done" if code == 1 else "abandon"), index0 + i
 
     def advance(self, t: np.ndarray, rate_dps: np.ndarray) -> None:
         """Take in samples consumed without an outcome (their return speed counts from now on)."""

@@ -26,7 +26,7 @@ from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, Se
 from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
-from tests.naive import naive_lowpass2, naive_vertical, naive_zigzag
+from tests.naive import naive_lowpass2, naive_scan_trip, naive_vertical, naive_zigzag
 
 
 def _session(seed: int, exercise: str, **overrides):
@@ -95,6 +95,18 @@ def test_derive_matches_its_parts(seed, n, with_twist):
     np.testing.assert_allclose(out[ACC_DEV], np.abs(acc_norm - 9.80665), rtol=1e-12)
     np.testing.assert_allclose(out[VELOCITY], velocity, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(out[HEIGHT], height, rtol=1e-10, atol=1e-12)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.sampled_from([1.0, -1.0]))
+@settings(max_examples=80, deadline=None)
+def test_scan_trip_matches_naive_twin(seed, n, sign):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.001, 0.05, n))
+    x = np.cumsum(rng.normal(0, 2.0, n))
+    rate = rng.normal(0, 20.0, n)
+    args = (sign, float(rng.normal(0, 5)), float(rng.uniform(0.5, 10)), float(rng.uniform(0, 30)),
+            float(rng.uniform(0, 10)), float(t[0] + rng.uniform(-1, 1)), float(rng.uniform(0.1, 5)))
+    assert tuple(zk._scan_trip(t, x, rate, *args)) == naive_scan_trip(t, x, rate, *args)
 
 
 def test_zigzag_edge_cases():
