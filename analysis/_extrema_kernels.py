@@ -128,7 +128,7 @@ def _scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, ma
 
     Complete: back within `band` of home (s = sign * x), the return having reached min_return and
     slowed to 10 % of its running peak speed. Abandoned: more than max_trip_s after the turn.
-    Returns (1 complete | 2 abandoned | 0 neither, local index or -1).
+    Returns (1 complete | 2 abandoned | 0 neither, local index or -1, peak return speed so far).
     """
     peak = back_peak
     for i in range(t.size):
@@ -136,7 +136,7 @@ def _scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, ma
         if back > peak:
             peak = back
         if sign * x[i] - home_s <= band and peak >= min_return and back <= 0.1 * peak:
-            return 1, i
+            return 1, i, peak
         if t[i] - t_turn > max_trip_s:
-            return 2, i
-    return 0, -1
+            return 2, i, peak
+    return 0, -1, peak

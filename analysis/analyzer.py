@@ -274,13 +274,16 @@ class Analyzer:
         cue_i = self._cue_index(a, cols[FLEX]) if self._active is not None else None
         if cue_i is not None and (best is None or cue_i < best[0]):
             best = (cue_i, "cue", None)
-        seg = cols if best is None else self._history.get(a, best[0] + 1)
+        if best is None:  # every sample taken in: the trackers keep what their scan saw
+            self._posture(a, cols)
+            for tracker in self._trackers:
+                tracker.advance_scanned()
+            return None
+        seg = self._history.get(a, best[0] + 1)
         self._posture(a, seg)
         for tracker in self._trackers:
-            if best is None or best[2] is not tracker:
+            if best[2] is not tracker:
                 tracker.advance(seg[T], seg[SIGNALS[tracker.detector][1]])
-        if best is None:
-            return None
         i, what, who = best
         if what == "close":
             self._close(who, i)

@@ -65,6 +65,7 @@ class TripTracker:
         self.min_reps = min_reps
         self._home: tuple[int, float] | None = None
         self._cand: _Candidate | None = None
+        self._scanned: tuple[float, float] | None = None  # (t_turn, peak speed) seen by the last scan
 
     @property
     def out_since_index(self) -> int | None:
@@ -121,11 +122,17 @@ class TripTracker:
         if cand is None or t.size == 0:
             return "", -1
         t_turn = float(t[0]) if np.isnan(cand.t_turn) else cand.t_turn
-        code, i = zk._scan_trip(t, flexion_deg, rate_dps, self.sign, cand.home_s, cand.band_deg,
-                                cand.back_peak_dps, self.rules.min_return_dps, t_turn, self.rules.max_trip_s)
+        code, i, peak = zk._scan_trip(t, flexion_deg, rate_dps, self.sign, cand.home_s, cand.band_deg,
+                                      cand.back_peak_dps, self.rules.min_return_dps, t_turn, self.rules.max_trip_s)
+        self._scanned = (t_turn, peak) if code == 0 else None
         if code == 0:
             return "", -1
         return ("done" if code == 1 else "abandon"), index0 + i
+
+    def advance_scanned(self) -> None:
+        """Take in all the samples the last `scan` looked at (it found no outcome in them)."""
+        if self._cand is not None and self._scanned is not None:
+            self._cand.t_turn, self._cand.back_peak_dps = self._scanned
 
     def advance(self, t: np.ndarray, rate_dps: np.ndarray) -> None:
         """Take in samples consumed without an outcome (their return speed counts from now on)."""

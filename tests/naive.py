@@ -201,12 +201,13 @@ def naive_vertical(t: np.ndarray, acc_dev: np.ndarray, tau_s: float, mean_tau_s:
 
 def naive_scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, max_trip_s):
     """The trip-end test with whole-array numpy: running peak of the return speed, then the first
-    sample that is home, fast enough before and slowed to 10 % (1), or too late (2); (0, -1) if none."""
+    sample that is home, fast enough before and slowed to 10 % (1), or too late (2); (0, -1) if none;
+    with the peak speed up to that sample (or the end)."""
     back = -sign * np.asarray(rate)
     peak = np.maximum.accumulate(np.maximum(back, back_peak))
     done = (sign * np.asarray(x) - home_s <= band) & (peak >= min_return) & (back <= 0.1 * peak)
     hit = done | ((np.asarray(t) - t_turn) > max_trip_s)
     if not hit.any():
-        return 0, -1
+        return 0, -1, float(peak[-1])
     i = int(np.argmax(hit))
-    return (1 if done[i] else 2), i
+    return (1 if done[i] else 2), i, float(peak[i])
