@@ -98,6 +98,8 @@ class Analyzer:
     def push(self, block: Samples) -> list[Event]:
         """Analyse the next block (it must follow the previous one in time); returns its events."""
         self._events = []
+        if len(block) == 0:
+            return []
         if len(block) <= CHUNK:
             self._push_chunk(block)
         else:

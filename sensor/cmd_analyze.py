@@ -95,6 +95,8 @@ def analyze_recording(
         raise OverwriteError(out / "report.json")
     recording = load(path)
     meta = recording.meta
+    if len(recording.samples) < 2:
+        raise InputError(f"{path}: the recording holds {len(recording.samples)} samples; nothing to analyse")
     if exercise is None and exercise_from_notes(meta.notes):
         exercise = exercise_from_notes(meta.notes)
         meta.decisions.append(f"exercise: {exercise}, as the recording's notes say (--exercise to change)")

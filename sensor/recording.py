@@ -55,7 +55,8 @@ class Recording:
 
 def is_backcheck_recording(path: Path) -> bool:
     try:
-        return _open_text(path).readline().strip() == MAGIC
+        with _open_text(path) as f:
+            return f.readline().strip() == MAGIC
     except (OSError, UnicodeDecodeError, gzip.BadGzipFile):
         return False
 
@@ -64,7 +65,8 @@ def read_recording(path: str | os.PathLike) -> Recording:
     """Read a backcheck recording; a torn last line (killed writer) is dropped."""
     path = Path(path)
     try:
-        text = _open_text(path).read()
+        with _open_text(path) as f:
+            text = f.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, gzip.BadGzipFile) as err:
@@ -112,11 +114,20 @@ def read_recording(path: str | os.PathLike) -> Recording:
 
 
 def _parse_rows(path: Path, body: list[str]) -> np.ndarray:
-    """Rows of 7 numbers (empty cell = NaN): pandas' C parser, or line by line to name a bad line."""
+    """Rows of 7 numbers (empty cell = NaN): numpy's parser for full rows (no pandas import on a cold
+    start), pandas' where cells are empty (accelerometer only), line by line to name a bad line."""
+    text = "\n".join(body)
+    if body:
+        try:
+            data = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
+            if data.shape == (len(body), 7):
+                return data
+        except ValueError:
+            pass
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.StringIO("\n".join(body)), header=None, names=COLUMNS, dtype=float,
+        frame = pd.read_csv(io.StringIO(text), header=None, names=COLUMNS, dtype=float,
                             engine="c", skip_blank_lines=False)
         if len(frame) == len(body):
             return frame.to_numpy()

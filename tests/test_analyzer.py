@@ -225,3 +225,25 @@ def test_accelerometer_only_recording_runs_in_reduced_mode(short_deadlift):
     assert any("Accelerometer-only" in note for note in report.notes)
     assert sum(len(s.reps) for s in report.sets) == sum(len(s.reps) for s in truth.sets)
     assert all(r.peak_twist_deg is None for s in report.sets for r in s.reps)
+
+
+def test_empty_and_one_sample_blocks_are_taken_in_stride(short_deadlift, whole_run):
+    rec, _ = short_deadlift
+    analyzer = Analyzer(exercise="deadlift")
+    assert analyzer.push(Samples.empty()) == []
+    events = []
+    for a in range(0, 300):  # one sample at a time at the start, with empty blocks between
+        events += analyzer.push(rec.samples[a : a + 1]) + analyzer.push(rec.samples[a:a])
+    events += analyzer.push(rec.samples[300:])
+    assert analyzer.finish().to_json() == whole_run["deadlift"][0]
+    assert events == whole_run["deadlift"][1]
+
+
+def test_analyze_refuses_a_recording_without_samples(tmp_path, capsys):
+    from sensor.cli import main
+    from sensor.recording import Recording, RecordingMeta, write_recording
+
+    path = tmp_path / "empty.csv"
+    write_recording(path, Recording(Samples.empty(), RecordingMeta(format="backcheck")))
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 3
+    assert "the recording holds 0 samples; nothing to analyse" in capsys.readouterr().err
