@@ -55,7 +55,15 @@ def _trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming
     wide = analyzer.columns(trip.i_home - int(seg.max_rate_hz), trip.i_done + 1)  # may start 1 s earlier
     wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
     offset = int(np.searchsorted(wide[T], cols[T, 0]))
-    return time_rep(wide[T], wide[RATE_SMOOTH], 0, offset + int(peaks[0]), wide.shape[1] - 1)
+    i_turn = offset + int(peaks[0])
+    timing = time_rep(wide[T], wide[RATE_SMOOTH], 0, i_turn, wide.shape[1] - 1)
+    rate = wide[RATE_SMOOTH, i_turn:]
+    i_back = int(np.argmin(rate))
+    if i_back < rate.size - 1 and -rate[-1] > 0.1 * timing.back_peak_dps:
+        # the hips came home before the trunk did: mirror the trunk's return about its peak speed
+        end = 2.0 * float(wide[T, i_turn + i_back]) - timing.depart_s
+        timing = replace(timing, end_s=max(end, timing.end_s))
+    return timing
 
 
 def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
