@@ -40,6 +40,10 @@ class SegmentationSettings:
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
     vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much
     min_squat_depth_m: float = 0.05  # squats: a smaller dip of the (leaky) height is not a rep
+    squat_min_hip_travel_m: float = 0.25  # without --exercise: a rep whose hips travel this far (leaky
+    # height, peak to peak, m) ...
+    squat_max_lean_deg_per_m: float = 150.0  # ... while the trunk flexes at most this much per metre of it is
+    # a squat, found and timed by the hips; otherwise a hinge or deadlift, found by the trunk
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this
@@ -62,11 +66,12 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
     floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
         min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
         max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n)
+    hips = TripTracker(TOP_START, -1.0, "vertical", TrackerRules(
+        min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf,
+        home_min_deg=-inf, home_max_deg=inf, band_fraction=0.35, band_min_deg=0.02, min_return_dps=0.05,
+        max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s), n)
     if exercise in HIPS_TRAVEL:
-        rules = TrackerRules(min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf, home_min_deg=-inf,
-                             home_max_deg=inf, band_fraction=0.35, band_min_deg=0.02, min_return_dps=0.05,
-                             max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s)
-        return [TripTracker(TOP_START, -1.0, "vertical", rules, n)]
+        return [hips]
     if exercise is not None:
         pattern = pattern_of(exercise)
         if pattern == TRUNK_STILL:
@@ -80,4 +85,5 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
             home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1, plateau_home=True),
         TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
             home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1, plateau_home=True),
+        hips,
     ]

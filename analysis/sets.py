@@ -10,7 +10,7 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import ACC_DEV, FLEX, FLEX_SMOOTH, LATERAL, RATE_SMOOTH, SIGNALS, TWIST_RATE, VELOCITY, T
+from analysis.columns import ACC_DEV, FLEX, FLEX_SMOOTH, HEIGHT, LATERAL, RATE_SMOOTH, SIGNALS, TWIST_RATE, VELOCITY, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
@@ -64,6 +64,14 @@ def _trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming
         end = 2.0 * float(wide[T, i_turn + i_back]) - timing.depart_s
         timing = replace(timing, end_s=max(end, timing.end_s))
     return timing
+
+
+def _squat_like(cols: np.ndarray, seg) -> bool:
+    """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
+    a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel)."""
+    travel_m = float(np.ptp(cols[HEIGHT]))
+    lean_deg = float(np.ptp(cols[FLEX]))
+    return travel_m >= seg.squat_min_hip_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * travel_m
 
 
 def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
@@ -183,6 +191,9 @@ class OpenSet:
         a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
         if row != FLEX_SMOOTH and np.ptp(cols[FLEX, a:b]) < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
+        if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != _squat_like(
+                cols[:, a:b], seg):
+            return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
         if tracker.pattern == TRUNK_STILL and _walking(cols[ACC_DEV, a:b], seg):
             return None  # walking, not holding the trunk still while the arms pull
         held_turn = (t >= timing.arrive_s) & (t <= timing.depart_s)
@@ -304,6 +315,8 @@ class OpenSet:
         return FlagRaised(t_s, self.index, len(self.reps) + 1, flag)
 
     def _guess(self) -> str:
+        if self.tracker.detector == "vertical":
+            return "squat"
         peaks = [m.peak_flexion_deg for m in self.measured]
         return guess_exercise(self.tracker.pattern, float(np.median(peaks)), self.measured[0].home_flexion_deg)
 

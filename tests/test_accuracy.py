@@ -81,17 +81,24 @@ def test_accelerometer_only_reps():
 
 
 @pytest.mark.skipif(not SQUAT5.exists(), reason="../shared/data/squat5_lowback is not beside the project")
-def test_real_squats_match_the_hand_marked_reps():
+@pytest.mark.parametrize(("exercise", "min_ten_reps", "min_good_fraction", "min_named_squat"), [
+    ("squat", 28, 0.95, 30),  # the target
+    (None, 25, 0.94, 28),  # guessed from the movement: floors under the measured 26 / 30, 286 / 300, 30 / 30
+])
+def test_real_squats_match_the_hand_marked_reps(exercise, min_ten_reps, min_good_fraction, min_named_squat):
     labels = pd.read_csv(SQUAT5 / "reps.csv")
-    ten_reps, good, total = 0, 0, 0
+    ten_reps, good, total, named_squat = 0, 0, 0, 0
     for name, marked in labels.groupby("recording"):
-        analyzer = Analyzer(exercise="squat")
+        analyzer = Analyzer(exercise=exercise)
         analyzer.push(load(SQUAT5 / name).samples)
-        found = [(r.start_s, r.end_s) for s in analyzer.finish().sets for r in s.reps]
+        sets = analyzer.finish().sets
+        found = [(r.start_s, r.end_s) for s in sets for r in s.reps]
         truth = list(zip(marked.start_s, marked.end_s, strict=True))
         ten_reps += len(found) == 10
         good += sum(1 for _, _, overlap in match_reps(found, truth, min_iou=0.0) if overlap >= 0.5)
         total += len(truth)
+        named_squat += bool(sets) and max(sets, key=lambda s: len(s.reps)).exercise == "squat"
     assert labels.recording.nunique() == 30
-    assert ten_reps >= 28
-    assert good / total >= 0.95
+    assert ten_reps >= min_ten_reps
+    assert good / total >= min_good_fraction
+    assert named_squat >= min_named_squat
