@@ -175,7 +175,11 @@ class OpenSet:
         t = cols[T]
         seg = analyzer.settings.segmentation
         row, rate_row = SIGNALS[tracker.detector]
-        timing = time_rep(t, tracker.sign * cols[rate_row], 0, i_turn, n - 1)
+        rate = cols[rate_row]
+        if tracker.pattern == TRUNK_STILL:  # a few deg/s at most: take off the gyroscope's residual bias,
+            # the rate's mean beyond what the (accelerometer-anchored) angle changed
+            rate = rate - (float(np.mean(rate)) - (cols[row, -1] - cols[row, 0]) / (t[-1] - t[0]))
+        timing = time_rep(t, tracker.sign * rate, 0, i_turn, n - 1)
         if row != FLEX_SMOOTH:
             timing = _trunk_timing(analyzer, trip, cols) or timing
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
