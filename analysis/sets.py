@@ -254,9 +254,18 @@ class OpenSet:
         out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings))
         out.append(fl.twist_flag(rep, self.settings))
         if not any(f is not None for f in out):  # a flagged rep is fast for the wrong reason
-            clean = [r.peak_velocity_dps for r in self.reps if _speed_reference(r)]
-            out.append(fl.fatigue_flag(rep, max([*clean, rep.peak_velocity_dps]), self.settings))
+            out.append(self._fatigue(rep))
         return [f for f in out if f is not None]
+
+    def _fatigue(self, rep: Rep) -> Flag | None:
+        """Velocity loss, flagged once per set: at the second rep in a row below the best clean rep by
+        `fatigue_loss_pct` (one slow rep is tempo noise; the cue is a signal to end the set)."""
+        if not self.reps or any(f.kind == "fatigue" for r in self.reps for f in r.flags):
+            return None
+        best = max([r.peak_velocity_dps for r in self.reps if _speed_reference(r)] + [rep.peak_velocity_dps])
+        if fl.fatigue_flag(self.reps[-1], best, self.settings) is None:
+            return None
+        return fl.fatigue_flag(rep, best, self.settings)
 
     def add(self, m: Measured, max_duration_ratio: float, max_extra_depth_deg: float, t_now: float) -> list[Event]:
         """Add a completed rep; returns the events to show now.
