@@ -252,6 +252,17 @@ def _run(t, acc, gyro, state, params, out, flags):
                 else:  # provisional: the axis of the largest excursion so far
                     px, py, pz = dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
+        elif decided == 1.0 and not acc_only:
+            # refined over the rest of that first excursion (its sign kept), then fixed
+            if du < gather_cos:
+                sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
+                syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz
+                px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)
+                if px * fax + py * fay + pz * faz < 0.0:
+                    px, py, pz = -px, -py, -pz
+                fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
+            else:
+                decided = 2.0
 
         # the up vector in the trunk frame (forward, left, up); the angles follow in a second pass
         out[FLEXION, i] = -(gx * ffx + gy * ffy + gz * ffz)

@@ -27,9 +27,17 @@ class NaiveOrientation:
         self.bias_time = 0.0
         self.calibrated = False
         self.decided = False
+        self.refined = False  # the first excursion has ended: the sagittal plane is fixed
         self.max_tilt_deg = 0.0
         self.scatter = np.zeros((3, 3))
         self.flexion_prev = 0.0
+
+    def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
+        """The horizontal rotation's principal axis, signed like the excursion's own axis."""
+        plane = np.eye(3) - np.outer(self.n, self.n)
+        values, vectors = np.linalg.eigh(plane @ self.scatter @ plane)
+        axis = vectors[:, -1] if values[-1] > 0.0 else excursion_axis
+        return axis if axis @ excursion_axis >= 0.0 else -axis
 
     def _set_axes(self, axis: np.ndarray) -> None:
         axis = axis - (axis @ self.n) * self.n
@@ -114,6 +122,13 @@ class NaiveOrientation:
                 self._set_axes(self.a)
 
         tilt_deg = self._tilt_deg(decide_up)
+        if self.decided and not self.refined and not self.acc_only:  # the rest of the first excursion
+            if tilt_deg > 0.5 * s.sagittal_decide_deg:
+                self.scatter += dt * np.outer(w, w)
+                axis = self._principal_axis(np.cross(decide_up, self.n))
+                self._set_axes(axis if axis @ self.a >= 0.0 else -axis)
+            else:
+                self.refined = True
         deciding = not self.decided and (self.acc_only or self.settle == 0.0)
         if deciding and tilt_deg > 0.5 * s.sagittal_decide_deg:
             self.scatter += dt * np.outer(w, w)
@@ -122,10 +137,7 @@ class NaiveOrientation:
             excursion_axis = np.cross(decide_up, self.n)
             if tilt_deg > s.sagittal_decide_deg:
                 self.decided, self.decided_t_s = True, t
-                plane = np.eye(3) - np.outer(self.n, self.n)
-                values, vectors = np.linalg.eigh(plane @ self.scatter @ plane)
-                axis = vectors[:, -1] if values[-1] > 0.0 else excursion_axis
-                self._set_axes(axis if axis @ excursion_axis >= 0.0 else -axis)
+                self._set_axes(self._principal_axis(excursion_axis))
             else:
                 self._set_axes(excursion_axis)
 
