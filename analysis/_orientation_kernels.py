@@ -278,11 +278,12 @@ def _run(t, acc, gyro, state, params, out, flags):
         flags[STILL, i] = still
         flags[CALIBRATED_OUT, i] = calibrated != 0.0
 
-    # Tait-Bryan (ZYX) angles of the trunk from neutral: up = (-sin f, cos f sin l, cos f cos l)
+    # angles of the trunk from neutral, R = Rz Rx(lateral) Ry(flexion): up = (-cos l sin f, sin l, cos l cos f),
+    # so flexion = atan2(forward, up) holds beyond 90 deg (a deep good morning) and lateral = asin(left)
     for i in range(t.shape[0]):
         forward, left, up = out[FLEXION, i], out[LATERAL, i], out[UP, i]
-        out[FLEXION, i] = DEG * _atan2(forward, math.sqrt(left * left + up * up))
-        out[LATERAL, i] = DEG * _atan2(left, up)
+        out[FLEXION, i] = DEG * _atan2(forward, up)
+        out[LATERAL, i] = DEG * _atan2(left, math.sqrt(forward * forward + up * up))
     if acc_only:
         for i in range(t.shape[0]):
             dt = out[FLEXION_RATE, i]

@@ -141,8 +141,8 @@ class NaiveOrientation:
             else:
                 self._set_axes(excursion_axis)
 
-        flexion = math.degrees(math.asin(np.clip(-(self.g @ self.f), -1.0, 1.0)))
-        lateral = math.degrees(math.atan2(self.g @ self.a, self.g @ self.n))
+        flexion = math.degrees(math.atan2(-(self.g @ self.f), self.g @ self.n))
+        lateral = math.degrees(math.asin(np.clip(self.g @ self.a, -1.0, 1.0)))
         if self.acc_only:
             rate = (flexion - self.flexion_prev) / dt if dt > 0.0 else 0.0
             twist = math.nan
