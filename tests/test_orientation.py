@@ -205,3 +205,22 @@ def test_acceleration_norm_is_passed_through() -> None:
     samples = random_motion(2, n=500)
     angles = TrunkOrientation().process(samples)
     np.testing.assert_allclose(angles.acc_norm_mps2, np.linalg.norm(samples.acc, axis=1), rtol=1e-14)
+
+
+def test_flexion_beyond_ninety_degrees_with_a_lateral_bend() -> None:
+    """A deep good morning past horizontal, bent to the side at the bottom: the simulator's truth angles
+    (flexion = atan2(-up_x, up_z), lateral = asin(up_y)) hold at any depth."""
+    track = Track()
+    track.hold(3.0)
+    track.move(2.5, flexion_deg=105.0)
+    track.move(1.0, lateral_deg=12.0)
+    track.hold(1.0)
+    mounting, device, rng = Mounting(taping_deg=50.0, face="out"), Device(), np.random.default_rng(2)
+    t_true, t_rec = sample_times(track.t_s, 100.0, device, rng)
+    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+    angles = TrunkOrientation().process(Samples(t_rec, acc, gyro))
+    truth = track.evaluate(t_true)
+    assert angles.flexion_deg.max() == pytest.approx(105.0, abs=1.0)
+    assert angles.flexion_deg[-1] == pytest.approx(truth[-1, 0], abs=1.0)
+    assert angles.lateral_deg[-1] == pytest.approx(truth[-1, 1], abs=1.0)
