@@ -345,16 +345,18 @@ class Analyzer:
                 self._emit(index, event)
 
     def _close_index(self, a: int, t: np.ndarray) -> tuple[int, OpenSet] | None:
-        """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, while a
-        trip is out, once that trip has lasted longer than any rep of the set could."""
+        """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, once the
+        lifter has left home again (a slow rep's turn may show only seconds later), when that trip has
+        lasted longer than any rep of the set could."""
         seg = self.settings.segmentation
         best = None
         for open_set in self._open.values():
             due = open_set.last_end + seg.set_gap_s
-            out_since = open_set.tracker.out_since_index
-            if out_since is not None:
-                out_t = self._history.get(self._history.clip(out_since), self._history.clip(out_since) + 1)[T, 0]
-                due = max(due, out_t + seg.max_duration_ratio * open_set.median_duration_s)
+            left = open_set.tracker.left_home_index
+            if left is not None:
+                left_t = self._history.get(self._history.clip(left), self._history.clip(left) + 1)[T, 0]
+                if left_t >= open_set.last_end or open_set.tracker.out_since_index is not None:
+                    due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
             if t[-1] < due:
                 continue
             i = a + int(np.searchsorted(t, due))

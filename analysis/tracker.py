@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis import _extrema_kernels as zk
+from analysis.exercises import TOP_START
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,18 @@ class TripTracker:
     def out_since_index(self) -> int | None:
         """Global index of the home the current trip left from, or None when no trip is out."""
         return None if self._cand is None else self._cand.i_home
+
+    @property
+    def left_home_index(self) -> int | None:
+        """Global index of the home the lifter last left: the trip's, or, for top-start lifts, the last
+        home turning point (confirmed once the lifter moved down by the hysteresis: the turn of a slow
+        eccentric may show seconds later). A floor-start or trunk-still home turning point may be the
+        stand-up after the set or a resting lifter's sway."""
+        if self._cand is not None:
+            return self._cand.i_home
+        if self._home is None or self.pattern != TOP_START:
+            return None
+        return self._home[0]
 
     def on_turning_point(self, index: int, kind: int, value_deg: float,
                          held_before: tuple[int, float] | None = None) -> Trip | None:
