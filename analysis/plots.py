@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from analysis.report import FLAG_KINDS, Rep, SessionReport, SetReport
-from analysis.summary_text import clock
+from analysis.summary_text import clock, plural
 from analysis.trace import Trace
 
 PHASES = ("eccentric", "pause_bottom", "concentric", "pause_top")  # tempo notation order
@@ -197,7 +197,8 @@ def overview_figure(report: SessionReport, trace: Trace) -> Any:
     _trace_panel(ax, report, trace, report.sets, t0, max(t1, t0 + 1.0), full_height_phases=False)
     n_reps = len(report.reps)
     flagged = sum(1 for _, r in report.reps if r.flags)
-    ax.set_title(f"Trunk flexion over the session: {len(report.sets)} sets, {n_reps} reps, {flagged} flagged")
+    ax.set_title(f"Trunk flexion over the session: {plural(len(report.sets), 'set')}, {plural(n_reps, 'rep')}, "
+                 f"{flagged} flagged")
     fig.legend(loc="outside lower center", ncol=6, fontsize=FONT_PT, frameon=False)
     return fig
 

@@ -37,10 +37,15 @@ def _rep_line(rep: Rep) -> str:
     return line if len(line) <= WIDTH else line[: WIDTH - 1] + "…"
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 rep', '2 reps'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def set_title(s: SetReport) -> str:
     guessed = " (guessed)" if s.exercise_guessed else ""
     flagged = sum(1 for r in s.reps if r.flags)
-    return (f"Set {s.index}: {s.exercise}{guessed}, {len(s.reps)} reps, {flagged} flagged "
+    return (f"Set {s.index}: {s.exercise}{guessed}, {plural(len(s.reps), 'rep')}, {flagged} flagged "
             f"({clock(s.start_s)}-{clock(s.end_s)})")
 
 
@@ -50,8 +55,8 @@ def format_summary(report: SessionReport) -> str:
     flagged = sum(1 for _, r in reps if r.flags)
     rec = report.recording
     source = ", ".join(x for x in (rec.device, f"{rec.sample_rate_hz:.0f} Hz") if x)
-    lines = [f"Session {clock(rec.duration_s)} long ({source}): {len(report.sets)} sets, "
-             f"{len(reps)} reps, {flagged} flagged"]
+    lines = [f"Session {clock(rec.duration_s)} long ({source}): {plural(len(report.sets), 'set')}, "
+             f"{plural(len(reps), 'rep')}, {flagged} flagged"]
     for note in report.notes:
         lines += textwrap.wrap(f"Note: {note}", WIDTH, subsequent_indent="  ")
     if not report.sets:

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from analysis.summary_text import clock
+from analysis.summary_text import clock, plural
 from sensor.errors import InputError, OverwriteError
 from sensor.history import ENV_VAR, History, default_path
 
@@ -53,7 +53,7 @@ def _list(h: History, args: argparse.Namespace) -> None:
         line = (f"{r.id:>4}  {r.started_utc[:16].replace('T', ' '):<17} {clock(r.duration_s):>7} "
                 f"{r.n_sets:>4} {r.n_reps:>4} {r.n_flagged:>7}  {exercises}")
         print(line if len(line) <= 100 else line[:99] + "…")
-    print(f"{len(rows)} sessions, {sum(r.n_reps for r in rows)} reps, "
+    print(f"{plural(len(rows), 'session')}, {plural(sum(r.n_reps for r in rows), 'rep')}, "
           f"{sum(r.n_flagged for r in rows)} flagged")
 
 

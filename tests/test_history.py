@@ -241,7 +241,7 @@ def test_backcheck_history_command(tmp_path, capsys):
     assert main(["history", "--db", str(db), "--since", "2026-03-10"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].split()[:8] == ["2", "2026-03-16", "18:30", "4:50", "3", "21", "8", "deadlift,"]
-    assert out[-1] == "1 sessions, 21 reps, 8 flagged"
+    assert out[-1] == "1 session, 21 reps, 8 flagged"
     assert main(["history", "--db", str(db), "--exercise", "squat"]) == 0
     assert capsys.readouterr().out.strip() == "No sessions match."
     png = tmp_path / "trend.png"
