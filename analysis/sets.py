@@ -10,11 +10,11 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import ACC_DEV, FLEX, FLEX_SMOOTH, LATERAL, RATE_SMOOTH, SIGNALS, TWIST_RATE, VELOCITY, T
+from analysis.columns import FLEX, FLEX_SMOOTH, RATE_SMOOTH, SIGNALS, VELOCITY, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import RepTiming, integrate_deg, time_rep
+from analysis.reps import RepTiming, _rep_numbers, time_rep
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -69,19 +69,6 @@ def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
 def _speed_reference(rep: Rep) -> bool:
     """Can this rep's speed be the set's best for velocity loss? Not a bounced or rounded one."""
     return not any(f.kind in ("momentum", "rounding") for f in rep.flags)
-
-
-def _peak(t: np.ndarray, rate_dps: np.ndarray, start_s: float, end_s: float) -> float:
-    """Highest rate (deg/s) between two times (0 when no sample lies between them)."""
-    inside = rate_dps[(t >= start_s) & (t <= end_s)]
-    return float(inside.max()) if inside.size else 0.0
-
-
-def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:
-    """Body accelerations like walking: RMS of | |acc| - g | above the setting (over >= 0.5 s)."""
-    if acc_dev_mps2.size < 2:
-        return False
-    return float(np.sqrt(np.mean(acc_dev_mps2**2))) > seg.max_still_activity_mps2
 
 
 def _round_phase(x: float | None) -> str:
@@ -159,7 +146,7 @@ class OpenSet:
         t = cols[T]
         seg = analyzer.settings.segmentation
         row, rate_row = SIGNALS[tracker.detector]
-        timing = time_rep(t, tracker.sign * cols[rate_row], 0, i_turn, n - 1)
+        timing = time_rep(t, cols[rate_row], 0, i_turn, n - 1, tracker.sign)
         if row != FLEX_SMOOTH:
             timing = _trunk_timing(analyzer, trip, cols) or timing
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
@@ -171,29 +158,20 @@ class OpenSet:
             rom = abs(float(cols[row, i_turn]) - home_start)
             if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
                 return None
-        a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
-        a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
-        if row != FLEX_SMOOTH and np.ptp(cols[FLEX, a:b]) < seg.min_rom_deg:
+        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak = _rep_numbers(
+            cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
+        if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-        if tracker.pattern == TRUNK_STILL and _walking(cols[ACC_DEV, a:b], seg):
+        walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
+        if tracker.pattern == TRUNK_STILL and walk_rms > walking:
             return None  # walking, not holding the trunk still while the arms pull
-        held_turn = (t >= timing.arrive_s) & (t <= timing.depart_s)
-        if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and _walking(
-                cols[ACC_DEV, held_turn], seg):
+        if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and held_rms > walking:
             return None  # walking about between two bends is not a lockout
-        flex = cols[FLEX, a:b]
-        twist = None
-        if not analyzer.accelerometer_only:
-            twist = float(np.max(np.abs(integrate_deg(t[a:b], cols[TWIST_RATE, a:b]))))
-        home = float(cols[FLEX_SMOOTH, 0])
-        out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
-        if row != FLEX_SMOOTH:  # timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
-            out_peak = _peak(t, cols[RATE_SMOOTH], timing.start_s, timing.arrive_s)
-            back_peak = _peak(t, -cols[RATE_SMOOTH], timing.depart_s, timing.end_s)
-        return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s,
-                        out_peak, back_peak, float(flex.max()),
-                        float(flex.max() - flex.min()), home, float(np.max(np.abs(cols[LATERAL, a:b]))),
-                        twist, t[a:b].copy(), flex.copy())
+        if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
+            out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
+        return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
+                        flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
+                        None if analyzer.accelerometer_only else twist, t[a:b].copy(), cols[FLEX, a:b].copy())
 
     def _rep(self, m: Measured, number: int, home_pause: float | None) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
