@@ -10,6 +10,8 @@ that proves it, never earlier.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -140,3 +142,34 @@ def _scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, ma
         if t[i] - t_turn > max_trip_s:
             return 2, i, peak
     return 0, -1, peak
+
+
+@njit(cache=True)
+def _first_crossing(x, level, above):
+    """Index of the first sample of x above `level` (above=True) or below it (above=False); -1 if none."""
+    for i in range(x.size):
+        if (x[i] > level) if above else (x[i] < level):
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _posture_slots(t, t_first, hz, slot, out):
+    """Samples of t that start a new 1/hz slot of data time (slot k: t - t_first >= k / hz, counted
+    from the last slot reported, `slot`); writes their indices into `out`.
+
+    A slot starts at the first sample at or after t_first + (slot + 1) / hz; the next slot is the one
+    after that sample's own (so a gap in the data skips the slots it covers).
+    Returns (how many were written, the last slot reported).
+    """
+    m = 0
+    j = 0
+    boundary = t_first + (slot + 1.0) / hz
+    while t.size > 0 and t[-1] >= boundary:
+        while t[j] < boundary:
+            j += 1
+        out[m] = j
+        m += 1
+        slot = max(float(math.floor((t[j] - t_first) * hz)), slot + 1.0)
+        boundary = t_first + (slot + 1.0) / hz
+    return m, slot

@@ -273,3 +273,26 @@ def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, start, arrive
     return (a, b, float(flex[a:b].max()), float(flex[a:b].min()), float(np.max(np.abs(lateral[a:b]))),
             float(np.max(np.abs(twist))), rms(acc_dev[a:b]), rms(held), peak(rate, start, arrive),
             peak(-rate, depart, end))
+
+
+# ---------------------------------------------------------------------------------------------
+# Live checks (analysis/_extrema_kernels.py): the rounding cue's crossing and the posture slots.
+# ---------------------------------------------------------------------------------------------
+
+
+def naive_first_crossing(x: np.ndarray, level: float, above: bool) -> int:
+    hits = np.flatnonzero(x > level if above else x < level)
+    return int(hits[0]) if hits.size else -1
+
+
+def naive_posture_slots(t: np.ndarray, t_first: float, hz: float, slot: float) -> tuple[list[int], float]:
+    """Slot by slot with bisect: the first sample at or after each slot's start, then the slot after
+    that sample's own."""
+    import bisect
+
+    out = []
+    while t.size and t[-1] >= t_first + (slot + 1.0) / hz:
+        j = bisect.bisect_left(t, t_first + (slot + 1.0) / hz)
+        out.append(j)
+        slot = max(math.floor((float(t[j]) - t_first) * hz), slot + 1.0)
+    return out, slot

@@ -29,7 +29,9 @@ from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
+    naive_first_crossing,
     naive_lowpass2,
+    naive_posture_slots,
     naive_rep_numbers,
     naive_scan_trip,
     naive_time_rep,
@@ -155,6 +157,27 @@ def test_rep_numbers_match_naive_twin(seed, n):
     want = naive_rep_numbers(cols[T], cols[FLEX], cols[LATERAL], cols[TWIST_RATE], cols[ACC_DEV], cols[RATE_SMOOTH],
                              *times, i_turn)
     np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit, NaN for a too short hold
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_first_crossing_matches_naive_twin(seed, n, above):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 10, n)
+    level = float(rng.normal(0, 15))
+    assert zk._first_crossing(x, level, above) == naive_first_crossing(x, level, above)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(0, 400), st.floats(0.5, 60.0), st.integers(-1, 30))
+@settings(max_examples=80, deadline=None)
+def test_posture_slots_match_naive_twin(seed, n, hz, slot):
+    rng = np.random.default_rng(seed)
+    t = 100.0 + np.cumsum(rng.choice([0.01, 0.003, 0.04, 0.7], n, p=[0.85, 0.05, 0.05, 0.05]))  # jitter, gaps
+    t_first = 100.0 + float(rng.uniform(-0.05, 0.05))
+    start = -np.inf if slot < 0 else float(slot)
+    out = np.empty(n, dtype=np.int64)
+    m, last = zk._posture_slots(t, t_first, hz, start, out)
+    assert (out[:m].tolist(), last) == naive_posture_slots(t, t_first, hz, start)
 
 
 def test_zigzag_edge_cases():
