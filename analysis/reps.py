@@ -151,14 +151,8 @@ def _rep_numbers(cols, start, arrive, depart, end, i_turn):
     [depart, end] (deg/s, 0 when no sample lies there).
     """
     t = cols[T_ROW]
-    n = t.size
-    a = 0
-    while a < n and t[a] < start:
-        a += 1
-    b = a
-    while b < n and t[b] < end:
-        b += 1
-    a, b = min(a, i_turn), max(b, i_turn + 1)
+    a = min(np.searchsorted(t, start), i_turn)
+    b = max(np.searchsorted(t, end), i_turn + 1)
     flex_max = flex_min = cols[FLEX_ROW, a]
     lateral_max = abs(cols[LATERAL_ROW, a])
     twist = twist_max = 0.0
@@ -168,18 +162,12 @@ def _rep_numbers(cols, start, arrive, depart, end, i_turn):
         lateral_max = max(lateral_max, abs(cols[LATERAL_ROW, i]))
         twist += 0.5 * (cols[TWIST_ROW, i] + cols[TWIST_ROW, i - 1]) * (t[i] - t[i - 1])
         twist_max = max(twist_max, abs(twist))
-    held_a = 0
-    while held_a < n and t[held_a] < arrive:
-        held_a += 1
-    held_b = held_a
-    while held_b < n and t[held_b] <= depart:
-        held_b += 1
     out_peak = back_peak = -math.inf
-    for i in range(n):
-        if start <= t[i] <= arrive:
-            out_peak = max(out_peak, cols[RATE_SMOOTH_ROW, i])
-        if depart <= t[i] <= end:
-            back_peak = max(back_peak, -cols[RATE_SMOOTH_ROW, i])
+    for i in range(np.searchsorted(t, start), np.searchsorted(t, arrive, "right")):
+        out_peak = max(out_peak, cols[RATE_SMOOTH_ROW, i])
+    for i in range(np.searchsorted(t, depart), np.searchsorted(t, end, "right")):
+        back_peak = max(back_peak, -cols[RATE_SMOOTH_ROW, i])
+    held_a, held_b = np.searchsorted(t, arrive), np.searchsorted(t, depart, "right")
     return (a, b, flex_max, flex_min, lateral_max, twist_max, _rms(cols[ACC_DEV_ROW], a, b),
             _rms(cols[ACC_DEV_ROW], held_a, held_b), 0.0 if out_peak == -math.inf else out_peak,
             0.0 if back_peak == -math.inf else back_peak)

@@ -75,10 +75,10 @@ def _round_phase(x: float | None) -> str:
     return "?" if x is None else str(int(round(x)))
 
 
-def tempo(rep: Rep) -> str:
+def tempo(eccentric_s: float | None, pause_bottom_s: float | None, concentric_s: float | None,
+          pause_top_s: float | None) -> str:
     """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
-    return "-".join(_round_phase(x) for x in (rep.eccentric_s, rep.pause_bottom_s, rep.concentric_s,
-                                               rep.pause_top_s))
+    return "-".join(_round_phase(x) for x in (eccentric_s, pause_bottom_s, concentric_s, pause_top_s))
 
 
 class OpenSet:
@@ -180,13 +180,12 @@ class OpenSet:
             ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
         else:
             con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
-        rep = Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)),
-                  end_s=self.rel(m.end),
-                  eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo="",
-                  peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
-                  sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
-                  peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
-        return replace(rep, tempo=tempo(rep))
+        return Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)),
+                   end_s=self.rel(m.end),
+                   eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
+                   peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
+                   sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
+                   peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
 
     def _baseline_deg(self) -> float | None:
         k = self.settings.baseline_reps
@@ -275,12 +274,12 @@ class OpenSet:
 
     def _guess(self) -> str:
         peaks = [m.peak_flexion_deg for m in self.measured]
-        return guess_exercise(self.tracker.pattern, float(np.median(peaks)), self.measured[0].home_flexion_deg)
+        return guess_exercise(self.tracker.pattern, statistics.median(peaks), self.measured[0].home_flexion_deg)
 
     def report(self, exercise: str | None) -> SetReport:
         """The finished set: pauses at home filled in, partial reps flagged, summary."""
         reps = []
-        median_rom = float(np.median([m.rom_deg for m in self.measured]))
+        median_rom = statistics.median(m.rom_deg for m in self.measured)
         for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):
             home_pause = max(0.0, self.measured[i + 1].start - m.end) if i + 1 < len(self.measured) else None
             full = self._rep(m, rep.index, home_pause)
@@ -322,7 +321,7 @@ class OpenSet:
             "peak_flexion_sd_deg": round(float(peaks.std()), 2),
             "baseline_peak_flexion_deg": None if self._baseline_deg() is None else round(self._baseline_deg(), 2),
             "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
-            "median_rom_deg": round(float(np.median([r.rom_deg for r in reps])), 2),
+            "median_rom_deg": round(statistics.median(r.rom_deg for r in reps), 2),
             "best_velocity_dps": round(best, 1),
             "velocity_loss_pct": round(float(100 * (1 - velocities[-1] / best)), 1) if best > 0 else None,
         }
