@@ -135,7 +135,7 @@ class Analyzer:
             up = block.acc[i] / np.linalg.norm(block.acc[i])
             tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
             self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        self._walk(i0, i0 + n, self._turning_points(cols, i0))
+        self._walk(i0, cols, self._turning_points(cols, i0))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
@@ -209,14 +209,16 @@ class Analyzer:
             out.sort(key=lambda e: (e[0], e[2]))
         return out
 
-    def _walk(self, a: int, b: int, turning: list) -> None:
-        """Process samples [a, b) in index order: turning points, trip ends, cues, set closes."""
+    def _walk(self, a: int, cols: np.ndarray, turning: list) -> None:
+        """Process the chunk `cols` (global indices from a) in index order: turning points, trip ends,
+        cues, set closes."""
         h = self._history
         k = 0
         cursor = a
+        b = a + cols.shape[1]
         while cursor < b:
             stop = turning[k][0] if k < len(turning) else b
-            happened = self._scan_segment(cursor, stop)
+            happened = self._scan_segment(cursor, cols[:, cursor - a : stop - a])
             if happened is not None:
                 cursor = happened + 1
                 continue
@@ -259,11 +261,11 @@ class Analyzer:
         j = int(lasts[long_enough[-1]])
         return start + j, float(flex[j])
 
-    def _scan_segment(self, a: int, b: int) -> int | None:
-        """Find and handle the earliest happening in [a, b); returns its index, or None (all consumed)."""
-        if a >= b:
+    def _scan_segment(self, a: int, cols: np.ndarray) -> int | None:
+        """Find and handle the earliest happening in the columns `cols` (global indices from a);
+        returns its index, or None (all consumed)."""
+        if cols.shape[1] == 0:
             return None
-        cols = self._history.get(a, b)
         t = cols[T]
         best: tuple[int, str, object] | None = None
         for tracker in self._trackers:
@@ -284,7 +286,7 @@ class Analyzer:
             for tracker in self._trackers:
                 tracker.advance_scanned()
             return None
-        seg = self._history.get(a, best[0] + 1)
+        seg = cols[:, : best[0] + 1 - a]
         self._posture(a, seg)
         for tracker in self._trackers:
             if best[2] is not tracker:
