@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from operator import itemgetter
 
 import numpy as np
 
@@ -92,13 +91,14 @@ class Analyzer:
         self._active: OpenSet | None = None  # the confirmed set in progress
         self._sets: list = []
         self._trace_blocks: list[tuple[np.ndarray, ...]] = []
-        self._events: list[tuple[int, Event]] = []
+        self._events: list[Event] = []
+        self._event_index: list[int] = []  # the sample each event belongs to (events are put in its order)
 
     # -- public -----------------------------------------------------------------------------------
 
     def push(self, block: Samples) -> list[Event]:
         """Analyse the next block (it must follow the previous one in time); returns its events."""
-        self._events = []
+        self._events, self._event_index = [], []
         n = block.t.size
         if n == 0:
             return []
@@ -109,8 +109,9 @@ class Analyzer:
                 chunk = block[start : start + CHUNK]
                 self._push_chunk(chunk, chunk.t.size)
         if len(self._events) > 1:
-            self._events.sort(key=itemgetter(0))
-        return [e for _, e in self._events]
+            order = sorted(range(len(self._events)), key=self._event_index.__getitem__)
+            return [self._events[k] for k in order]
+        return self._events
 
     def _push_chunk(self, block: Samples, n: int) -> None:
         if self._t_first is None:
@@ -139,7 +140,7 @@ class Analyzer:
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
-        self._events = []
+        self._events, self._event_index = [], []
         end = self._n_seen
         if end:
             last = self._history.get(end - 1, end)[:, 0]
@@ -188,7 +189,8 @@ class Analyzer:
         return float(t) - self._t_first
 
     def _emit(self, index: int, event: Event) -> None:
-        self._events.append((index, event))
+        self._event_index.append(index)
+        self._events.append(event)
 
     def _duration(self) -> float:
         h = self._history
@@ -311,8 +313,8 @@ class Analyzer:
                                                   self._posture_buffer)
         in_set = self._active is not None
         for j in self._posture_buffer[:m].tolist():
-            self._events.append((a + j, PostureUpdate(seg.item(T, j) - self._t_first, seg.item(FLEX, j),
-                                                      seg.item(LATERAL, j), in_set)))
+            self._emit(a + j, PostureUpdate(seg.item(T, j) - self._t_first, seg.item(FLEX, j), seg.item(LATERAL, j),
+                                            in_set))
 
     # sets and reps -------------------------------------------------------------------------------
 
