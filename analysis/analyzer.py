@@ -220,7 +220,8 @@ class Analyzer:
         b = a + cols.shape[1]
         while cursor < b:
             stop = turning[k][0] if k < len(turning) else b
-            happened = self._scan_segment(cursor, cols[:, cursor - a : stop - a])
+            seg = cols if stop - cursor == cols.shape[1] else cols[:, cursor - a : stop - a]  # mostly the whole block
+            happened = self._scan_segment(cursor, seg)
             if happened is not None:
                 cursor = happened + 1
                 continue
