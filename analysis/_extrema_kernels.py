@@ -6,6 +6,9 @@ own dt (exact under jitter and gaps).
 `_zigzag_run`: confirms a maximum once the signal has fallen `hysteresis` below the running
 maximum (and a minimum symmetrically), so every turning point is reported at the first sample
 that proves it, never earlier.
+
+`_scan_trip`, `_first_crossing`, `_posture_slots`: the live checks over a block (a trip's end, the
+rounding cue's level, the posture slots), so a quiet block runs no NumPy call.
 """
 
 from __future__ import annotations
@@ -155,12 +158,12 @@ def _first_crossing(x, level, above):
 
 @njit(cache=True)
 def _posture_slots(t, t_first, hz, slot, out):
-    """Samples of t that start a new 1/hz slot of data time (slot k: t - t_first >= k / hz, counted
-    from the last slot reported, `slot`); writes their indices into `out`.
+    """Indices of the samples of t that start a posture slot, written into `out`.
 
-    A slot starts at the first sample at or after t_first + (slot + 1) / hz; the next slot is the one
-    after that sample's own (so a gap in the data skips the slots it covers).
-    Returns (how many were written, the last slot reported).
+    Slot k is data time [t_first + k / hz, t_first + (k + 1) / hz). The slot after `slot` (the last one
+    reported) starts at the first sample at or after its beginning; the next is counted from that
+    sample's own slot, so a gap in the data skips the slots it covers. Returns (how many were written,
+    the last slot reported).
     """
     m = 0
     j = 0
