@@ -8,7 +8,7 @@ maximum (and a minimum symmetrically), so every turning point is reported at the
 that proves it, never earlier.
 
 `_scan_trip`, `_first_crossing`, `_posture_slots`: the live checks over a block (a trip's end, the
-rounding cue's level, the posture slots), so a quiet block runs no NumPy call.
+rounding cue's level, the posture slots), in place of NumPy calls on tiny arrays.
 """
 
 from __future__ import annotations
