@@ -6,9 +6,14 @@ own dt (exact under jitter and gaps).
 `_zigzag_run`: confirms a maximum once the signal has fallen `hysteresis` below the running
 maximum (and a minimum symmetrically), so every turning point is reported at the first sample
 that proves it, never earlier.
+
+`_scan_trip`, `_first_crossing`, `_posture_slots`: the live checks over a block (a trip's end, the
+rounding cue's level, the posture slots), in place of NumPy calls on tiny arrays.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -140,3 +145,34 @@ def _scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, ma
         if t[i] - t_turn > max_trip_s:
             return 2, i, peak
     return 0, -1, peak
+
+
+@njit(cache=True)
+def _first_crossing(x, level, above):
+    """Index of the first sample of x above `level` (above=True) or below it (above=False); -1 if none."""
+    for i in range(x.size):
+        if (x[i] > level) if above else (x[i] < level):
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _posture_slots(t, t_first, hz, slot, out):
+    """Indices of the samples of t that start a posture slot, written into `out`.
+
+    Slot k is data time [t_first + k / hz, t_first + (k + 1) / hz). The slot after `slot` (the last one
+    reported) starts at the first sample at or after its beginning; the next is counted from that
+    sample's own slot, so a gap in the data skips the slots it covers. Returns (how many were written,
+    the last slot reported).
+    """
+    m = 0
+    j = 0
+    boundary = t_first + (slot + 1.0) / hz
+    while t.size > 0 and t[-1] >= boundary:
+        while t[j] < boundary:
+            j += 1
+        out[m] = j
+        m += 1
+        slot = max(float(math.floor((t[j] - t_first) * hz)), slot + 1.0)
+        boundary = t_first + (slot + 1.0) / hz
+    return m, slot

@@ -8,7 +8,6 @@ recording into blocks gives the identical report and events (tested).
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -71,12 +70,12 @@ class Analyzer:
         seg = settings.segmentation
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
         self._trackers = trackers_for(seg, exercise)
-        self._detectors = {
-            name: (h, np.zeros(zk.ZZ_STATE_SIZE))
+        self._detectors = [
+            (name, SIGNALS[name][0], h, np.zeros(zk.ZZ_STATE_SIZE))
             for name, h in (("coarse", seg.hysteresis_deg), ("fine", seg.fine_hysteresis_deg),
                             ("vertical", seg.vertical_hysteresis_m))
             if any(tr.detector == name for tr in self._trackers)
-        }
+        ]
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
         self._vertical = np.zeros(5)
@@ -87,31 +86,34 @@ class Analyzer:
         self._t_first: float | None = None
         self._calibrated = False
         self._posture_slot = -math.inf
+        self._posture_buffer = np.empty(CHUNK, dtype=np.int64)
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
         self._sets: list = []
         self._trace_blocks: list[tuple[np.ndarray, ...]] = []
-        self._events: list[tuple[int, Event]] = []
+        self._events: list[Event] = []
+        self._event_index: list[int] = []  # the sample each event belongs to (events are put in its order)
 
     # -- public -----------------------------------------------------------------------------------
 
     def push(self, block: Samples) -> list[Event]:
         """Analyse the next block (it must follow the previous one in time); returns its events."""
-        self._events = []
-        if len(block) == 0:
+        self._events, self._event_index = [], []
+        n = block.t.size
+        if n == 0:
             return []
-        if len(block) <= CHUNK:
-            self._push_chunk(block)
+        if n <= CHUNK:
+            self._push_chunk(block, n)
         else:
-            for start in range(0, len(block), CHUNK):
-                self._push_chunk(block[start : start + CHUNK])
-        if not self._events:
-            return []
-        self._events.sort(key=lambda e: e[0])
-        return [e for _, e in self._events]
+            for start in range(0, n, CHUNK):
+                chunk = block[start : start + CHUNK]
+                self._push_chunk(chunk, chunk.t.size)
+        if len(self._events) > 1:
+            order = sorted(range(len(self._events)), key=self._event_index.__getitem__)
+            return [self._events[k] for k in order]
+        return self._events
 
-    def _push_chunk(self, block: Samples) -> None:
-        n = len(block)
+    def _push_chunk(self, block: Samples, n: int) -> None:
         if self._t_first is None:
             self._t_first = float(block.t[0])
         angles = self._orientation.process(block)
@@ -134,11 +136,11 @@ class Analyzer:
             up = block.acc[i] / np.linalg.norm(block.acc[i])
             tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
             self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        self._walk(i0, i0 + n, self._turning_points(cols, i0))
+        self._walk(i0, cols, self._turning_points(cols, i0))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
-        self._events = []
+        self._events, self._event_index = [], []
         end = self._n_seen
         if end:
             last = self._history.get(end - 1, end)[:, 0]
@@ -187,7 +189,8 @@ class Analyzer:
         return float(t) - self._t_first
 
     def _emit(self, index: int, event: Event) -> None:
-        self._events.append((index, event))
+        self._event_index.append(index)
+        self._events.append(event)
 
     def _duration(self) -> float:
         h = self._history
@@ -200,22 +203,25 @@ class Analyzer:
         """(confirm index, extreme index, detector, kind, value) sorted by confirmation."""
         out = []
         idx, conf, kind = self._turning_buffers
-        for name, (h, state) in self._detectors.items():
-            m = zk._zigzag_run(cols[SIGNALS[name][0]], i0, h, state, idx, conf, kind)
+        for name, row, h, state in self._detectors:
+            m = zk._zigzag_run(cols[row], i0, h, state, idx, conf, kind)
             for j in range(m):
                 out.append((int(conf[j]), int(idx[j]), name, int(kind[j]), 0.0))
         if len(out) > 1:
             out.sort(key=lambda e: (e[0], e[2]))
         return out
 
-    def _walk(self, a: int, b: int, turning: list) -> None:
-        """Process samples [a, b) in index order: turning points, trip ends, cues, set closes."""
+    def _walk(self, a: int, cols: np.ndarray, turning: list) -> None:
+        """Process the chunk `cols` (global indices from a) in index order: turning points, trip ends,
+        cues, set closes."""
         h = self._history
         k = 0
         cursor = a
+        b = a + cols.shape[1]
         while cursor < b:
             stop = turning[k][0] if k < len(turning) else b
-            happened = self._scan_segment(cursor, stop)
+            seg = cols if stop - cursor == cols.shape[1] else cols[:, cursor - a : stop - a]  # mostly the whole block
+            happened = self._scan_segment(cursor, seg)
             if happened is not None:
                 cursor = happened + 1
                 continue
@@ -223,7 +229,7 @@ class Analyzer:
             while k < len(turning) and turning[k][0] == stop:
                 conf, idx, name, kind, _ = turning[k]
                 row = SIGNALS[name][0]
-                value = float(h.get(idx, idx + 1)[row, 0]) if idx >= h.first_index else math.nan
+                value = h.value(row, idx) if idx >= h.first_index else math.nan
                 held = self._held_before(idx, kind) if name == "fine" else None
                 for tracker in self._trackers:
                     if tracker.detector == name and not math.isnan(value):
@@ -258,14 +264,16 @@ class Analyzer:
         j = int(lasts[long_enough[-1]])
         return start + j, float(flex[j])
 
-    def _scan_segment(self, a: int, b: int) -> int | None:
-        """Find and handle the earliest happening in [a, b); returns its index, or None (all consumed)."""
-        if a >= b:
+    def _scan_segment(self, a: int, cols: np.ndarray) -> int | None:
+        """Find and handle the earliest happening in the columns `cols` (global indices from a);
+        returns its index, or None (all consumed)."""
+        if cols.shape[1] == 0:
             return None
-        cols = self._history.get(a, b)
         t = cols[T]
         best: tuple[int, str, object] | None = None
         for tracker in self._trackers:
+            if tracker.out_since_index is None:
+                continue
             row, rate_row = SIGNALS[tracker.detector]
             outcome, i = tracker.scan(a, t, cols[row], cols[rate_row])
             if outcome and (best is None or i < best[0]):
@@ -281,7 +289,7 @@ class Analyzer:
             for tracker in self._trackers:
                 tracker.advance_scanned()
             return None
-        seg = self._history.get(a, best[0] + 1)
+        seg = cols[:, : best[0] + 1 - a]
         self._posture(a, seg)
         for tracker in self._trackers:
             if best[2] is not tracker:
@@ -300,17 +308,14 @@ class Analyzer:
     def _posture(self, a: int, seg: np.ndarray) -> None:
         """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time."""
         hz = self.settings.posture_update_hz
-        if hz <= 0 or seg.shape[1] == 0:
+        if hz <= 0:
             return
-        t = seg[T]
-        boundary = self._t_first + (self._posture_slot + 1.0) / hz
-        while t[-1] >= boundary:
-            j = bisect.bisect_left(t, boundary)  # blocks are short: cheaper than np.searchsorted here
-            t_rel = float(t[j]) - self._t_first
-            self._emit(a + j, PostureUpdate(t_rel, float(seg[FLEX, j]), float(seg[LATERAL, j]),
-                                            self._active is not None))
-            self._posture_slot = max(math.floor(t_rel * hz), self._posture_slot + 1.0)
-            boundary = self._t_first + (self._posture_slot + 1.0) / hz
+        m, self._posture_slot = zk._posture_slots(seg[T], self._t_first, hz, self._posture_slot,
+                                                  self._posture_buffer)
+        in_set = self._active is not None
+        for j in self._posture_buffer[:m].tolist():
+            self._emit(a + j, PostureUpdate(seg.item(T, j) - self._t_first, seg.item(FLEX, j), seg.item(LATERAL, j),
+                                            in_set))
 
     # sets and reps -------------------------------------------------------------------------------
 
@@ -332,7 +337,7 @@ class Analyzer:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self.settings.flags,
                                live=self.exercise is not None, t_first=self._t_first)
             self._open[key] = open_set
-        t_now = self._rel(self._history.get(index, index + 1)[T, 0])
+        t_now = self._rel(self._history.value(T, index))
         seg = self.settings.segmentation
         for event in open_set.add(rep, seg.max_duration_ratio, seg.max_extra_depth_deg, t_now):
             self._emit(index, event)
@@ -349,15 +354,16 @@ class Analyzer:
         lifter has left home again (a slow rep's turn may show only seconds later), when that trip has
         lasted longer than any rep of the set could."""
         seg = self.settings.segmentation
+        t_last = t.item(-1)
         best = None
         for open_set in self._open.values():
             due = open_set.last_end + seg.set_gap_s
             left = open_set.tracker.left_home_index
             if left is not None:
-                left_t = self._history.get(self._history.clip(left), self._history.clip(left) + 1)[T, 0]
+                left_t = self._history.value(T, self._history.clip(left))
                 if left_t >= open_set.last_end or open_set.tracker.out_since_index is not None:
                     due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
-            if t[-1] < due:
+            if t_last < due:
                 continue
             i = a + int(np.searchsorted(t, due))
             if best is None or i < best[0]:
@@ -367,7 +373,7 @@ class Analyzer:
     def _close(self, open_set: OpenSet | None, index: int) -> None:
         if open_set is None:
             return
-        t_now = self._rel(self._history.get(self._history.clip(index), self._history.clip(index) + 1)[T, 0])
+        t_now = self._rel(self._history.value(T, self._history.clip(index)))
         self._open.pop(id(open_set.tracker), None)
         if open_set is self._active:
             self._active = None
@@ -386,19 +392,15 @@ class Analyzer:
         if s is None or s.cue_threshold_deg is None:
             return None
         if s.cue_armed:
-            if flex.max() <= s.cue_threshold_deg:  # the usual case: one reduction, no mask
-                return None
-            return a + int(np.argmax(flex > s.cue_threshold_deg))
-        rearm = s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2
-        if flex.min() >= rearm:
-            return None
-        return a + int(np.argmax(flex < rearm))
+            i = zk._first_crossing(flex, s.cue_threshold_deg, True)
+        else:
+            i = zk._first_crossing(flex, s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2, False)
+        return None if i < 0 else a + i
 
     def _cue(self, index: int) -> None:
         s = self._active
         if s.cue_armed:
-            flag_event = s.cue(self._rel(self._history.get(index, index + 1)[T, 0]),
-                               float(self._history.get(index, index + 1)[FLEX, 0]))
+            flag_event = s.cue(self._rel(self._history.value(T, index)), self._history.value(FLEX, index))
             self._emit(index, flag_event)
         else:
             s.cue_armed = True

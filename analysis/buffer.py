@@ -40,6 +40,10 @@ class History:
         b = min(stop_index, self.end_index) - self.first_index
         return self._data[:, a:max(a, b)]
 
+    def value(self, row: int, index: int) -> float:
+        """One column's value at a held global index."""
+        return self._data.item(row, index - self.first_index)
+
     def clip(self, index: int) -> int:
         """The nearest held global index to `index`."""
         return min(max(index, self.first_index), self.end_index - 1)

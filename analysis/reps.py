@@ -11,13 +11,26 @@ the velocity passes a low and a four times higher fraction of the phase's peak a
 onset as if the velocity grew with the square of time from it: onset = 2 t(low) - t(high) (mirrored
 for arrivals). The low fraction is 5 % (the extrapolation then errs by about 1 % of the phase on a
 minimum-jerk movement), raised up to 10 % for slow movements so it stays above the sensor's noise.
+
+The phase times (`_time_rep`) and the rep's depth, range, sway, twist and walking RMS
+(`_rep_numbers`) come from small Numba kernels, a few µs per rep; their NumPy twins are in
+tests/naive.py.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
+
+from analysis.columns import ACC_DEV as ACC_DEV_ROW
+from analysis.columns import FLEX as FLEX_ROW
+from analysis.columns import LATERAL as LATERAL_ROW
+from analysis.columns import RATE_SMOOTH as RATE_SMOOTH_ROW
+from analysis.columns import TWIST_RATE as TWIST_ROW
+from analysis.columns import T as T_ROW
 
 NOISE_DPS = 1.0  # angular-rate noise the low threshold must stay above (deg/s, after smoothing)
 
@@ -38,57 +51,127 @@ class RepTiming:
         return 0.5 * (self.arrive_s + self.depart_s)
 
 
-def _crossing(t: np.ndarray, v: np.ndarray, level: float, i_from: int, step: int) -> float:
-    """Time where v first falls below `level` walking from i_from in direction step (interpolated)."""
-    if step > 0:
-        below = np.flatnonzero(v[i_from + 1 :] < level)
-        if below.size == 0:
-            return float(t[-1])
-        j = i_from + 1 + int(below[0])
-    else:
-        below = np.flatnonzero(v[:i_from] < level)
-        if below.size == 0:
-            return float(t[0])
-        j = int(below[-1])
-    i = j - step  # v[i] >= level > v[j]: interpolate between the two samples
-    frac = (v[i] - level) / (v[i] - v[j]) if v[i] != v[j] else 0.0
-    return float(t[i] + frac * (t[j] - t[i]))
+@njit(cache=True)
+def _crossing(t, v, sign, level, i_from, step):
+    """Time where sign * v first falls below `level` walking from i_from in direction step
+    (interpolated); the first or last time if it never does."""
+    j = i_from + step
+    while 0 <= j < t.size and not sign * v[j] < level:
+        j += step
+    if j < 0:
+        return t[0]
+    if j >= t.size:
+        return t[-1]
+    i = j - step  # sign * v[i] >= level > sign * v[j]: interpolate between the two samples
+    vi, vj = sign * v[i], sign * v[j]
+    frac = (vi - level) / (vi - vj) if vi != vj else 0.0
+    return t[i] + frac * (t[j] - t[i])
 
 
-def _onset(t: np.ndarray, v: np.ndarray, i_peak: int, step: int) -> float:
-    """Extrapolated onset (step=-1) or arrival (step=+1) of a velocity pulse peaking at i_peak."""
-    peak = v[i_peak]
+@njit(cache=True)
+def _onset(t, v, sign, i_peak, step):
+    """Extrapolated onset (step=-1) or arrival (step=+1) of a pulse of sign * v peaking at i_peak."""
+    peak = sign * v[i_peak]
     low = min(max(0.05, NOISE_DPS / peak), 0.1) if peak > 0 else 0.1
-    t_low = _crossing(t, v, low * peak, i_peak, step)
-    t_high = _crossing(t, v, 4.0 * low * peak, i_peak, step)  # sqrt(4) = 2: the factor below
+    t_low = _crossing(t, v, sign, low * peak, i_peak, step)
+    t_high = _crossing(t, v, sign, 4.0 * low * peak, i_peak, step)  # sqrt(4) = 2: the factor below
     return 2.0 * t_low - t_high
 
 
-def time_rep(t: np.ndarray, v: np.ndarray, i_start: int, i_turn: int, i_end: int) -> RepTiming:
-    """Phase times of one trip.
-
-    t: times (s); v: excursion velocity (deg/s, positive going out); i_start..i_end spans the trip
-    (from somewhere in the home dwell before it to its completion) and i_turn is the turning point.
-    """
-    out = slice(i_start, i_turn + 1)
-    back = slice(i_turn, i_end + 1)
-    i_out = i_start + int(np.argmax(v[out]))
-    i_back = i_turn + int(np.argmin(v[back]))
-    start = _onset(t, v, i_out, -1)
-    arrive = _onset(t, v, i_out, +1)
-    w = -v
-    depart = _onset(t, w, i_back, -1)
-    end = _onset(t, w, i_back, +1)
-    start = max(start, float(t[i_start]))
+@njit(cache=True)
+def _time_rep(t, v, sign, i_start, i_turn, i_end):
+    """time_rep on the excursion velocity sign * v; returns RepTiming's six fields."""
+    i_out = i_start
+    for i in range(i_start + 1, i_turn + 1):
+        if sign * v[i] > sign * v[i_out]:
+            i_out = i
+    i_back = i_turn
+    for i in range(i_turn + 1, i_end + 1):
+        if sign * v[i] < sign * v[i_back]:
+            i_back = i
+    start = _onset(t, v, sign, i_out, -1)
+    arrive = _onset(t, v, sign, i_out, +1)
+    depart = _onset(t, v, -sign, i_back, -1)
+    end = _onset(t, v, -sign, i_back, +1)
+    start = max(start, t[i_start])
     arrive = max(arrive, start)
     if depart < arrive:  # no dwell at the turn: both meet at the middle
         arrive = depart = 0.5 * (arrive + depart)
     end = max(end, depart)
-    return RepTiming(start, arrive, depart, end, float(v[i_out]), float(w[i_back]))
+    return start, arrive, depart, end, sign * v[i_out], -sign * v[i_back]
 
 
-def integrate_deg(t: np.ndarray, rate_dps: np.ndarray) -> np.ndarray:
-    """Running trapezoidal integral of a rate (deg/s) over t (s), starting at 0 (deg)."""
-    if t.size < 2:
-        return np.zeros(t.size)
-    return np.concatenate(([0.0], np.cumsum(0.5 * (rate_dps[1:] + rate_dps[:-1]) * np.diff(t))))
+def time_rep(t: np.ndarray, v: np.ndarray, i_start: int, i_turn: int, i_end: int, sign: float = 1.0) -> RepTiming:
+    """Phase times of one trip.
+
+    t: times (s); sign * v: excursion velocity (deg/s, positive going out); i_start..i_end spans the
+    trip (from somewhere in the home dwell before it to its completion) and i_turn is the turning point.
+    """
+    return RepTiming(*_time_rep(t, v, sign, i_start, i_turn, i_end))
+
+
+@njit(cache=True)
+def _pairwise_sum_of_squares(x, a, n):
+    """Sum of x[a:a+n]**2 in NumPy's pairwise order (so an RMS matches np.mean to the last bit)."""
+    if n < 8:
+        s = 0.0
+        for i in range(a, a + n):
+            s += x[i] * x[i]
+        return s
+    if n <= 128:
+        r = np.empty(8)
+        for j in range(8):
+            r[j] = x[a + j] * x[a + j]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += x[a + i + j] * x[a + i + j]
+            i += 8
+        s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            s += x[a + i] * x[a + i]
+            i += 1
+        return s
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum_of_squares(x, a, half) + _pairwise_sum_of_squares(x, a + half, n - half)
+
+
+@njit(cache=True)
+def _rms(x, a, b):
+    """Root mean square of x[a:b]; NaN for fewer than two samples (too short to tell)."""
+    return math.sqrt(_pairwise_sum_of_squares(x, a, b - a) / (b - a)) if b - a >= 2 else math.nan
+
+
+@njit(cache=True)
+def _rep_numbers(cols, start, arrive, depart, end, i_turn):
+    """What a rep reports from its stretch of history `cols` (rows of analysis.columns), given its
+    phase times (s) and the turning point's column.
+
+    Returns a, b: the columns [a, b) from the start to the end (the turn always inside); flexion
+    max and min (deg), max |lateral| (deg) and max |twist| (deg, trapezoidal integral of the twist
+    rate from a) over [a, b); RMS of acc_dev over [a, b) and over the hold at the turn, [arrive,
+    depart] (m/s², see _rms); peak flexion rate over [start, arrive] and peak return rate over
+    [depart, end] (deg/s, 0 when no sample lies there).
+    """
+    t = cols[T_ROW]
+    a = min(np.searchsorted(t, start), i_turn)
+    b = max(np.searchsorted(t, end), i_turn + 1)
+    flex_max = flex_min = cols[FLEX_ROW, a]
+    lateral_max = abs(cols[LATERAL_ROW, a])
+    twist = twist_max = 0.0
+    for i in range(a + 1, b):
+        flex_max = max(flex_max, cols[FLEX_ROW, i])
+        flex_min = min(flex_min, cols[FLEX_ROW, i])
+        lateral_max = max(lateral_max, abs(cols[LATERAL_ROW, i]))
+        twist += 0.5 * (cols[TWIST_ROW, i] + cols[TWIST_ROW, i - 1]) * (t[i] - t[i - 1])
+        twist_max = max(twist_max, abs(twist))
+    out_peak = back_peak = -math.inf
+    for i in range(np.searchsorted(t, start), np.searchsorted(t, arrive, "right")):
+        out_peak = max(out_peak, cols[RATE_SMOOTH_ROW, i])
+    for i in range(np.searchsorted(t, depart), np.searchsorted(t, end, "right")):
+        back_peak = max(back_peak, -cols[RATE_SMOOTH_ROW, i])
+    held_a, held_b = np.searchsorted(t, arrive), np.searchsorted(t, depart, "right")
+    return (a, b, flex_max, flex_min, lateral_max, twist_max, _rms(cols[ACC_DEV_ROW], a, b),
+            _rms(cols[ACC_DEV_ROW], held_a, held_b), 0.0 if out_peak == -math.inf else out_peak,
+            0.0 if back_peak == -math.inf else back_peak)

@@ -10,11 +10,11 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import ACC_DEV, FLEX, FLEX_SMOOTH, HEIGHT, LATERAL, RATE_SMOOTH, SIGNALS, TWIST_RATE, VELOCITY, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, RATE_SMOOTH, SIGNALS, VELOCITY, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import RepTiming, integrate_deg, time_rep
+from analysis.reps import RepTiming, _rep_numbers, time_rep
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -87,27 +87,14 @@ def _speed_reference(rep: Rep) -> bool:
     return not any(f.kind in ("momentum", "rounding") for f in rep.flags)
 
 
-def _peak(t: np.ndarray, rate_dps: np.ndarray, start_s: float, end_s: float) -> float:
-    """Highest rate (deg/s) between two times (0 when no sample lies between them)."""
-    inside = rate_dps[(t >= start_s) & (t <= end_s)]
-    return float(inside.max()) if inside.size else 0.0
-
-
-def _walking(acc_dev_mps2: np.ndarray, seg) -> bool:
-    """Body accelerations like walking: RMS of | |acc| - g | above the setting (over >= 0.5 s)."""
-    if acc_dev_mps2.size < 2:
-        return False
-    return float(np.sqrt(np.mean(acc_dev_mps2**2))) > seg.max_still_activity_mps2
-
-
 def _round_phase(x: float | None) -> str:
     return "?" if x is None else str(int(round(x)))
 
 
-def tempo(rep: Rep) -> str:
+def tempo(eccentric_s: float | None, pause_bottom_s: float | None, concentric_s: float | None,
+          pause_top_s: float | None) -> str:
     """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
-    return "-".join(_round_phase(x) for x in (rep.eccentric_s, rep.pause_bottom_s, rep.concentric_s,
-                                               rep.pause_top_s))
+    return "-".join(_round_phase(x) for x in (eccentric_s, pause_bottom_s, concentric_s, pause_top_s))
 
 
 class OpenSet:
@@ -179,7 +166,7 @@ class OpenSet:
         if tracker.pattern == TRUNK_STILL:  # a few deg/s at most: take off the gyroscope's residual bias,
             # the rate's mean beyond what the (accelerometer-anchored) angle changed
             rate = rate - (float(np.mean(rate)) - (cols[row, -1] - cols[row, 0]) / (t[-1] - t[0]))
-        timing = time_rep(t, tracker.sign * rate, 0, i_turn, n - 1)
+        timing = time_rep(t, rate, 0, i_turn, n - 1, tracker.sign)
         if row != FLEX_SMOOTH:
             timing = _trunk_timing(analyzer, trip, cols) or timing
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
@@ -191,32 +178,23 @@ class OpenSet:
             rom = abs(float(cols[row, i_turn]) - home_start)
             if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
                 return None
-        a, b = np.searchsorted(t, [timing.start_s, timing.end_s])
-        a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
-        if row != FLEX_SMOOTH and np.ptp(cols[FLEX, a:b]) < seg.min_rom_deg:
+        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak = _rep_numbers(
+            cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
+        if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
         if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != _squat_like(
                 cols[:, a:b], seg):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
-        if tracker.pattern == TRUNK_STILL and _walking(cols[ACC_DEV, a:b], seg):
+        walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
+        if tracker.pattern == TRUNK_STILL and walk_rms > walking:
             return None  # walking, not holding the trunk still while the arms pull
-        held_turn = (t >= timing.arrive_s) & (t <= timing.depart_s)
-        if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and _walking(
-                cols[ACC_DEV, held_turn], seg):
+        if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and held_rms > walking:
             return None  # walking about between two bends is not a lockout
-        flex = cols[FLEX, a:b]
-        twist = None
-        if not analyzer.accelerometer_only:
-            twist = float(np.max(np.abs(integrate_deg(t[a:b], cols[TWIST_RATE, a:b]))))
-        home = float(cols[FLEX_SMOOTH, 0])
-        out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
-        if row != FLEX_SMOOTH:  # timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
-            out_peak = _peak(t, cols[RATE_SMOOTH], timing.start_s, timing.arrive_s)
-            back_peak = _peak(t, -cols[RATE_SMOOTH], timing.depart_s, timing.end_s)
-        return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s,
-                        out_peak, back_peak, float(flex.max()),
-                        float(flex.max() - flex.min()), home, float(np.max(np.abs(cols[LATERAL, a:b]))),
-                        twist, t[a:b].copy(), flex.copy())
+        if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
+            out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
+        return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
+                        flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
+                        None if analyzer.accelerometer_only else twist, t[a:b].copy(), cols[FLEX, a:b].copy())
 
     def _rep(self, m: Measured, number: int, home_pause: float | None) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
@@ -225,13 +203,12 @@ class OpenSet:
             ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
         else:
             con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
-        rep = Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)),
-                  end_s=self.rel(m.end),
-                  eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo="",
-                  peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
-                  sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
-                  peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
-        return replace(rep, tempo=tempo(rep))
+        return Rep(index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)),
+                   end_s=self.rel(m.end),
+                   eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
+                   peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
+                   sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
+                   peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
 
     def _baseline_deg(self) -> float | None:
         k = self.settings.baseline_reps
@@ -331,12 +308,12 @@ class OpenSet:
         if self.tracker.detector == "vertical":
             return "squat"
         peaks = [m.peak_flexion_deg for m in self.measured]
-        return guess_exercise(self.tracker.pattern, float(np.median(peaks)), self.measured[0].home_flexion_deg)
+        return guess_exercise(self.tracker.pattern, statistics.median(peaks), self.measured[0].home_flexion_deg)
 
     def report(self, exercise: str | None) -> SetReport:
         """The finished set: pauses at home filled in, partial reps flagged, summary."""
         reps = []
-        median_rom = float(np.median([m.rom_deg for m in self.measured]))
+        median_rom = statistics.median(m.rom_deg for m in self.measured)
         for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):
             home_pause = max(0.0, self.measured[i + 1].start - m.end) if i + 1 < len(self.measured) else None
             full = self._rep(m, rep.index, home_pause)
@@ -378,7 +355,7 @@ class OpenSet:
             "peak_flexion_sd_deg": round(float(peaks.std()), 2),
             "baseline_peak_flexion_deg": None if self._baseline_deg() is None else round(self._baseline_deg(), 2),
             "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
-            "median_rom_deg": round(float(np.median([r.rom_deg for r in reps])), 2),
+            "median_rom_deg": round(statistics.median(r.rom_deg for r in reps), 2),
             "best_velocity_dps": round(best, 1),
             "velocity_loss_pct": round(float(100 * (1 - velocities[-1] / best)), 1) if best > 0 else None,
         }

@@ -10,6 +10,7 @@ complete when the trunk is back within `band` of home and has slowed to 10 % of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,7 +135,7 @@ class TripTracker:
         cand = self._cand
         if cand is None or t.size == 0:
             return "", -1
-        t_turn = float(t[0]) if np.isnan(cand.t_turn) else cand.t_turn
+        t_turn = t.item(0) if math.isnan(cand.t_turn) else cand.t_turn
         code, i, peak = zk._scan_trip(t, flexion_deg, rate_dps, self.sign, cand.home_s, cand.band_deg,
                                       cand.back_peak_dps, self.rules.min_return_dps, t_turn, self.rules.max_trip_s)
         self._scanned = (t_turn, peak) if code == 0 else None
@@ -152,8 +153,8 @@ class TripTracker:
         cand = self._cand
         if cand is None or t.size == 0:
             return
-        if np.isnan(cand.t_turn):
-            cand.t_turn = float(t[0])
+        if math.isnan(cand.t_turn):
+            cand.t_turn = t.item(0)
         cand.back_peak_dps = max(cand.back_peak_dps, float(np.max(-self.sign * rate_dps)))
 
     def end_of_data(self, index: int, flexion_deg: float) -> Trip | None:

@@ -223,3 +223,88 @@ def naive_scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_tur
         return 0, -1, float(peak[-1])
     i = int(np.argmax(hit))
     return (1 if done[i] else 2), i, float(peak[i])
+
+
+# ---------------------------------------------------------------------------------------------
+# One rep's numbers (analysis/reps.py): phase times and what measure reports, with numpy masks.
+# ---------------------------------------------------------------------------------------------
+
+
+def _naive_crossing(t: np.ndarray, v: np.ndarray, level: float, i_from: int, step: int) -> float:
+    if step > 0:
+        below = np.flatnonzero(v[i_from + 1 :] < level)
+        if below.size == 0:
+            return float(t[-1])
+        j = i_from + 1 + int(below[0])
+    else:
+        below = np.flatnonzero(v[:i_from] < level)
+        if below.size == 0:
+            return float(t[0])
+        j = int(below[-1])
+    i = j - step
+    frac = (v[i] - level) / (v[i] - v[j]) if v[i] != v[j] else 0.0
+    return float(t[i] + frac * (t[j] - t[i]))
+
+
+def _naive_onset(t: np.ndarray, v: np.ndarray, i_peak: int, step: int, noise_dps: float) -> float:
+    peak = v[i_peak]
+    low = min(max(0.05, noise_dps / peak), 0.1) if peak > 0 else 0.1
+    return 2.0 * _naive_crossing(t, v, low * peak, i_peak, step) - _naive_crossing(t, v, 4.0 * low * peak, i_peak, step)
+
+
+def naive_time_rep(t, v, i_start, i_turn, i_end, noise_dps=1.0) -> tuple:
+    """Phase times on the excursion velocity v: argmax out, argmin back, four extrapolated onsets
+    from masks of the samples below each level, clamped in order."""
+    i_out = i_start + int(np.argmax(v[i_start : i_turn + 1]))
+    i_back = i_turn + int(np.argmin(v[i_turn : i_end + 1]))
+    w = -v
+    start = max(_naive_onset(t, v, i_out, -1, noise_dps), float(t[i_start]))
+    arrive = max(_naive_onset(t, v, i_out, +1, noise_dps), start)
+    depart = _naive_onset(t, w, i_back, -1, noise_dps)
+    if depart < arrive:
+        arrive = depart = 0.5 * (arrive + depart)
+    end = max(_naive_onset(t, w, i_back, +1, noise_dps), depart)
+    return start, arrive, depart, end, float(v[i_out]), float(w[i_back])
+
+
+def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, start, arrive, depart, end, i_turn) -> tuple:
+    """The same numbers as _rep_numbers with searchsorted, slices, masks and np.cumsum."""
+
+    def rms(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(x**2))) if x.size >= 2 else math.nan
+
+    def peak(x: np.ndarray, lo: float, hi: float) -> float:
+        inside = x[(t >= lo) & (t <= hi)]
+        return float(inside.max()) if inside.size else 0.0
+
+    a, b = np.searchsorted(t, [start, end])
+    a, b = int(min(a, i_turn)), int(max(b, i_turn + 1))
+    steps = 0.5 * (twist_rate[a + 1 : b] + twist_rate[a : b - 1]) * np.diff(t[a:b])
+    twist = np.concatenate(([0.0], np.cumsum(steps)))
+    held = acc_dev[(t >= arrive) & (t <= depart)]
+    return (a, b, float(flex[a:b].max()), float(flex[a:b].min()), float(np.max(np.abs(lateral[a:b]))),
+            float(np.max(np.abs(twist))), rms(acc_dev[a:b]), rms(held), peak(rate, start, arrive),
+            peak(-rate, depart, end))
+
+
+# ---------------------------------------------------------------------------------------------
+# Live checks (analysis/_extrema_kernels.py): the rounding cue's crossing and the posture slots.
+# ---------------------------------------------------------------------------------------------
+
+
+def naive_first_crossing(x: np.ndarray, level: float, above: bool) -> int:
+    hits = np.flatnonzero(x > level if above else x < level)
+    return int(hits[0]) if hits.size else -1
+
+
+def naive_posture_slots(t: np.ndarray, t_first: float, hz: float, slot: float) -> tuple[list[int], float]:
+    """Slot by slot with bisect: the first sample at or after each slot's start, then the slot after
+    that sample's own."""
+    import bisect
+
+    out = []
+    while t.size and t[-1] >= t_first + (slot + 1.0) / hz:
+        j = bisect.bisect_left(t, t_first + (slot + 1.0) / hz)
+        out.append(j)
+        slot = max(math.floor((float(t[j]) - t_first) * hz), slot + 1.0)
+    return out, slot

@@ -10,12 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import _extrema_kernels as zk
+from analysis import reps
 from analysis.analyzer import Analyzer, AnalyzerSettings
 from analysis.columns import (
     ACC_DEV,
     FLEX,
     FLEX_SMOOTH,
     HEIGHT,
+    LATERAL,
     N_COLUMNS,
     RATE_SMOOTH,
     TWIST_RATE,
@@ -26,7 +28,16 @@ from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, Se
 from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
-from tests.naive import naive_lowpass2, naive_scan_trip, naive_vertical, naive_zigzag
+from tests.naive import (
+    naive_first_crossing,
+    naive_lowpass2,
+    naive_posture_slots,
+    naive_rep_numbers,
+    naive_scan_trip,
+    naive_time_rep,
+    naive_vertical,
+    naive_zigzag,
+)
 
 
 def _session(seed: int, exercise: str, **overrides):
@@ -107,6 +118,66 @@ def test_scan_trip_matches_naive_twin(seed, n, sign):
     args = (sign, float(rng.normal(0, 5)), float(rng.uniform(0.5, 10)), float(rng.uniform(0, 30)),
             float(rng.uniform(0, 10)), float(t[0] + rng.uniform(-1, 1)), float(rng.uniform(0.1, 5)))
     assert tuple(zk._scan_trip(t, x, rate, *args)) == naive_scan_trip(t, x, rate, *args)
+
+
+def _random_rep(rng, n):
+    """A noisy velocity pulse out and a negative one back, with random sample times."""
+    t = np.cumsum(rng.uniform(0.005, 0.05, n))
+    x = np.linspace(0, 1, n)
+    v = 40 * np.sin(2 * np.pi * x) * rng.uniform(0.2, 1.5) + rng.normal(0, rng.choice([0.01, 2.0]), n)
+    return t, v
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(4, 500), st.sampled_from([1.0, -1.0]))
+@settings(max_examples=100, deadline=None)
+def test_time_rep_matches_naive_twin(seed, n, sign):
+    rng = np.random.default_rng(seed)
+    t, v = _random_rep(rng, n)
+    i_start, i_end = int(rng.integers(0, n // 4 + 1)), int(rng.integers(3 * n // 4, n))
+    i_turn = int(rng.integers(i_start, i_end + 1))
+    got = reps._time_rep(t, sign * v, sign, i_start, i_turn, i_end)
+    assert got == naive_time_rep(t, v, i_start, i_turn, i_end, reps.NOISE_DPS)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(4, 1300))
+@settings(max_examples=100, deadline=None)
+def test_rep_numbers_match_naive_twin(seed, n):
+    rng = np.random.default_rng(seed)
+    t, _ = _random_rep(rng, n)
+    cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
+    cols[T] = t
+    for row in (FLEX, LATERAL, TWIST_RATE, RATE_SMOOTH):
+        cols[row] = np.cumsum(rng.normal(0, 3, n))
+    cols[ACC_DEV] = np.abs(rng.normal(0, rng.uniform(0.1, 3), n))
+    times = np.sort(rng.uniform(t[0] - 0.2, t[-1] + 0.2, 4))
+    if rng.random() < 0.3:  # no hold at the turn
+        times[2] = times[1]
+    i_turn = int(rng.integers(0, n))
+    got = reps._rep_numbers(cols, *times, i_turn)
+    want = naive_rep_numbers(cols[T], cols[FLEX], cols[LATERAL], cols[TWIST_RATE], cols[ACC_DEV], cols[RATE_SMOOTH],
+                             *times, i_turn)
+    np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit, NaN for a too short hold
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_first_crossing_matches_naive_twin(seed, n, above):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 10, n)
+    level = float(rng.normal(0, 15))
+    assert zk._first_crossing(x, level, above) == naive_first_crossing(x, level, above)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(0, 400), st.floats(0.5, 60.0), st.integers(-1, 30))
+@settings(max_examples=80, deadline=None)
+def test_posture_slots_match_naive_twin(seed, n, hz, slot):
+    rng = np.random.default_rng(seed)
+    t = 100.0 + np.cumsum(rng.choice([0.01, 0.003, 0.04, 0.7], n, p=[0.85, 0.05, 0.05, 0.05]))  # jitter, gaps
+    t_first = 100.0 + float(rng.uniform(-0.05, 0.05))
+    start = -np.inf if slot < 0 else float(slot)
+    out = np.empty(n, dtype=np.int64)
+    m, last = zk._posture_slots(t, t_first, hz, start, out)
+    assert (out[:m].tolist(), last) == naive_posture_slots(t, t_first, hz, start)
 
 
 def test_zigzag_edge_cases():
