@@ -1,11 +1,12 @@
 """Accuracy against ground truth: simulated sessions (truth files) and labelled real recordings.
 
-Issue #3 targets, and where the analyzer stands (the larger sweep: scripts/sweep_analysis.py):
-rep F1 >= 0.98 (met); exact rep count in >= 95 % of sets (not met: plate pick-ups right next to a set
-of RDLs or good mornings look like one more rep, so this test holds the measured level as a floor);
-eccentric and concentric within 0.15 s mean (eccentric met; concentric of slow squats, timed from
-the hips' travel, is not: floor 0.22 s); peak flexion <= 1 deg mean; flexion RMSE <= 1.5 deg; rounding
-and momentum precision and recall >= 0.9; accelerometer-only rep F1 >= 0.95.
+Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep:
+scripts/sweep_analysis.py): rep F1 >= 0.98 (0.990); exact rep count in >= 95 % of sets (not met:
+87.0 %, 161 of 185 sets; a plate pick-up right next to a set of RDLs or good mornings looks like one
+more rep, and the hips' leaky travel merges or splits a few simulated squats; this test holds a floor
+under the measured level); eccentric and concentric within 0.15 s mean (0.132 / 0.148 s); peak flexion
+<= 1 deg mean (0.43); flexion RMSE <= 1.5 deg (0.61 mean, 0.86 at the 90th percentile); rounding and
+momentum precision and recall >= 0.9 (0.97 / 1.00, 0.95 / 0.93); accelerometer-only rep F1 >= 0.95.
 """
 
 from __future__ import annotations
@@ -51,13 +52,13 @@ def test_reps_are_found(sixty_sessions):
     score, _ = sixty_sessions
     assert score.truth > 1000
     assert score.f1 >= 0.98
-    assert score.sets_exact / score.sets >= 0.80  # target 0.95: see the module docstring
+    assert score.sets_exact / score.sets >= 0.85  # target 0.95: see the module docstring
 
 
 def test_tempo_phases(sixty_sessions):
     score, _ = sixty_sessions
     assert np.mean(np.abs(score.ecc_err_s)) <= 0.15
-    assert np.mean(np.abs(score.con_err_s)) <= 0.22  # target 0.15: see the module docstring
+    assert np.mean(np.abs(score.con_err_s)) <= 0.15
 
 
 def test_trunk_flexion(sixty_sessions):
