@@ -335,7 +335,8 @@ class Analyzer:
             return
         if open_set is None:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self.settings.flags,
-                               live=self.exercise is not None, t_first=self._t_first)
+                               live=self.exercise is not None, t_first=self._t_first,
+                               segmentation=self.settings.segmentation)
             self._open[key] = open_set
         t_now = self._rel(self._history.value(T, index))
         seg = self.settings.segmentation

@@ -29,6 +29,10 @@ class SegmentationSettings:
     max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
     max_duration_ratio: float = 2.0  # a rep this many times longer than the set's median ends the set
     max_extra_depth_deg: float = 25.0  # a trip this much deeper than the set's reps ends it (a plate pick-up)
+    unloaded_descent_ratio: float = 0.85  # a first or last top-start "rep" lowered faster than this
+    # fraction of the set's reps' descent ...
+    unloaded_rise_ratio: float = 1.5  # ... and rising this many times slower (per its own descent) than
+    # they do, is an unloaded bend (a plate picked up next to the set), not a rep
     set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral

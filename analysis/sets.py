@@ -15,6 +15,7 @@ from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEn
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
 from analysis.reps import RepTiming, _rep_numbers, time_rep
+from analysis.segmentation import SegmentationSettings
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -101,8 +102,10 @@ class OpenSet:
     """Reps of one tracker that may form a set; announced live at once with --exercise."""
 
     def __init__(self, tracker: TripTracker, exercise: str | None, index: int,
-                 settings: fl.FlagSettings, live: bool, t_first: float) -> None:
+                 settings: fl.FlagSettings, live: bool, t_first: float,
+                 segmentation: SegmentationSettings) -> None:
         self.tracker = tracker
+        self.segmentation = segmentation
         self._t_first = t_first
         self.exercise = exercise
         self.index = index
@@ -263,16 +266,45 @@ class OpenSet:
                 if self.announced:
                     events.append(SetDiscarded(t_now, self.index))
                     self.announced = False
-        self.measured.append(m)
-        self._median_duration = None
-        rep = self._rep(m, len(self.measured), None)
-        rep = replace(rep, flags=tuple(self._flags(rep, m)))
-        self.reps.append(rep)
+        self._append(m)
+        if len(self.measured) == 4 and self._unloaded_bend(0):
+            kept = self.measured[1:]
+            self.measured, self.reps = [], []
+            for x in kept:
+                self._append(x)
+            if self.announced:
+                events.append(SetDiscarded(t_now, self.index))
+                self.announced = False
         baseline = self._baseline_deg()
         self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, baseline)
         if self.live or self.announced:
             events += self._announce(t_now, all_reps=not self.announced)
         return events
+
+    def _append(self, m: Measured) -> None:
+        self.measured.append(m)
+        self._median_duration = None
+        rep = self._rep(m, len(self.measured), None)
+        self.reps.append(replace(rep, flags=tuple(self._flags(rep, m))))
+
+    def _unloaded_bend(self, i: int) -> bool:
+        """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
+        up before or after the set, rather than one of its loaded reps? It went down faster than the
+        set's other reps (`unloaded_descent_ratio`) and came up more slowly, relative to its own descent
+        (`unloaded_rise_ratio`). A rep slowing at the end of a hard set keeps its controlled descent, and
+        a bounced rep (momentum flag) is a fault of the set, so both stay."""
+        others = self.measured[:i] + self.measured[i + 1:]
+        if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(others) < 3:
+            return False
+        if any(f.kind == "momentum" for f in self.reps[i].flags):
+            return False
+        m = self.measured[i]
+        seg = self.segmentation
+        descent = statistics.median(x.arrive - x.start for x in others)
+        rise_per_descent = statistics.median((x.end - x.depart) / (x.arrive - x.start) for x in others)
+        m_descent = m.arrive - m.start
+        return (m_descent < seg.unloaded_descent_ratio * descent
+                and (m.end - m.depart) / m_descent > seg.unloaded_rise_ratio * rise_per_descent)
 
     def confirm(self, t_now: float) -> list[Event]:
         return [] if self.announced else self._announce(t_now, all_reps=True)
@@ -311,7 +343,12 @@ class OpenSet:
         return guess_exercise(self.tracker.pattern, statistics.median(peaks), self.measured[0].home_flexion_deg)
 
     def report(self, exercise: str | None) -> SetReport:
-        """The finished set: pauses at home filled in, partial reps flagged, summary."""
+        """The finished set: pauses at home filled in, partial reps flagged, summary. A last "rep" that
+        was an unloaded bend (`_unloaded_bend`) is left out."""
+        if self._unloaded_bend(len(self.measured) - 1):
+            self.measured.pop()
+            self.reps.pop()
+            self._median_duration = None
         reps = []
         median_rom = statistics.median(m.rom_deg for m in self.measured)
         for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):

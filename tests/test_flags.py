@@ -1,4 +1,4 @@
-"""Flag rules that need a sequence of reps (built directly, without a signal)."""
+"""Flag and set rules that need a sequence of reps (built directly, without a signal)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import Measured, OpenSet
 
 
-def _rep(start_s: float, back_peak_dps: float) -> Measured:
+def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float = 1.0) -> Measured:
     """A plain RDL rep (2 s down, 0.5 s at the bottom, 1 s up to 60 deg) with the given return speed."""
-    t = np.linspace(start_s, start_s + 3.5, 36)
-    flex = 60.0 * np.sin(np.pi * (t - start_s) / 3.5)
-    return Measured(start_s, start_s + 2.0, start_s + 2.5, start_s + 3.5, 40.0, back_peak_dps, 60.0, 60.0, 0.0,
-                    1.0, 1.0, t, flex)
+    end_s = start_s + down_s + 0.5 + up_s
+    t = np.linspace(start_s, end_s, 36)
+    flex = 60.0 * np.sin(np.pi * (t - start_s) / (end_s - start_s))
+    return Measured(start_s, start_s + down_s, start_s + down_s + 0.5, end_s, 40.0, back_peak_dps, 60.0, 60.0,
+                    0.0, 1.0, 1.0, t, flex)
+
+
+def _open_set() -> OpenSet:
+    tracker = trackers_for(SegmentationSettings(), "rdl")[0]
+    return OpenSet(tracker, "rdl", 1, FlagSettings(), live=True, t_first=0.0, segmentation=SegmentationSettings())
 
 
 def _fatigue_flags(speeds_dps: list[float]) -> list[int]:
-    tracker = trackers_for(SegmentationSettings(), "rdl")[0]
-    open_set = OpenSet(tracker, "rdl", 1, FlagSettings(), live=True, t_first=0.0)
+    open_set = _open_set()
     for k, speed in enumerate(speeds_dps):
         m = _rep(4.0 * k, speed)
         open_set.add(m, 2.0, 25.0, m.end)
@@ -34,3 +39,26 @@ def test_fatigue_waits_for_two_slow_reps_in_a_row_and_is_said_once():
 
 def test_no_fatigue_without_a_real_loss():
     assert _fatigue_flags([100, 90, 85, 95, 88, 80, 75]) == []
+
+
+def _reps_kept(first: Measured | None, last: Measured | None) -> list[float]:
+    """Start times of the reps a set of five plain reps keeps, with an extra first and/or last one."""
+    open_set = _open_set()
+    reps = [_rep(10.0 + 4.0 * k, 100.0) for k in range(5)]
+    for m in ([first] if first else []) + reps + ([last] if last else []):
+        open_set.add(m, 2.0, 25.0, m.end)
+    return [r.start_s for r in open_set.report("rdl").reps]
+
+
+def test_a_plate_picked_up_next_to_the_set_is_not_a_rep():
+    # down in 1.4 s (0.7 of the set's 2 s) and up in 1.4 s (1.0 per second down, against the set's 0.5)
+    pick_up = _rep(5.0, 60.0, down_s=1.4, up_s=1.4)
+    after = _rep(31.0, 60.0, down_s=1.4, up_s=1.4)
+    assert _reps_kept(pick_up, None) == [10.0, 14.0, 18.0, 22.0, 26.0]
+    assert _reps_kept(None, after) == [10.0, 14.0, 18.0, 22.0, 26.0]
+
+
+def test_a_grinding_last_rep_stays():
+    # the same controlled descent, then 2.5 s up: the end of a hard set, not a plate
+    grinder = _rep(30.0, 50.0, down_s=2.0, up_s=2.5)
+    assert _reps_kept(None, grinder) == [10.0, 14.0, 18.0, 22.0, 26.0, 30.0]
