@@ -141,8 +141,12 @@ class OpenSet:
     def fits(self, m: Measured, seg) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far
         longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
-        far deeper than the set's reps (picking a plate off the floor)."""
+        far deeper than the set's reps (picking a plate off the floor); a floor-start rep must put the
+        bar down where the set's reps lift it from (not stand up, then bend for a plate)."""
         if m.start - self.last_end > seg.set_gap_s:
+            return False
+        if self.tracker.pattern == FLOOR_START and abs(float(m.flex[-1]) - statistics.median(
+                x.home_flexion_deg for x in self.measured)) > seg.home_mismatch_deg:
             return False
         duration = self.median_duration_s
         rom = statistics.median(x.rom_deg for x in self.measured)
