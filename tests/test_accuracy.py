@@ -1,12 +1,13 @@
 """Accuracy against ground truth: simulated sessions (truth files) and labelled real recordings.
 
-Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep:
-scripts/sweep_analysis.py): rep F1 >= 0.98 (0.990); exact rep count in >= 95 % of sets (not met:
-87.0 %, 161 of 185 sets; a plate pick-up right next to a set of RDLs or good mornings looks like one
-more rep, and the hips' leaky travel merges or splits a few simulated squats; this test holds a floor
-under the measured level); eccentric and concentric within 0.15 s mean (0.132 / 0.148 s); peak flexion
-<= 1 deg mean (0.43); flexion RMSE <= 1.5 deg (0.61 mean, 0.86 at the 90th percentile); rounding and
-momentum precision and recall >= 0.9 (0.97 / 1.00, 0.95 / 0.93); accelerometer-only rep F1 >= 0.95.
+Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep, also on seeds the
+rules were never looked at with: scripts/sweep_analysis.py --first-seed 60): rep F1 >= 0.98 (0.993);
+exact rep count in >= 95 % of sets (not met: 91.4 %, 169 of 185 sets; a plate picked up right next to a
+set of RDLs or good mornings as slowly as its reps looks like one more rep, and the hips' leaky travel
+merges or splits a few simulated squats; this test holds a floor under the measured level); eccentric
+and concentric within 0.15 s mean (0.132 / 0.148 s); peak flexion <= 1 deg mean (0.43); flexion RMSE
+<= 1.5 deg (0.61 mean, 0.86 at the 90th percentile); rounding and momentum precision and recall >= 0.9
+(1.00 / 1.00, 0.95 / 0.93); accelerometer-only rep F1 >= 0.95.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def test_reps_are_found(sixty_sessions):
     score, _ = sixty_sessions
     assert score.truth > 1000
     assert score.f1 >= 0.98
-    assert score.sets_exact / score.sets >= 0.85  # target 0.95: see the module docstring
+    assert score.sets_exact / score.sets >= 0.90  # target 0.95: see the module docstring
 
 
 def test_tempo_phases(sixty_sessions):
