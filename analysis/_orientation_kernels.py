@@ -85,9 +85,12 @@ def _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, gx, gy, gz):
     ax, ay, az = c * e1x + s * e2x, c * e1y + s * e2y, c * e1z + s * e2z
     # the excursion's own axis g x n: forward flexion turns the up vector about +a
     ex, ey, ez = gy * nz - gz * ny, gz * nx - gx * nz, gx * ny - gy * nx
-    if p11 + p22 <= 0.0:  # no gyroscope (or no rotation): the excursion axis itself
+    dot = ax * ex + ay * ey + az * ez
+    # no gyroscope or no rotation gathered (it happened while the tilt settled after a gap), or a rotation
+    # more than 30 deg off the excursion's own axis: the excursion axis itself
+    if p11 + p22 <= 0.0 or dot * dot < 0.75 * (ex * ex + ey * ey + ez * ez):
         return ex, ey, ez
-    if ax * ex + ay * ey + az * ez < 0.0:
+    if dot < 0.0:
         return -ax, -ay, -az
     return ax, ay, az
 
@@ -253,8 +256,10 @@ def _run(t, acc, gyro, state, params, out, flags):
                     px, py, pz = dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
         elif decided == 1.0 and not acc_only:
-            # refined over the rest of that first excursion (its sign kept), then fixed
-            if du < gather_cos:
+            # refined (its sign kept) until that first excursion turns back by half the decision angle
+            max_tilt_cos = min(max_tilt_cos, du)
+            max_sin = math.sqrt(max(0.0, 1.0 - max_tilt_cos * max_tilt_cos))
+            if du < gather_cos and du < max_tilt_cos * gather_cos + max_sin * math.sqrt(1.0 - gather_cos * gather_cos):
                 sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
                 syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz
                 px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)

@@ -18,10 +18,12 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    angles are relative to the first sample's gravity and `calibrated` is False.
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
-   signed so that this first large excursion is forward flexion; refined (sign kept) with the rotation
-   of the rest of that excursion, until the trunk is back within half of `sagittal_decide_deg` of
-   neutral, and kept from then on. Until then the axis of the largest excursion so far is used (also
-   signed forward). With a gyroscope only: the accelerometer-only plane is decided once.
+   signed so that this first large excursion is forward flexion (the excursion's own axis instead when
+   that rotation lies more than 30° off it, or none was gathered: a gap made the tilt settle during
+   the lean); refined (sign kept) with the rotation of the rest of that excursion until it turns back
+   by half of `sagittal_decide_deg` from its deepest tilt, and kept from then on. Until then the axis
+   of the largest excursion so far is used (also signed forward). The accelerometer-only plane is
+   decided once, unrefined.
 
 Accelerometer-only mode: the tilt is the accelerometer low-passed with `accelerometer_only_time_constant_s`
 (one pole); it errs by the linear acceleration of fast reps (several degrees), `flexion_rate_dps` is the

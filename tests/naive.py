@@ -36,7 +36,10 @@ class NaiveOrientation:
         """The horizontal rotation's principal axis, signed like the excursion's own axis."""
         plane = np.eye(3) - np.outer(self.n, self.n)
         values, vectors = np.linalg.eigh(plane @ self.scatter @ plane)
-        axis = vectors[:, -1] if values[-1] > 0.0 else excursion_axis
+        axis = vectors[:, -1]
+        if values[-1] <= 0.0 or abs(axis @ excursion_axis) < math.cos(math.radians(30.0)) * np.linalg.norm(
+                excursion_axis):
+            return excursion_axis
         return axis if axis @ excursion_axis >= 0.0 else -axis
 
     def _set_axes(self, axis: np.ndarray) -> None:
@@ -122,8 +125,10 @@ class NaiveOrientation:
                 self._set_axes(self.a)
 
         tilt_deg = self._tilt_deg(decide_up)
-        if self.decided and not self.refined and not self.acc_only:  # the rest of the first excursion
-            if tilt_deg > 0.5 * s.sagittal_decide_deg:
+        if self.decided and not self.refined and not self.acc_only:  # until the first excursion turns back
+            self.max_tilt_deg = max(self.max_tilt_deg, tilt_deg)
+            half = 0.5 * s.sagittal_decide_deg
+            if tilt_deg > half and tilt_deg > self.max_tilt_deg - half:
                 self.scatter += dt * np.outer(w, w)
                 axis = self._principal_axis(np.cross(decide_up, self.n))
                 self._set_axes(axis if axis @ self.a >= 0.0 else -axis)
