@@ -48,6 +48,10 @@ class SegmentationSettings:
     # height, peak to peak, m) ...
     squat_max_lean_deg_per_m: float = 150.0  # ... while the trunk flexes at most this much per metre of it is
     # a squat, found and timed by the hips; otherwise a hinge or deadlift, found by the trunk
+    sit_max_lean_deg: float = 40.0  # with --exercise, a top-start hinge trip leaning less than this ...
+    hinge_min_lean_deg_per_m: float = 300.0  # ... and less than this per metre of the hips' (leaky) travel
+    # is sitting down or standing up (RDLs and good mornings: 430-2100 deg/m, 5th-95th percentile;
+    # sitting down or up: 100-370 deg/m, leaning 18-30 deg)
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this

@@ -192,6 +192,11 @@ class OpenSet:
         if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != _squat_like(
                 cols[:, a:b], seg):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
+        lean_deg = flex_max - flex_min
+        if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
+                and lean_deg < seg.sit_max_lean_deg
+                and lean_deg < seg.hinge_min_lean_deg_per_m * float(np.ptp(cols[HEIGHT, a:b]))):
+            return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
         walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
         if tracker.pattern == TRUNK_STILL and walk_rms > walking:
             return None  # walking, not holding the trunk still while the arms pull
