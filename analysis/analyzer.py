@@ -352,8 +352,8 @@ class Analyzer:
 
     def _close_index(self, a: int, t: np.ndarray) -> tuple[int, OpenSet] | None:
         """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, once the
-        lifter has left home again (a slow rep's turn may show only seconds later), when that trip has
-        lasted longer than any rep of the set could."""
+        lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later), when
+        that trip has lasted longer than any rep of the set could."""
         seg = self.settings.segmentation
         t_last = t.item(-1)
         best = None
@@ -362,7 +362,8 @@ class Analyzer:
             left = open_set.tracker.left_home_index
             if left is not None:
                 left_t = self._history.value(T, self._history.clip(left))
-                if left_t >= open_set.last_end or open_set.tracker.out_since_index is not None:
+                in_time = left_t - open_set.last_end <= seg.set_gap_s  # (a later trip cannot join the set)
+                if in_time and (left_t >= open_set.last_end or open_set.tracker.out_since_index is not None):
                     due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
             if t_last < due:
                 continue
