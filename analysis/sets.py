@@ -162,8 +162,13 @@ class OpenSet:
     @staticmethod
     def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | None:
         cols = analyzer.columns(trip.i_home, trip.i_done + 1)
+        i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - cols.shape[1])
+        if not 0 < i_turn < cols.shape[1] - 1:
+            return None
+        # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn
+        late = int(np.searchsorted(cols[T], cols[T, i_turn] - tracker.rules.max_trip_s))
+        cols, i_turn = cols[:, late:], i_turn - late
         n = cols.shape[1]
-        i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - n)
         if n < 4 or not 0 < i_turn < n - 1:
             return None
         t = cols[T]
