@@ -104,3 +104,18 @@ def test_real_squats_match_the_hand_marked_reps(exercise, min_ten_reps, min_good
     assert ten_reps >= min_ten_reps
     assert good / total >= min_good_fraction
     assert named_squat >= min_named_squat
+
+
+def test_first_rep_after_a_long_rest_is_found():
+    """Seed 105: 27 s of standing, then a set of four squats; the hips' last turning point dates from the
+    set before (a regression: the first rep was lost)."""
+    rec, truth = simulate_session(random_session_spec(105, exercise="squat"))
+    analyzer = Analyzer(exercise="squat")
+    analyzer.push(rec.samples)
+    found = analyzer.finish().sets
+    after_rest = [s for s in truth.sets if any(a < s.start_s <= b + 2.0 and b - a > 20.0 and n == "stand"
+                                              for a, b, n in truth.rests)]
+    assert after_rest
+    for true_set in after_rest:
+        match = [s for s in found if abs(s.start_s - true_set.start_s) < 1.0]
+        assert len(match) == 1 and len(match[0].reps) == len(true_set.reps)
