@@ -327,7 +327,7 @@ class Analyzer:
         rep = OpenSet.measure(self, tracker, trip)
         if rep is None:
             return
-        if open_set is not None and not open_set.fits(rep, self.settings.segmentation):
+        if open_set is not None and not open_set.fits(rep):
             self._close(open_set, index)
             open_set = None
         if open_set is not None and self.exercise is None and open_set.began_with_set_up(rep):
@@ -339,8 +339,7 @@ class Analyzer:
                                segmentation=self.settings.segmentation)
             self._open[key] = open_set
         t_now = self._rel(self._history.value(T, index))
-        seg = self.settings.segmentation
-        for event in open_set.add(rep, seg.max_duration_ratio, seg.max_extra_depth_deg, t_now):
+        for event in open_set.add(rep, t_now):
             self._emit(index, event)
         if self._active is None and len(open_set.reps) >= tracker.min_reps:
             self._active = open_set

@@ -138,11 +138,12 @@ class OpenSet:
         first = self.measured[0]
         return first.depart - first.arrive > max(0.8, 2.0 * (second.depart - second.arrive))
 
-    def fits(self, m: Measured, seg) -> bool:
+    def fits(self, m: Measured) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far
         longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
         far deeper than the set's reps (picking a plate off the floor); a floor-start rep must put the
         bar down where the set's reps lift it from (not stand up, then bend for a plate)."""
+        seg = self.segmentation
         if m.start - self.last_end > seg.set_gap_s:
             return False
         if self.tracker.pattern == FLOOR_START and abs(float(m.flex[-1]) - statistics.median(
@@ -261,7 +262,7 @@ class OpenSet:
             return None
         return fl.fatigue_flag(rep, best, self.settings)
 
-    def add(self, m: Measured, max_duration_ratio: float, max_extra_depth_deg: float, t_now: float) -> list[Event]:
+    def add(self, m: Measured, t_now: float) -> list[Event]:
         """Add a completed rep; returns the events to show now.
 
         A first "rep" unlike the second (far longer, much smaller or much deeper) was the walk-out, the
@@ -269,11 +270,12 @@ class OpenSet:
         announced again without it.
         """
         events: list[Event] = []
+        seg = self.segmentation
         if len(self.measured) == 1:
             first = self.measured[0]
-            if (first.end - first.start > max_duration_ratio * (m.end - m.start)
+            if (first.end - first.start > seg.max_duration_ratio * (m.end - m.start)
                     or first.rom_deg < self.settings.partial_fraction * m.rom_deg
-                    or first.rom_deg - m.rom_deg > max_extra_depth_deg):
+                    or first.rom_deg - m.rom_deg > seg.max_extra_depth_deg):
                 self.measured.clear()
                 self._median_duration = None
                 self.reps.clear()

@@ -27,7 +27,7 @@ def _fatigue_flags(speeds_dps: list[float]) -> list[int]:
     open_set = _open_set()
     for k, speed in enumerate(speeds_dps):
         m = _rep(4.0 * k, speed)
-        open_set.add(m, 2.0, 25.0, m.end)
+        open_set.add(m, m.end)
     return [r.index for r in open_set.reps for f in r.flags if f.kind == "fatigue"]
 
 
@@ -46,7 +46,7 @@ def _reps_kept(first: Measured | None, last: Measured | None) -> list[float]:
     open_set = _open_set()
     reps = [_rep(10.0 + 4.0 * k, 100.0) for k in range(5)]
     for m in ([first] if first else []) + reps + ([last] if last else []):
-        open_set.add(m, 2.0, 25.0, m.end)
+        open_set.add(m, m.end)
     return [r.start_s for r in open_set.report("rdl").reps]
 
 
