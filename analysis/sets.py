@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, RATE_SMOOTH, SIGNALS, VELOCITY, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import RepTiming, _rep_numbers, time_rep
+from analysis.reps import _rep_numbers, time_rep
 from analysis.segmentation import SegmentationSettings
+from analysis.squats import squat_like, squat_trunk_timing
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -39,48 +39,6 @@ class Measured:
     peak_twist_deg: float | None
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
-
-
-def _trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming | None:
-    """Phases of a squat found by the hips' travel, timed by the trunk instead when the hips moved
-    slowly (peak vertical speed below `squat_brisk_mps`: their doubly integrated acceleration is then
-    mostly the integrators' own leak) and the trunk moved in one sweep. Where the pelvis tucks at the
-    bottom (butt wink) the trunk sweeps twice and the hips keep the time.
-    """
-    seg = analyzer.settings.segmentation
-    if float(np.max(np.abs(cols[VELOCITY]))) >= seg.squat_brisk_mps:
-        return None
-    peaks = _maxima(cols[FLEX_SMOOTH], seg.hysteresis_deg)
-    if peaks.size != 1:
-        return None
-    wide = analyzer.columns(trip.i_home - int(seg.max_rate_hz), trip.i_done + 1)  # may start 1 s earlier
-    wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
-    offset = int(np.searchsorted(wide[T], cols[T, 0]))
-    i_turn = offset + int(peaks[0])
-    timing = time_rep(wide[T], wide[RATE_SMOOTH], 0, i_turn, wide.shape[1] - 1)
-    rate = wide[RATE_SMOOTH, i_turn:]
-    i_back = int(np.argmin(rate))
-    if i_back < rate.size - 1 and -rate[-1] > 0.1 * timing.back_peak_dps:
-        # the hips came home before the trunk did: mirror the trunk's return about its peak speed
-        end = 2.0 * float(wide[T, i_turn + i_back]) - timing.depart_s
-        timing = replace(timing, end_s=max(end, timing.end_s))
-    return timing
-
-
-def _squat_like(cols: np.ndarray, seg) -> bool:
-    """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
-    a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel)."""
-    travel_m = float(np.ptp(cols[HEIGHT]))
-    lean_deg = float(np.ptp(cols[FLEX]))
-    return travel_m >= seg.squat_min_hip_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * travel_m
-
-
-def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
-    """Inner maxima of x that stand out by `hysteresis` on both sides (the zig-zag kernel's)."""
-    idx, conf, kind = (np.empty(x.size, dtype=np.int64) for _ in range(3))
-    m = zk._zigzag_run(x, 0, hysteresis, np.zeros(zk.ZZ_STATE_SIZE), idx, conf, kind)
-    peaks = idx[:m][kind[:m] == 1]
-    return peaks[(peaks > 0) & (peaks < x.size - 1)]
 
 
 def _speed_reference(rep: Rep) -> bool:
@@ -181,7 +139,7 @@ class OpenSet:
             rate = rate - (float(np.mean(rate)) - (cols[row, -1] - cols[row, 0]) / (t[-1] - t[0]))
         timing = time_rep(t, rate, 0, i_turn, n - 1, tracker.sign)
         if row != FLEX_SMOOTH:
-            timing = _trunk_timing(analyzer, trip, cols) or timing
+            timing = squat_trunk_timing(analyzer, trip, cols) or timing
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
             return None
         if not seg.min_rep_s <= timing.end_s - timing.start_s <= tracker.rules.max_trip_s:
@@ -195,7 +153,7 @@ class OpenSet:
             cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
         if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-        if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != _squat_like(
+        if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
                 cols[:, a:b], seg):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
         lean_deg = flex_max - flex_min

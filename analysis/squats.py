@@ -1,0 +1,65 @@
+"""Squats as the hips see them: telling a squat from a hinge, and timing a squat's phases by the trunk.
+
+A squat moves the hips far for little trunk flexion; a hinge or a deadlift flexes the trunk at least
+twice as much per metre of hip travel (the hips' height is the Analyzer's leaky double integral of
+| |acc| - g |, analysis.columns.HEIGHT). Where the hips moved slowly their leaky integral is mostly the
+integrators' own leak, so a squat found by the hips is timed by the trunk when the trunk swept once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analysis import _extrema_kernels as zk
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, RATE_SMOOTH, VELOCITY, T
+from analysis.reps import RepTiming, time_rep
+from analysis.segmentation import SegmentationSettings
+
+if TYPE_CHECKING:
+    from analysis.analyzer import Analyzer
+    from analysis.tracker import Trip
+
+
+def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming | None:
+    """Phases of a squat found by the hips' travel, timed by the trunk instead when the hips moved
+    slowly (peak vertical speed below `squat_brisk_mps`: their doubly integrated acceleration is then
+    mostly the integrators' own leak) and the trunk moved in one sweep. Where the pelvis tucks at the
+    bottom (butt wink) the trunk sweeps twice and the hips keep the time.
+    """
+    seg = analyzer.settings.segmentation
+    if float(np.max(np.abs(cols[VELOCITY]))) >= seg.squat_brisk_mps:
+        return None
+    peaks = _maxima(cols[FLEX_SMOOTH], seg.hysteresis_deg)
+    if peaks.size != 1:
+        return None
+    wide = analyzer.columns(trip.i_home - int(seg.max_rate_hz), trip.i_done + 1)  # may start 1 s earlier
+    wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
+    offset = int(np.searchsorted(wide[T], cols[T, 0]))
+    i_turn = offset + int(peaks[0])
+    timing = time_rep(wide[T], wide[RATE_SMOOTH], 0, i_turn, wide.shape[1] - 1)
+    rate = wide[RATE_SMOOTH, i_turn:]
+    i_back = int(np.argmin(rate))
+    if i_back < rate.size - 1 and -rate[-1] > 0.1 * timing.back_peak_dps:
+        # the hips came home before the trunk did: mirror the trunk's return about its peak speed
+        end = 2.0 * float(wide[T, i_turn + i_back]) - timing.depart_s
+        timing = replace(timing, end_s=max(end, timing.end_s))
+    return timing
+
+
+def squat_like(cols: np.ndarray, seg: SegmentationSettings) -> bool:
+    """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
+    a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel)."""
+    travel_m = float(np.ptp(cols[HEIGHT]))
+    lean_deg = float(np.ptp(cols[FLEX]))
+    return travel_m >= seg.squat_min_hip_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * travel_m
+
+
+def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
+    """Inner maxima of x that stand out by `hysteresis` on both sides (the zig-zag kernel's)."""
+    idx, conf, kind = (np.empty(x.size, dtype=np.int64) for _ in range(3))
+    m = zk._zigzag_run(x, 0, hysteresis, np.zeros(zk.ZZ_STATE_SIZE), idx, conf, kind)
+    peaks = idx[:m][kind[:m] == 1]
+    return peaks[(peaks > 0) & (peaks < x.size - 1)]
