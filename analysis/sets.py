@@ -153,13 +153,12 @@ class OpenSet:
             cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
         if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
+        lean_deg, travel_m = flex_max - flex_min, float(np.ptp(cols[HEIGHT, a:b]))
         if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
-                cols[:, a:b], seg):
+                travel_m, lean_deg, seg):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
-        lean_deg = flex_max - flex_min
         if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
-                and lean_deg < seg.sit_max_lean_deg
-                and lean_deg < seg.hinge_min_lean_deg_per_m * float(np.ptp(cols[HEIGHT, a:b]))):
+                and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
             return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
         walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
         if tracker.pattern == TRUNK_STILL and walk_rms > walking:

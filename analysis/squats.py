@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analysis import _extrema_kernels as zk
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, RATE_SMOOTH, VELOCITY, T
+from analysis.columns import FLEX_SMOOTH, RATE_SMOOTH, VELOCITY, T
 from analysis.reps import RepTiming, time_rep
 from analysis.segmentation import SegmentationSettings
 
@@ -49,11 +49,9 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     return timing
 
 
-def squat_like(cols: np.ndarray, seg: SegmentationSettings) -> bool:
+def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings) -> bool:
     """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
     a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel)."""
-    travel_m = float(np.ptp(cols[HEIGHT]))
-    lean_deg = float(np.ptp(cols[FLEX]))
     return travel_m >= seg.squat_min_hip_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * travel_m
 
 
