@@ -37,6 +37,7 @@ class Measured:
     home_flexion_deg: float
     peak_lateral_deg: float
     peak_twist_deg: float | None
+    hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -169,7 +170,7 @@ class OpenSet:
             out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
         return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
                         flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
-                        None if analyzer.accelerometer_only else twist, t[a:b].copy(), cols[FLEX, a:b].copy())
+                        None if analyzer.accelerometer_only else twist, travel_m, t[a:b].copy(), cols[FLEX, a:b].copy())
 
     def _rep(self, m: Measured, number: int, home_pause: float | None) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
@@ -262,10 +263,13 @@ class OpenSet:
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
-        up before or after the set, rather than one of its loaded reps? It went down faster than the
-        set's other reps (`unloaded_descent_ratio`) and came up more slowly, relative to its own descent
-        (`unloaded_rise_ratio`). A rep slowing at the end of a hard set keeps its controlled descent, and
-        a bounced rep (momentum flag) is a fault of the set, so both stay."""
+        up before or after the set, rather than one of its loaded reps? Against the set's other reps
+        (medians) it came up more slowly relative to its own descent, and either went down faster
+        (`unloaded_descent_ratio`, `unloaded_rise_ratio`) or, counting also the hold at the bottom
+        (gripping the plate) and the hips' drop (bending the knees to reach the floor), is unlike them
+        by a factor of `unloaded_min_unlikeness` (`unloaded_min_rise_ratio`). A rep slowing at the end
+        of a hard set keeps its controlled descent, hold and hips, and a bounced rep (momentum flag) is
+        a fault of the set, so both stay."""
         others = self.measured[:i] + self.measured[i + 1:]
         if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(others) < 3:
             return False
@@ -273,11 +277,15 @@ class OpenSet:
             return False
         m = self.measured[i]
         seg = self.segmentation
-        descent = statistics.median(x.arrive - x.start for x in others)
-        rise_per_descent = statistics.median((x.end - x.depart) / (x.arrive - x.start) for x in others)
         m_descent = m.arrive - m.start
-        return (m_descent < seg.unloaded_descent_ratio * descent
-                and (m.end - m.depart) / m_descent > seg.unloaded_rise_ratio * rise_per_descent)
+        rise_ratio = (m.end - m.depart) / m_descent / statistics.median(
+            (x.end - x.depart) / (x.arrive - x.start) for x in others)
+        if (m_descent < seg.unloaded_descent_ratio * statistics.median(x.arrive - x.start for x in others)
+                and rise_ratio > seg.unloaded_rise_ratio):
+            return True
+        hold_ratio = (m.depart - m.arrive) / max(statistics.median(x.depart - x.arrive for x in others), 0.1)
+        travel_ratio = m.hip_travel_m / max(statistics.median(x.hip_travel_m for x in others), 0.01)
+        return rise_ratio > seg.unloaded_min_rise_ratio and hold_ratio * travel_ratio > seg.unloaded_min_unlikeness
 
     def confirm(self, t_now: float) -> list[Event]:
         return [] if self.announced else self._announce(t_now, all_reps=True)
