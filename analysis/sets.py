@@ -72,7 +72,7 @@ class OpenSet:
         self.live = live
         self.announced = False
         self.measured: list[Measured] = []
-        self._median_duration: float | None = None
+        self._median_duration: tuple[float, float] | None = None
         self.reps: list[Rep] = []
         self.cue_threshold_deg: float | None = None
         self.cue_armed = True
@@ -85,8 +85,20 @@ class OpenSet:
 
     @property
     def median_duration_s(self) -> float:
+        return self._medians()[0]
+
+    @property
+    def sighting_lag_s(self) -> float:
+        """How long after leaving home a next rep is first seen (s): a top-start lift's home turning
+        point shows as soon as the lifter moves down; a floor-start or trunk-still trip only once it
+        leaves its turning point (the median rep's time out and held there)."""
+        return self._medians()[1]
+
+    def _medians(self) -> tuple[float, float]:
         if self._median_duration is None:  # asked every live block while the set is open
-            self._median_duration = statistics.median(x.end - x.start for x in self.measured)
+            lag = 0.0 if self.tracker.pattern == TOP_START else statistics.median(
+                x.depart - x.start for x in self.measured)
+            self._median_duration = (statistics.median(x.end - x.start for x in self.measured), lag)
         return self._median_duration
 
     def began_with_set_up(self, second: Measured) -> bool:
