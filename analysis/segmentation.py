@@ -23,6 +23,8 @@ class SegmentationSettings:
     max_sway_deg: float = 20.0  # ... to this
     max_still_activity_mps2: float = 1.5  # RMS of | |acc| - g | above this is walking: not in a trunk-still
     # rep, nor while holding a turning point
+    max_rep_turn_deg: float = 90.0  # a trip turning the trunk this far about the vertical is turning around
+    # (walking back and forth), not a rep (a twisted rep: 10-40 deg)
     min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned

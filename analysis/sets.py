@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analysis import flags as fl
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
@@ -137,14 +137,20 @@ class OpenSet:
         i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - cols.shape[1])
         if not 0 < i_turn < cols.shape[1] - 1:
             return None
-        # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn
+        # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
+        # and after the lifter last turned around (walking up to the bar)
+        seg = analyzer.settings.segmentation
         late = int(np.searchsorted(cols[T], cols[T, i_turn] - tracker.rules.max_trip_s))
+        twist_rate = cols[TWIST_RATE, :i_turn + 1]
+        turned_deg = np.cumsum(0.5 * (twist_rate[1:] + twist_rate[:-1]) * np.diff(cols[T, :i_turn + 1]))
+        turned = np.flatnonzero(np.abs(turned_deg[-1] - turned_deg) > 0.5 * seg.max_rep_turn_deg)
+        if turned.size:
+            late = max(late, int(turned[-1]) + 1)
         cols, i_turn = cols[:, late:], i_turn - late
         n = cols.shape[1]
         if n < 4 or not 0 < i_turn < n - 1:
             return None
         t = cols[T]
-        seg = analyzer.settings.segmentation
         row, rate_row = SIGNALS[tracker.detector]
         rate = cols[rate_row]
         if tracker.pattern == TRUNK_STILL:  # a few deg/s at most: take off the gyroscope's residual bias,
@@ -173,6 +179,8 @@ class OpenSet:
         if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
                 and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
             return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
+        if not analyzer.accelerometer_only and twist > seg.max_rep_turn_deg:
+            return None  # the lifter turned around (walking back), whatever the trunk's pitch did
         walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
         if tracker.pattern == TRUNK_STILL and walk_rms > walking:
             return None  # walking, not holding the trunk still while the arms pull
