@@ -30,6 +30,7 @@ from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
 LP_STATE_SIZE = 4
+VERTICAL_STATE_SIZE = 6
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
 ZZ_STATE_SIZE = 6
@@ -89,22 +90,24 @@ def _vertical_run(t, acc_dev, tau_s, mean_tau_s, state, velocity_out, height_out
 
     acc_dev is, to first order, the vertical linear acceleration whatever the sensor's orientation.
     Its slow mean (time constant mean_tau_s: the sensor's own reading of gravity, bias and scale
-    error) is taken off, then two leaky integrators (time constant tau_s) give velocity and height
-    that return to zero at rest, so drift cannot build up. state: started, v, h, t_prev, mean.
+    error; over the first mean_tau_s the plain average so far, so one jolted first sample is soon
+    outweighed) is taken off, then two leaky integrators (time constant tau_s) give velocity and
+    height that return to zero at rest, so drift cannot build up.
+    state (VERTICAL_STATE_SIZE): started, v, h, t_prev, mean, t_first.
     """
-    started, v, h, t_prev, mean = state[0], state[1], state[2], state[3], state[4]
+    started, v, h, t_prev, mean, t_first = state[0], state[1], state[2], state[3], state[4], state[5]
     for i in range(t.size):
         if started == 0.0:
-            started, mean = 1.0, acc_dev[i]
+            started, mean, t_first = 1.0, acc_dev[i], t[i]
         else:
             dt = t[i] - t_prev
-            mean += dt / (mean_tau_s + dt) * (acc_dev[i] - mean)
+            mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (acc_dev[i] - mean)
             v += dt * (acc_dev[i] - mean - v / tau_s)
             h += dt * (v - h / tau_s)
         t_prev = t[i]
         velocity_out[i] = v
         height_out[i] = h
-    state[0], state[1], state[2], state[3], state[4] = started, v, h, t_prev, mean
+    state[0], state[1], state[2], state[3], state[4], state[5] = started, v, h, t_prev, mean, t_first
 
 
 @njit(cache=True)

@@ -82,10 +82,23 @@ def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
     t = np.cumsum(rng.uniform(0.001, 0.05, n))
     acc_dev = rng.normal(0.2, 2.0, n)
     v, h = np.empty(n), np.empty(n)
-    zk._vertical_run(t, acc_dev, tau_s, mean_tau_s, np.zeros(5), v, h)
+    zk._vertical_run(t, acc_dev, tau_s, mean_tau_s, np.zeros(zk.VERTICAL_STATE_SIZE), v, h)
     v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s)
     np.testing.assert_allclose(v, v_naive, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(h, h_naive, rtol=1e-10, atol=1e-12)
+
+
+def test_vertical_mean_is_not_set_by_a_jolted_first_sample():
+    """A recording that starts 0.2 m/s² off (the sensor still settling), then reads still: the slow mean
+    is the average so far, so the hips do not seem to sink (a real squat set's first rep had started at
+    the first sample, the hips 6 cm down after 1.5 s of standing)."""
+    t = np.arange(0.0, 3.0, 0.01)
+    acc_dev = np.zeros(t.size)
+    acc_dev[0] = 0.2
+    v, h = np.empty(t.size), np.empty(t.size)
+    zk._vertical_run(t, acc_dev, 1.0, 3.0, np.zeros(zk.VERTICAL_STATE_SIZE), v, h)
+    assert np.abs(v).max() < 0.005  # m/s (0.09 with the first sample as the mean)
+    assert np.abs(h).max() < 0.002  # m
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.booleans())
@@ -97,7 +110,7 @@ def test_derive_matches_its_parts(seed, n, with_twist):
     acc_norm = rng.normal(9.8, 2.0, n)
     out = np.full((N_COLUMNS, n), np.nan)
     zk._derive_run(t, flexion, rate, lateral, twist if with_twist else None, acc_norm, 9.80665, 0.05, 1.0, 3.0,
-                   np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(5), out)
+                   np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE), out)
     velocity, height = naive_vertical(t, acc_norm - 9.80665, 1.0, 3.0)
     np.testing.assert_array_equal(out[T], t)
     np.testing.assert_array_equal(out[FLEX], flexion)
