@@ -409,6 +409,14 @@ class Analyzer:
 
     # helpers for OpenSet ------------------------------------------------------------------------
 
+    def squat_leaning(self) -> float:
+        """Guessing: how far a set under way tips the squat-or-hinge call its way (analysis.squats.squat_like):
+        a borderline rep (a shallow squat, a deep-knee hinge) goes with the set's other reps."""
+        if self._active is None:
+            return 1.0
+        bias = self.settings.segmentation.squat_set_leaning
+        return bias if self._active.tracker.detector == "vertical" else 1.0 / bias
+
     def columns(self, a: int, b: int) -> np.ndarray:
         """The history's rows (analysis.columns) for global sample indices [a, b), as far as held."""
         return self._history.get(a, b)

@@ -49,10 +49,12 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     return timing
 
 
-def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings) -> bool:
+def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings, leaning: float = 1.0) -> bool:
     """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
-    a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel)."""
-    return travel_m >= seg.squat_min_hip_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * travel_m
+    a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel).
+    leaning > 1 widens both limits by that factor (inside a set of squats), < 1 narrows them."""
+    return (travel_m * leaning >= seg.squat_min_hip_travel_m
+            and lean_deg <= seg.squat_max_lean_deg_per_m * leaning * travel_m)
 
 
 def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
