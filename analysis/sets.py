@@ -174,7 +174,7 @@ class OpenSet:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
         lean_deg, travel_m = flex_max - flex_min, float(np.ptp(cols[HEIGHT, a:b]))
         if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
-                travel_m, lean_deg, seg):
+                travel_m, lean_deg, seg, analyzer.squat_leaning()):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
         if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
                 and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
