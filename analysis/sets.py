@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +16,7 @@ from analysis.report import Flag, Rep, SetReport
 from analysis.reps import _rep_numbers, time_rep
 from analysis.segmentation import SegmentationSettings
 from analysis.squats import squat_like, squat_trunk_timing
+from analysis.stats import fsum_np, mean_np, std_np
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -171,7 +172,7 @@ class OpenSet:
                         flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
                         None if analyzer.accelerometer_only else twist, t[a:b].copy(), cols[FLEX, a:b].copy())
 
-    def _rep(self, m: Measured, number: int, home_pause: float | None) -> Rep:
+    def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
         out_s, turn_pause, back_s = m.arrive - m.start, m.depart - m.arrive, m.end - m.depart
         if self.tracker.pattern == TOP_START:
@@ -183,7 +184,7 @@ class OpenSet:
                    eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
                    peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
                    sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
-                   peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
+                   peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg, flags=flags)
 
     def _baseline_deg(self) -> float | None:
         k = self.settings.baseline_reps
@@ -258,7 +259,7 @@ class OpenSet:
         self.measured.append(m)
         self._median_duration = None
         rep = self._rep(m, len(self.measured), None)
-        self.reps.append(replace(rep, flags=tuple(self._flags(rep, m))))
+        self.reps.append(self._rep(m, rep.index, None, tuple(self._flags(rep, m))))
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
@@ -326,27 +327,22 @@ class OpenSet:
         median_rom = statistics.median(m.rom_deg for m in self.measured)
         for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):
             home_pause = max(0.0, self.measured[i + 1].start - m.end) if i + 1 < len(self.measured) else None
-            full = self._rep(m, rep.index, home_pause)
-            flags = list(rep.flags)
-            partial = fl.partial_flag(full, median_rom, self.settings)
-            if partial is not None:
-                flags.append(partial)
-            reps.append(replace(full, flags=tuple(flags)))
+            partial = fl.partial_flag(rep, median_rom, self.settings)  # (its range and turn: the same as full's)
+            reps.append(self._rep(m, rep.index, home_pause, rep.flags if partial is None else (*rep.flags, partial)))
         name = exercise or self._guess()
         return SetReport(index=self.index, exercise=name, exercise_guessed=exercise is None,
                          pattern=self.tracker.pattern, start_s=reps[0].start_s, end_s=reps[-1].end_s,
                          reps=tuple(reps), summary=self._summary(reps))
 
     def _summary(self, reps: list[Rep]) -> dict:
-        durations = np.array([r.end_s - r.start_s for r in reps])
-        peaks = np.array([r.peak_flexion_deg for r in reps])
-        velocities = np.array([r.peak_velocity_dps for r in reps])
+        durations = [r.end_s - r.start_s for r in reps]
+        velocities = [r.peak_velocity_dps for r in reps]
         clean = [r.peak_velocity_dps for r in reps if _speed_reference(r)]
-        best = max(clean) if clean else float(velocities.max())
+        best = max(clean) if clean else max(velocities)
 
         def mean(name: str) -> float | None:
             values = [getattr(r, name) for r in reps if getattr(r, name) is not None]
-            return round(float(np.mean(values)), 2) if values else None
+            return round(mean_np(values), 2) if values else None
 
         counts: dict[str, int] = {}
         for r in reps:
@@ -356,18 +352,18 @@ class OpenSet:
             "reps": len(reps),
             "flagged_reps": sum(1 for r in reps if r.flags),
             "flags": counts,
-            "time_under_tension_s": round(float(durations.sum()), 2),
+            "time_under_tension_s": round(fsum_np(durations), 2),
             "mean_eccentric_s": mean("eccentric_s"),
             "mean_pause_bottom_s": mean("pause_bottom_s"),
             "mean_concentric_s": mean("concentric_s"),
             "mean_pause_top_s": mean("pause_top_s"),
-            "rep_duration_cv_pct": round(float(100 * durations.std() / durations.mean()), 1),
-            "peak_flexion_sd_deg": round(float(peaks.std()), 2),
+            "rep_duration_cv_pct": round(100 * std_np(durations) / mean_np(durations), 1),
+            "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
             "baseline_peak_flexion_deg": None if self._baseline_deg() is None else round(self._baseline_deg(), 2),
             "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
             "median_rom_deg": round(statistics.median(r.rom_deg for r in reps), 2),
             "best_velocity_dps": round(best, 1),
-            "velocity_loss_pct": round(float(100 * (1 - velocities[-1] / best)), 1) if best > 0 else None,
+            "velocity_loss_pct": round(100 * (1 - velocities[-1] / best), 1) if best > 0 else None,
         }
 
     def ended(self, set_report: SetReport, t_now: float) -> list[Event]:
