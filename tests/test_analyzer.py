@@ -52,15 +52,26 @@ def short_deadlift():
 
 # -- kernels vs naive twins ------------------------------------------------------------------------
 
+def _derive(t, x, acc_dev, tau_s, vertical_tau_s=1.0, mean_tau_s=3.0, split=None):
+    """_derive_run's rows with x as flexion and as rate, |acc| = acc_dev (gravity 0), optionally in two blocks."""
+    out = np.empty((N_COLUMNS, t.size))
+    states = np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(5)
+    for a, b in ((0, split), (split, None)) if split else ((0, None),):
+        zk._derive_run(t[a:b], x[a:b], x[a:b], x[a:b], None, acc_dev[a:b], 0.0, tau_s, vertical_tau_s,
+                       mean_tau_s, *states, out[:, a:b])
+    return out
+
+
 @given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.floats(0.001, 1.0))
 @settings(max_examples=60, deadline=None)
 def test_lowpass_matches_naive_twin(seed, n, tau_s):
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.001, 0.05, n))
     x = rng.normal(0, 10, n)
-    out = np.empty(n)
-    zk._lowpass2_run(t, x, tau_s, np.zeros(zk.LP_STATE_SIZE), out)
-    np.testing.assert_allclose(out, naive_lowpass2(t, x, tau_s), rtol=1e-12, atol=1e-9)
+    out = _derive(t, x, np.zeros(n), tau_s)
+    np.testing.assert_allclose(out[FLEX_SMOOTH], naive_lowpass2(t, x, tau_s), rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(out[RATE_SMOOTH], out[FLEX_SMOOTH])
+    np.testing.assert_array_equal(_derive(t, x, np.zeros(n), tau_s, split=n // 2), out)  # state carried
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(1, 600), st.floats(0.05, 20.0))
@@ -80,11 +91,11 @@ def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.001, 0.05, n))
     acc_dev = rng.normal(0.2, 2.0, n)
-    v, h = np.empty(n), np.empty(n)
-    zk._vertical_run(t, acc_dev, tau_s, mean_tau_s, np.zeros(5), v, h)
+    out = _derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s)
     v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s)
-    np.testing.assert_allclose(v, v_naive, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(h, h_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[VELOCITY], v_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[HEIGHT], h_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(_derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s, split=n // 2), out)
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.booleans())
