@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis import _extrema_kernels as zk
 from analysis import flags as fl
 from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
@@ -126,7 +127,7 @@ class OpenSet:
         if not 0 < i_turn < cols.shape[1] - 1:
             return None
         # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn
-        late = int(np.searchsorted(cols[T], cols[T, i_turn] - tracker.rules.max_trip_s))
+        late = int(cols[T].searchsorted(cols.item(T, i_turn) - tracker.rules.max_trip_s))
         cols, i_turn = cols[:, late:], i_turn - late
         n = cols.shape[1]
         if n < 4 or not 0 < i_turn < n - 1:
@@ -150,11 +151,11 @@ class OpenSet:
             rom = abs(float(cols[row, i_turn]) - home_start)
             if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
                 return None
-        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak = _rep_numbers(
+        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = _rep_numbers(
             cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
         if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-        lean_deg, travel_m = flex_max - flex_min, float(np.ptp(cols[HEIGHT, a:b]))
+        lean_deg = flex_max - flex_min
         if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
                 travel_m, lean_deg, seg):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
@@ -198,8 +199,8 @@ class OpenSet:
         baseline = self._baseline_deg() if len(self.measured) > self.settings.baseline_reps else None
         threshold = fl.rounding_threshold_deg(self.settings, baseline)
         if threshold is not None:
-            over = np.flatnonzero(m.flex > threshold)
-            crossed = self.rel(m.t[over[0]]) if over.size else rep.turn_s
+            over = zk._first_crossing(m.flex, threshold, True)
+            crossed = self.rel(m.t[over]) if over >= 0 else rep.turn_s
             out.append(fl.rounding_flag(rep, threshold, crossed, baseline, self.settings))
         turn_pause = rep.pause_bottom_s if self.tracker.pattern == TOP_START else None
         if self.tracker.pattern not in (TOP_START, TRUNK_STILL) and len(self.measured) > 1:

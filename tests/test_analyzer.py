@@ -157,7 +157,7 @@ def test_rep_numbers_match_naive_twin(seed, n):
     t, _ = _random_rep(rng, n)
     cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
     cols[T] = t
-    for row in (FLEX, LATERAL, TWIST_RATE, RATE_SMOOTH):
+    for row in (FLEX, LATERAL, TWIST_RATE, RATE_SMOOTH, HEIGHT):
         cols[row] = np.cumsum(rng.normal(0, 3, n))
     cols[ACC_DEV] = np.abs(rng.normal(0, rng.uniform(0.1, 3), n))
     times = np.sort(rng.uniform(t[0] - 0.2, t[-1] + 0.2, 4))
@@ -166,7 +166,7 @@ def test_rep_numbers_match_naive_twin(seed, n):
     i_turn = int(rng.integers(0, n))
     got = reps._rep_numbers(cols, *times, i_turn)
     want = naive_rep_numbers(cols[T], cols[FLEX], cols[LATERAL], cols[TWIST_RATE], cols[ACC_DEV], cols[RATE_SMOOTH],
-                             *times, i_turn)
+                             cols[HEIGHT], *times, i_turn)
     np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit, NaN for a too short hold
 
 
