@@ -49,13 +49,14 @@ def _speed_reference(rep: Rep) -> bool:
 
 
 def _round_phase(x: float | None) -> str:
-    return "?" if x is None else str(int(round(x)))
+    return "?" if x is None else str(round(x))
 
 
 def tempo(eccentric_s: float | None, pause_bottom_s: float | None, concentric_s: float | None,
           pause_top_s: float | None) -> str:
     """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
-    return "-".join(_round_phase(x) for x in (eccentric_s, pause_bottom_s, concentric_s, pause_top_s))
+    return (f"{_round_phase(eccentric_s)}-{_round_phase(pause_bottom_s)}-{_round_phase(concentric_s)}-"
+            f"{_round_phase(pause_top_s)}")
 
 
 class OpenSet:
@@ -260,7 +261,8 @@ class OpenSet:
         self.measured.append(m)
         self._median_duration = None
         rep = self._rep(m, len(self.measured), None)
-        self.reps.append(self._rep(m, rep.index, None, tuple(self._flags(rep, m))))
+        flags = self._flags(rep, m)
+        self.reps.append(self._rep(m, rep.index, None, tuple(flags)) if flags else rep)
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
