@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -24,9 +23,8 @@ if TYPE_CHECKING:
     from analysis.tracker import Trip, TripTracker
 
 
-@dataclass(frozen=True)
-class Measured:
-    """One rep measured from the trace; times absolute (s, recording clock)."""
+class Measured(NamedTuple):
+    """One rep measured from the trace; times absolute (s, recording clock). (A tuple: cheap per trip.)"""
 
     start: float
     arrive: float

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,9 +35,8 @@ class TrackerRules:
     max_turn_dwell_s: float  # a longer dwell at the turning point means it was not a rep (inf = any)
 
 
-@dataclass(frozen=True)
-class Trip:
-    """Global sample indices of one completed trip."""
+class Trip(NamedTuple):
+    """Global sample indices of one completed trip (a tuple: cheap per trip)."""
 
     i_home: int  # the home turning point before the trip
     i_turn: int  # the turning point
