@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from functools import cache
+from itertools import repeat
 
 import numpy as np
 
@@ -217,8 +218,8 @@ class Analyzer:
         idx, conf, kind = self._turning_buffers
         for name, row, h, state in self._detectors:
             m = zk._zigzag_run(cols[row], i0, h, state, idx, conf, kind)
-            for j in range(m):
-                out.append((int(conf[j]), int(idx[j]), name, int(kind[j]), 0.0))
+            if m:
+                out += zip(conf[:m].tolist(), idx[:m].tolist(), repeat(name), kind[:m].tolist(), repeat(0.0))
         if len(out) > 1:
             out.sort(key=lambda e: (e[0], e[2]))
         return out
