@@ -7,16 +7,14 @@ under jitter and gaps) and the vertical velocity and height, in one pass over a 
 maximum (and a minimum symmetrically), so every turning point is reported at the first sample
 that proves it, never earlier.
 
-`_next_happening`: the earliest of a trip's end (`_scan_trip`), a set's close and the rounding cue's
-crossing (`_first_crossing`) in the samples between two turning points, in one call.
-`_posture_slots`: the posture slots of a block.
+`_scan_trip`, `_first_crossing`, `_posture_slots`: the live checks over a block (a trip's end, the
+rounding cue's level, the posture slots), in place of NumPy calls on tiny arrays.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from analysis.columns import ACC_DEV as ACC_DEV_ROW
@@ -31,11 +29,6 @@ from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
 LP_STATE_SIZE = 4
-# a trip being watched by _next_happening (a row per tracker with a trip out; see TripTracker.watched)
-W_SIGN, W_HOME, W_BAND, W_PEAK, W_MIN_RETURN, W_T_TURN, W_MAX_TRIP, W_ROW, W_RATE_ROW = range(9)
-WATCH_SIZE = 9
-# what _next_happening found
-NOTHING, TRIP_DONE, TRIP_ABANDONED, CLOSE, CUE = range(5)
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
 ZZ_STATE_SIZE = 6
@@ -152,51 +145,6 @@ def _first_crossing(x, level, above):
         if (x[i] > level) if above else (x[i] < level):
             return i
     return -1
-
-
-@njit(cache=True)
-def _next_happening(cols, watch, dues, cue_level, cue_above):
-    """The earliest happening in the columns `cols` (rows of analysis.columns, at least one sample).
-
-    watch: a row per trip out (W_* layout); dues: the time (s) each open set closes at; cue_level:
-    the rounding cue's flexion level (deg; NaN: none), crossed upward (cue_above) or downward.
-    Returns (what: NOTHING | TRIP_DONE | TRIP_ABANDONED | CLOSE | CUE, local index or -1, the watch or
-    dues row it concerns or -1); ties go to trips, then sets, in row order. The watched trips other than
-    the one that ended take in the samples up to the happening (all of them when none): their W_T_TURN
-    (NaN: the first sample) and W_PEAK are updated in place.
-    """
-    t = cols[T_ROW]
-    n = t.size
-    best, what, who = n, NOTHING, -1
-    for k in range(watch.shape[0]):
-        w = watch[k]
-        if math.isnan(w[W_T_TURN]):
-            w[W_T_TURN] = t[0]
-        code, i, _ = _scan_trip(t, cols[int(w[W_ROW])], cols[int(w[W_RATE_ROW])], w[W_SIGN], w[W_HOME],
-                                w[W_BAND], w[W_PEAK], w[W_MIN_RETURN], w[W_T_TURN], w[W_MAX_TRIP])
-        if code != 0 and i < best:
-            best, what, who = i, code, k
-    for k in range(dues.size):
-        i = np.searchsorted(t, dues[k])
-        if i < best:
-            best, what, who = i, CLOSE, k
-    if not math.isnan(cue_level):
-        i = _first_crossing(cols[FLEX_ROW], cue_level, cue_above)
-        if 0 <= i < best:
-            best, what, who = i, CUE, -1
-    last = n - 1 if what == NOTHING else best
-    for k in range(watch.shape[0]):
-        if k == who and (what == TRIP_DONE or what == TRIP_ABANDONED):
-            continue
-        w = watch[k]
-        rate = cols[int(w[W_RATE_ROW])]
-        peak = w[W_PEAK]
-        for i in range(last + 1):
-            back = -w[W_SIGN] * rate[i]
-            if back > peak:
-                peak = back
-        w[W_PEAK] = peak
-    return what, (-1 if what == NOTHING else best), who
 
 
 @njit(cache=True)

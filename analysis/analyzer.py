@@ -100,8 +100,6 @@ class Analyzer:
         self._calibrated = False
         self._posture_slot = -math.inf
         self._posture_buffer = np.empty(CHUNK, dtype=np.int64)
-        self._watch = np.empty((len(self._trackers), zk.WATCH_SIZE))  # trips out, for _next_happening
-        self._dues = np.empty(len(self._trackers))  # when each open set closes (one per tracker at most)
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
         self._sets: list = []
@@ -280,36 +278,44 @@ class Analyzer:
         return start + j, float(flex[j])
 
     def _scan_segment(self, a: int, cols: np.ndarray) -> int | None:
-        """Find and handle the earliest happening in the columns `cols` (global indices from a): a trip's
-        end, a set's close or the rounding cue (one kernel call); returns its index, or None (all consumed)."""
+        """Find and handle the earliest happening in the columns `cols` (global indices from a);
+        returns its index, or None (all consumed)."""
         if cols.shape[1] == 0:
             return None
-        out = [tracker for tracker in self._trackers if tracker.out_since_index is not None]
-        watch = self._watch[: len(out)]
-        for k, tracker in enumerate(out):
-            watch[k] = tracker.watched()
-        open_sets = list(self._open.values())
-        dues = self._dues[: len(open_sets)]
-        for k, open_set in enumerate(open_sets):
-            dues[k] = self._close_due(open_set)
-        cue_level, cue_above = self._cue_level()
-        what, i, who = zk._next_happening(cols, watch, dues, cue_level, cue_above)
-        for k, (tracker, w) in enumerate(zip(out, watch.tolist(), strict=True)):
-            if k != who or what not in (zk.TRIP_DONE, zk.TRIP_ABANDONED):
-                tracker.took_in(w[zk.W_T_TURN], w[zk.W_PEAK])
-        if what == zk.NOTHING:
+        t = cols[T]
+        best: tuple[int, str, object] | None = None
+        for tracker in self._trackers:
+            if tracker.out_since_index is None:
+                continue
+            row, rate_row = SIGNALS[tracker.detector]
+            outcome, i = tracker.scan(a, t, cols[row], cols[rate_row])
+            if outcome and (best is None or i < best[0]):
+                best = (i, outcome, tracker)
+        closing = self._close_index(a, t) if self._open else None
+        if closing is not None and (best is None or closing[0] < best[0]):
+            best = (closing[0], "close", closing[1])
+        cue_i = self._cue_index(a, cols[FLEX]) if self._active is not None else None
+        if cue_i is not None and (best is None or cue_i < best[0]):
+            best = (cue_i, "cue", None)
+        if best is None:  # every sample taken in: the trackers keep what their scan saw
             self._posture(a, cols)
+            for tracker in self._trackers:
+                tracker.advance_scanned()
             return None
-        self._posture(a, cols[:, : i + 1])
-        i += a
-        if what == zk.CLOSE:
-            self._close(open_sets[who], i)
-        elif what == zk.CUE:
+        seg = cols[:, : best[0] + 1 - a]
+        self._posture(a, seg)
+        for tracker in self._trackers:
+            if best[2] is not tracker:
+                tracker.advance(seg[T], seg[SIGNALS[tracker.detector][1]])
+        i, what, who = best
+        if what == "close":
+            self._close(who, i)
+        elif what == "cue":
             self._cue(i)
         else:
-            trip = out[who].resolve("done" if what == zk.TRIP_DONE else "abandon", i)
+            trip = who.resolve(what, i)
             if trip is not None:
-                self._on_trip(out[who], trip, i)
+                self._on_trip(who, trip, i)
         return i
 
     def _posture(self, a: int, seg: np.ndarray) -> None:
@@ -356,19 +362,27 @@ class Analyzer:
             for event in open_set.confirm(t_now):
                 self._emit(index, event)
 
-    def _close_due(self, open_set: OpenSet) -> float:
-        """When (s, recording clock) an open set ends for lack of a next rep: set_gap_s after its last rep,
-        or, once the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds
-        later), when that trip has lasted longer than any rep of the set could."""
+    def _close_index(self, a: int, t: np.ndarray) -> tuple[int, OpenSet] | None:
+        """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, once the
+        lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later), when
+        that trip has lasted longer than any rep of the set could."""
         seg = self.settings.segmentation
-        due = open_set.last_end + seg.set_gap_s
-        left = open_set.tracker.left_home_index
-        if left is not None:
-            left_t = self._history.value(T, self._history.clip(left))
-            in_time = left_t - open_set.last_end <= seg.set_gap_s  # (a later trip cannot join the set)
-            if in_time and (left_t >= open_set.last_end or open_set.tracker.out_since_index is not None):
-                due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
-        return due
+        t_last = t.item(-1)
+        best = None
+        for open_set in self._open.values():
+            due = open_set.last_end + seg.set_gap_s
+            left = open_set.tracker.left_home_index
+            if left is not None:
+                left_t = self._history.value(T, self._history.clip(left))
+                in_time = left_t - open_set.last_end <= seg.set_gap_s  # (a later trip cannot join the set)
+                if in_time and (left_t >= open_set.last_end or open_set.tracker.out_since_index is not None):
+                    due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
+            if t_last < due:
+                continue
+            i = a + int(np.searchsorted(t, due))
+            if best is None or i < best[0]:
+                best = (i, open_set)
+        return best
 
     def _close(self, open_set: OpenSet | None, index: int) -> None:
         if open_set is None:
@@ -387,15 +401,15 @@ class Analyzer:
 
     # live rounding cue --------------------------------------------------------------------------
 
-    def _cue_level(self) -> tuple[float, bool]:
-        """The flexion (deg) whose crossing is the next cue event, and whether upward: the threshold when
-        armed, else half the rounding margin below it (re-arming); NaN when no cue is watched."""
+    def _cue_index(self, a: int, flex: np.ndarray) -> int | None:
         s = self._active
         if s is None or s.cue_threshold_deg is None:
-            return math.nan, False
+            return None
         if s.cue_armed:
-            return s.cue_threshold_deg, True
-        return s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2, False
+            i = zk._first_crossing(flex, s.cue_threshold_deg, True)
+        else:
+            i = zk._first_crossing(flex, s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2, False)
+        return None if i < 0 else a + i
 
     def _cue(self, index: int) -> None:
         s = self._active

@@ -10,12 +10,13 @@ complete when the trunk is back within `band` of home and has slowed to 10 % of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from analysis.columns import SIGNALS
+from analysis import _extrema_kernels as zk
 from analysis.exercises import TOP_START
 
 
@@ -66,6 +67,7 @@ class TripTracker:
         self.min_reps = min_reps
         self._home: tuple[int, float] | None = None
         self._cand: _Candidate | None = None
+        self._scanned: tuple[float, float] | None = None  # (t_turn, peak speed) seen by the last scan
 
     @property
     def out_since_index(self) -> int | None:
@@ -124,18 +126,37 @@ class TripTracker:
                 self._cand = _Candidate(i_home, home_s, index, s, np.nan, band)
         return None
 
-    def watched(self) -> tuple[float, ...]:
-        """The trip out, as `_extrema_kernels._next_happening` watches it (its W_* layout): sign, home and
-        band (s units), return speed so far and needed, the turn's time (NaN: not yet taken in), the
-        longest trip and the history rows of the signal and its rate. Only while a trip is out."""
-        cand = self._cand
-        row, rate_row = SIGNALS[self.detector]
-        return (self.sign, cand.home_s, cand.band_deg, cand.back_peak_dps, self.rules.min_return_dps, cand.t_turn,
-                self.rules.max_trip_s, row, rate_row)
+    def scan(self, index0: int, t: np.ndarray, flexion_deg: np.ndarray, rate_dps: np.ndarray) -> tuple[str, int]:
+        """Look through samples starting at global index0 for the trip's completion or abandonment.
 
-    def took_in(self, t_turn: float, back_peak_dps: float) -> None:
-        """Samples were consumed without an outcome: the turn's time and the return's peak speed so far."""
-        self._cand.t_turn, self._cand.back_peak_dps = t_turn, back_peak_dps
+        Returns ("done" | "abandon" | "", global index). Pure: call `advance` with the samples
+        actually consumed, then `resolve` for an outcome.
+        """
+        cand = self._cand
+        if cand is None or t.size == 0:
+            return "", -1
+        t_turn = t.item(0) if math.isnan(cand.t_turn) else cand.t_turn
+        code, i, peak = zk._scan_trip(t, flexion_deg, rate_dps, self.sign, cand.home_s, cand.band_deg,
+                                      cand.back_peak_dps, self.rules.min_return_dps, t_turn, self.rules.max_trip_s)
+        self._scanned = (t_turn, peak) if code == 0 else None
+        if code == 0:
+            return "", -1
+        return ("done" if code == 1 else "abandon"), index0 + i
+
+    def advance_scanned(self) -> None:
+        """Take in all the samples the last `scan` looked at (it found no outcome in them)."""
+        if self._cand is not None and self._scanned is not None:
+            self._cand.t_turn, self._cand.back_peak_dps = self._scanned
+
+    def advance(self, t: np.ndarray, rate_dps: np.ndarray) -> None:
+        """Take in samples consumed without an outcome (their return speed counts from now on)."""
+        cand = self._cand
+        if cand is None or t.size == 0:
+            return
+        if math.isnan(cand.t_turn):
+            cand.t_turn = t.item(0)
+        back_peak = -rate_dps.min() if self.sign > 0.0 else rate_dps.max()  # max of -sign * rate (sign is +-1)
+        cand.back_peak_dps = max(cand.back_peak_dps, float(back_peak))
 
     def end_of_data(self, index: int, flexion_deg: float) -> Trip | None:
         """The recording ended at `index`: a trip already back home counts, one still out does not."""

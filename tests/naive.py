@@ -6,8 +6,6 @@ import math
 
 import numpy as np
 
-from analysis.columns import FLEX, T
-
 # ---------------------------------------------------------------------------------------------
 # Orientation (analysis/_orientation_kernels.py): TrunkOrientation's filter, one sample at a time
 # with numpy vectors and a dict of named state.
@@ -230,35 +228,6 @@ def naive_scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_tur
         return 0, -1, float(peak[-1])
     i = int(np.argmax(hit))
     return (1 if done[i] else 2), i, float(peak[i])
-
-
-def naive_next_happening(cols, watch, dues, cue_level, cue_above):
-    """_next_happening from the twins above: each trip scanned, every due searched, the cue's crossing,
-    the earliest kept (trips, then sets, first row on a tie); the other trips' peaks over the samples
-    taken in. Returns (what, local index, row, the updated watch rows as lists)."""
-    t = cols[T]
-    candidates = []  # (index, order, what, row)
-    rows = [list(w) for w in watch]
-    for k, w in enumerate(rows):
-        sign, home, band, peak, min_return, t_turn, max_trip, row, rate_row = w
-        w[5] = t[0] if math.isnan(t_turn) else t_turn
-        code, i, _ = naive_scan_trip(t, cols[int(row)], cols[int(rate_row)], sign, home, band, peak, min_return,
-                                     w[5], max_trip)
-        if code:
-            candidates.append((i, 0, code, k))
-    for k, due in enumerate(dues):
-        if t[-1] >= due:
-            candidates.append((int(np.searchsorted(t, due)), 1, 3, k))
-    if not math.isnan(cue_level):
-        i = naive_first_crossing(cols[FLEX], cue_level, cue_above)
-        if i >= 0:
-            candidates.append((i, 2, 4, -1))
-    i, _, what, who = min(candidates, key=lambda c: (c[0], c[1], c[3])) if candidates else (-1, 0, 0, -1)
-    for k, w in enumerate(rows):
-        if not (k == who and what in (1, 2)):
-            back = -w[0] * cols[int(w[8])][: (t.size if what == 0 else i + 1)]
-            w[3] = max(w[3], float(back.max()))
-    return what, i, who, rows
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     naive_first_crossing,
     naive_lowpass2,
-    naive_next_happening,
     naive_posture_slots,
     naive_rep_numbers,
     naive_scan_trip,
@@ -132,26 +131,6 @@ def test_scan_trip_matches_naive_twin(seed, n, sign):
     args = (sign, float(rng.normal(0, 5)), float(rng.uniform(0.5, 10)), float(rng.uniform(0, 30)),
             float(rng.uniform(0, 10)), float(t[0] + rng.uniform(-1, 1)), float(rng.uniform(0.1, 5)))
     assert tuple(zk._scan_trip(t, x, rate, *args)) == naive_scan_trip(t, x, rate, *args)
-
-
-@given(st.integers(0, 2**31 - 1), st.integers(1, 200), st.integers(0, 3), st.integers(0, 3), st.booleans())
-@settings(max_examples=150, deadline=None)
-def test_next_happening_matches_naive_twin(seed, n, n_trips, n_dues, with_cue):
-    rng = np.random.default_rng(seed)
-    cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
-    cols[T] = np.cumsum(rng.uniform(0.001, 0.05, n))
-    for row in (FLEX, FLEX_SMOOTH, RATE_SMOOTH, HEIGHT, VELOCITY):
-        cols[row] = np.cumsum(rng.normal(0, 2.0, n))
-    watch = np.array([[rng.choice([1.0, -1.0]), rng.normal(0, 5), rng.uniform(0.5, 10), rng.uniform(0, 30),
-                       rng.uniform(0, 10), np.nan if rng.random() < 0.3 else cols[T, 0] + rng.uniform(-1, 1),
-                       rng.uniform(0.1, 5), *[(FLEX_SMOOTH, RATE_SMOOTH), (HEIGHT, VELOCITY)][rng.integers(2)]]
-                      for _ in range(n_trips)]).reshape(n_trips, zk.WATCH_SIZE)
-    dues = cols[T, 0] + rng.uniform(-0.1, 1.2, n_dues) * (cols[T, -1] - cols[T, 0])
-    cue_level = float(rng.normal(0, 5)) if with_cue else np.nan
-    cue_above = bool(rng.random() < 0.5)
-    want = naive_next_happening(cols, watch, dues, cue_level, cue_above)
-    got = zk._next_happening(cols, watch, dues, cue_level, cue_above)
-    assert (*got, watch.tolist()) == want
 
 
 def _random_rep(rng, n):
