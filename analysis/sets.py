@@ -342,9 +342,10 @@ class OpenSet:
         best = max(clean) if clean else max(velocities)
 
         def mean(name: str) -> float | None:
-            values = [getattr(r, name) for r in reps if getattr(r, name) is not None]
+            values = [v for r in reps if (v := getattr(r, name)) is not None]
             return round(mean_np(values), 2) if values else None
 
+        baseline = self._baseline_deg()
         counts: dict[str, int] = {}
         for r in reps:
             for f in r.flags:
@@ -360,7 +361,7 @@ class OpenSet:
             "mean_pause_top_s": mean("pause_top_s"),
             "rep_duration_cv_pct": round(100 * std_np(durations) / mean_np(durations), 1),
             "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
-            "baseline_peak_flexion_deg": None if self._baseline_deg() is None else round(self._baseline_deg(), 2),
+            "baseline_peak_flexion_deg": None if baseline is None else round(baseline, 2),
             "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
             "median_rom_deg": round(statistics.median(r.rom_deg for r in reps), 2),
             "best_velocity_dps": round(best, 1),
