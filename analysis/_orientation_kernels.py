@@ -270,16 +270,21 @@ def _run(t, acc, gyro, state, params, out, flags):
                 decided = 2.0
 
         # the up vector in the trunk frame (forward, left, up); the angles follow in a second pass
-        out[FLEXION, i] = -(gx * ffx + gy * ffy + gz * ffz)
-        out[LATERAL, i] = gx * fax + gy * fay + gz * faz
-        out[UP, i] = gx * nx + gy * ny + gz * nz
+        forward, left = -(gx * ffx + gy * ffy + gz * ffz), gx * fax + gy * fay + gz * faz
+        up = gx * nx + gy * ny + gz * nz
+        out[FLEXION, i], out[LATERAL, i], out[UP, i] = forward, left, up
         out[ACC_NORM, i] = acc_norm
         if acc_only:
             out[FLEXION_RATE, i] = dt  # the rate follows from the flexion in the second pass
             out[TWIST_RATE, i] = math.nan
         else:
-            out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz)
-            out[TWIST_RATE, i] = -DEG * (wx * nx + wy * ny + wz * nz)
+            # d/dt atan2(forward, up) with d(up vector)/dt = -w x up: the rate about the flexion axis, plus
+            # what a twist or a sideways rotation adds while the trunk is bent sideways
+            w_n = wx * nx + wy * ny + wz * nz
+            w_f = wx * ffx + wy * ffy + wz * ffz
+            out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz
+                                          + left * (forward * w_f - up * w_n) / max(forward * forward + up * up, 1e-9))
+            out[TWIST_RATE, i] = -DEG * w_n
         flags[STILL, i] = still
         flags[CALIBRATED_OUT, i] = calibrated != 0.0
 

@@ -363,14 +363,15 @@ class Analyzer:
                 self._emit(index, event)
 
     def _close_index(self, a: int, t: np.ndarray) -> tuple[int, OpenSet] | None:
-        """Where an open set ends for lack of a next rep: set_gap_s after its last rep, or, once the
+        """Where an open set ends for lack of a next rep: set_gap_s after its last rep (and the time a
+        rep leaving home then would take to be seen, `OpenSet.sighting_lag_s`), or, once the
         lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later), when
         that trip has lasted longer than any rep of the set could."""
         seg = self.settings.segmentation
         t_last = t.item(-1)
         best = None
         for open_set in self._open.values():
-            due = open_set.last_end + seg.set_gap_s
+            due = open_set.last_end + seg.set_gap_s + open_set.sighting_lag_s
             left = open_set.tracker.left_home_index
             if left is not None:
                 left_t = self._history.value(T, self._history.clip(left))

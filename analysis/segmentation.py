@@ -23,6 +23,8 @@ class SegmentationSettings:
     max_sway_deg: float = 20.0  # ... to this
     max_still_activity_mps2: float = 1.5  # RMS of | |acc| - g | above this is walking: not in a trunk-still
     # rep, nor while holding a turning point
+    max_rep_turn_deg: float = 90.0  # a trip turning the trunk this far about the vertical is turning around
+    # (walking back and forth), not a rep (a twisted rep: 10-40 deg)
     min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
@@ -32,7 +34,11 @@ class SegmentationSettings:
     unloaded_descent_ratio: float = 0.85  # a first or last top-start "rep" lowered faster than this
     # fraction of the set's reps' descent ...
     unloaded_rise_ratio: float = 1.5  # ... and rising this many times slower (per its own descent) than
-    # they do, is an unloaded bend (a plate picked up next to the set), not a rep
+    # they do, is an unloaded bend (a plate picked up next to the set), not a rep; so is one rising
+    unloaded_min_rise_ratio: float = 1.2  # ... this many times slower (per its descent) whose hold at the
+    unloaded_min_unlikeness: float = 1.5  # bottom x hips' travel is this many times the set's (gripping a
+    # plate, bending the knees to reach the floor; seeds 0-119: up to 1.28 for reps rising 1.2x slower,
+    # 1.6-21 for most plates picked up 0.5-2 s from a set)
     set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral

@@ -9,7 +9,7 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
@@ -37,6 +37,7 @@ class Measured(NamedTuple):
     home_flexion_deg: float
     peak_lateral_deg: float
     peak_twist_deg: float | None
+    hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -72,7 +73,7 @@ class OpenSet:
         self.live = live
         self.announced = False
         self.measured: list[Measured] = []
-        self._median_duration: float | None = None
+        self._median_duration: tuple[float, float] | None = None
         self.reps: list[Rep] = []
         self.cue_threshold_deg: float | None = None
         self.cue_armed = True
@@ -85,8 +86,20 @@ class OpenSet:
 
     @property
     def median_duration_s(self) -> float:
+        return self._medians()[0]
+
+    @property
+    def sighting_lag_s(self) -> float:
+        """How long after leaving home a next rep is first seen (s): a top-start lift's home turning
+        point shows as soon as the lifter moves down; a floor-start or trunk-still trip only once it
+        leaves its turning point (the median rep's time out and held there)."""
+        return self._medians()[1]
+
+    def _medians(self) -> tuple[float, float]:
         if self._median_duration is None:  # asked every live block while the set is open
-            self._median_duration = statistics.median(x.end - x.start for x in self.measured)
+            lag = 0.0 if self.tracker.pattern == TOP_START else statistics.median(
+                x.depart - x.start for x in self.measured)
+            self._median_duration = (statistics.median(x.end - x.start for x in self.measured), lag)
         return self._median_duration
 
     def began_with_set_up(self, second: Measured) -> bool:
@@ -125,14 +138,20 @@ class OpenSet:
         i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - cols.shape[1])
         if not 0 < i_turn < cols.shape[1] - 1:
             return None
-        # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn
+        # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
+        # and after the lifter last turned around (walking up to the bar)
+        seg = analyzer.settings.segmentation
         late = int(cols[T].searchsorted(cols.item(T, i_turn) - tracker.rules.max_trip_s))
+        twist_rate = cols[TWIST_RATE, :i_turn + 1]
+        turned_deg = np.cumsum(0.5 * (twist_rate[1:] + twist_rate[:-1]) * np.diff(cols[T, :i_turn + 1]))
+        turned = np.flatnonzero(np.abs(turned_deg[-1] - turned_deg) > 0.5 * seg.max_rep_turn_deg)
+        if turned.size:
+            late = max(late, int(turned[-1]) + 1)
         cols, i_turn = cols[:, late:], i_turn - late
         n = cols.shape[1]
         if n < 4 or not 0 < i_turn < n - 1:
             return None
         t = cols[T]
-        seg = analyzer.settings.segmentation
         row, rate_row = SIGNALS[tracker.detector]
         rate = cols[rate_row]
         if tracker.pattern == TRUNK_STILL:  # a few deg/s at most: take off the gyroscope's residual bias,
@@ -161,6 +180,8 @@ class OpenSet:
         if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
                 and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
             return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
+        if not analyzer.accelerometer_only and twist > seg.max_rep_turn_deg:
+            return None  # the lifter turned around (walking back), whatever the trunk's pitch did
         walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
         if tracker.pattern == TRUNK_STILL and walk_rms > walking:
             return None  # walking, not holding the trunk still while the arms pull
@@ -170,7 +191,7 @@ class OpenSet:
             out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
         return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
                         flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
-                        None if analyzer.accelerometer_only else twist, t[a:b].copy(), cols[FLEX, a:b].copy())
+                        None if analyzer.accelerometer_only else twist, travel_m, t[a:b].copy(), cols[FLEX, a:b].copy())
 
     def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
@@ -264,10 +285,13 @@ class OpenSet:
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
-        up before or after the set, rather than one of its loaded reps? It went down faster than the
-        set's other reps (`unloaded_descent_ratio`) and came up more slowly, relative to its own descent
-        (`unloaded_rise_ratio`). A rep slowing at the end of a hard set keeps its controlled descent, and
-        a bounced rep (momentum flag) is a fault of the set, so both stay."""
+        up before or after the set, rather than one of its loaded reps? Against the set's other reps
+        (medians) it came up more slowly relative to its own descent, and either went down faster
+        (`unloaded_descent_ratio`, `unloaded_rise_ratio`) or, counting also the hold at the bottom
+        (gripping the plate) and the hips' drop (bending the knees to reach the floor), is unlike them
+        by a factor of `unloaded_min_unlikeness` (`unloaded_min_rise_ratio`). A rep slowing at the end
+        of a hard set keeps its controlled descent, hold and hips, and a bounced rep (momentum flag) is
+        a fault of the set, so both stay."""
         others = self.measured[:i] + self.measured[i + 1:]
         if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(others) < 3:
             return False
@@ -275,11 +299,15 @@ class OpenSet:
             return False
         m = self.measured[i]
         seg = self.segmentation
-        descent = statistics.median(x.arrive - x.start for x in others)
-        rise_per_descent = statistics.median((x.end - x.depart) / (x.arrive - x.start) for x in others)
         m_descent = m.arrive - m.start
-        return (m_descent < seg.unloaded_descent_ratio * descent
-                and (m.end - m.depart) / m_descent > seg.unloaded_rise_ratio * rise_per_descent)
+        rise_ratio = (m.end - m.depart) / m_descent / statistics.median(
+            (x.end - x.depart) / (x.arrive - x.start) for x in others)
+        if (m_descent < seg.unloaded_descent_ratio * statistics.median(x.arrive - x.start for x in others)
+                and rise_ratio > seg.unloaded_rise_ratio):
+            return True
+        hold_ratio = (m.depart - m.arrive) / max(statistics.median(x.depart - x.arrive for x in others), 0.1)
+        travel_ratio = m.hip_travel_m / max(statistics.median(x.hip_travel_m for x in others), 0.01)
+        return rise_ratio > seg.unloaded_min_rise_ratio and hold_ratio * travel_ratio > seg.unloaded_min_unlikeness
 
     def confirm(self, t_now: float) -> list[Event]:
         return [] if self.announced else self._announce(t_now, all_reps=True)

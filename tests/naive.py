@@ -152,7 +152,9 @@ class NaiveOrientation:
             rate = (flexion - self.flexion_prev) / dt if dt > 0.0 else 0.0
             twist = math.nan
         else:
-            rate, twist = math.degrees(w @ self.a), -math.degrees(w @ self.n)
+            forward, left, up = -(self.g @ self.f), self.g @ self.a, self.g @ self.n
+            sideways = left * (forward * (w @ self.f) - up * (w @ self.n)) / max(forward**2 + up**2, 1e-9)
+            rate, twist = math.degrees(w @ self.a + sideways), -math.degrees(w @ self.n)
         self.flexion_prev = flexion
         return flexion, lateral, rate, twist, still, self.calibrated
 

@@ -1,13 +1,11 @@
 """Accuracy against ground truth: simulated sessions (truth files) and labelled real recordings.
 
-Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep, also on seeds the
-rules were never looked at with: scripts/sweep_analysis.py --first-seed 60): rep F1 >= 0.98 (0.994);
-exact rep count in >= 95 % of sets (not met: 91.9 %, 170 of 185 sets; a plate picked up right next to a
-set of RDLs or good mornings as slowly as its reps looks like one more rep, and the hips' leaky travel
-merges or splits a few simulated squats; this test holds a floor under the measured level); eccentric
-and concentric within 0.15 s mean (0.132 / 0.148 s); peak flexion <= 1 deg mean (0.43); flexion RMSE
+Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep, and seeds 60-119 the
+rules are checked on: scripts/sweep_analysis.py --first-seed 60): rep F1 >= 0.98 (0.996);
+exact rep count in >= 95 % of sets (95.1 %, 176 of 185 sets; seeds 60-119: 95.1 %); eccentric
+and concentric within 0.15 s mean (0.130 / 0.147 s); peak flexion <= 1 deg mean (0.43); flexion RMSE
 <= 1.5 deg (0.61 mean, 0.86 at the 90th percentile); rounding and momentum precision and recall >= 0.9
-(1.00 / 1.00, 0.95 / 0.93); accelerometer-only rep F1 >= 0.95.
+(1.00 / 1.00, 0.95 / 0.93); accelerometer-only rep F1 >= 0.95 (0.985).
 """
 
 from __future__ import annotations
@@ -53,7 +51,7 @@ def test_reps_are_found(sixty_sessions):
     score, _ = sixty_sessions
     assert score.truth > 1000
     assert score.f1 >= 0.98
-    assert score.sets_exact / score.sets >= 0.90  # target 0.95: see the module docstring
+    assert score.sets_exact / score.sets >= 0.95
 
 
 def test_tempo_phases(sixty_sessions):
@@ -119,3 +117,15 @@ def test_first_rep_after_a_long_rest_is_found():
     for true_set in after_rest:
         match = [s for s in found if abs(s.start_s - true_set.start_s) < 1.0]
         assert len(match) == 1 and len(match[0].reps) == len(true_set.reps)
+
+
+@pytest.mark.parametrize(("seed", "exercise"), [(5, "lat-pulldown"), (47, "lat-pulldown"), (52, "bent-over-row")])
+def test_turning_around_while_walking_is_not_a_rep(seed, exercise):
+    """Walks between sets that turn back 180 deg: the trunk's small pitch sway over a turn made two "reps" of a
+    trunk-still lift, a set of two, in each of these sessions (before trips were cut at the last turn)."""
+    rec, truth = simulate_session(random_session_spec(seed, exercise=exercise))
+    analyzer = Analyzer(exercise=exercise)
+    analyzer.push(rec.samples)
+    found = [(r.start_s, r.end_s) for s in analyzer.finish().sets for r in s.reps]
+    true_reps = [(r.start_s, r.end_s) for s in truth.sets for r in s.reps]
+    assert len(match_reps(found, true_reps)) == len(found)  # every rep found is a true one

@@ -48,8 +48,9 @@ def _session(seed: int, exercise: str, **overrides):
 
 @pytest.fixture(scope="module")
 def short_deadlift():
-    """Two sets of five deadlifts with a rounded rep, 100 Hz."""
-    return _session(3, "deadlift", sets=2, reps=5, rate_hz=100.0, faults=[(2, 4, "rounding")])
+    """Two sets of five deadlifts with a rounded rep, 100 Hz, and 10 s standing at the end (the last set
+    ends live, before the recording does)."""
+    return _session(3, "deadlift", sets=2, reps=5, rate_hz=100.0, faults=[(2, 4, "rounding")], end_still_s=10.0)
 
 
 # -- kernels vs naive twins ------------------------------------------------------------------------

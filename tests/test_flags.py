@@ -9,13 +9,15 @@ from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import Measured, OpenSet
 
 
-def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float = 1.0) -> Measured:
-    """A plain RDL rep (2 s down, 0.5 s at the bottom, 1 s up to 60 deg) with the given return speed."""
-    end_s = start_s + down_s + 0.5 + up_s
+def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float = 1.0, hold_s: float = 0.5,
+         hip_travel_m: float = 0.08) -> Measured:
+    """A plain RDL rep (2 s down, 0.5 s at the bottom, 1 s up to 60 deg, hips 8 cm) with the given return
+    speed."""
+    end_s = start_s + down_s + hold_s + up_s
     t = np.linspace(start_s, end_s, 36)
     flex = 60.0 * np.sin(np.pi * (t - start_s) / (end_s - start_s))
-    return Measured(start_s, start_s + down_s, start_s + down_s + 0.5, end_s, 40.0, back_peak_dps, 60.0, 60.0,
-                    0.0, 1.0, 1.0, t, flex)
+    return Measured(start_s, start_s + down_s, start_s + down_s + hold_s, end_s, 40.0, back_peak_dps, 60.0, 60.0,
+                    0.0, 1.0, 1.0, hip_travel_m, t, flex)
 
 
 def _open_set() -> OpenSet:
@@ -58,7 +60,19 @@ def test_a_plate_picked_up_next_to_the_set_is_not_a_rep():
     assert _reps_kept(None, after) == [10.0, 14.0, 18.0, 22.0, 26.0]
 
 
+def test_a_plate_picked_up_at_the_sets_pace_is_told_by_the_hold_and_the_hips():
+    # down in 2 s like the set, up in 1.3 s (1.3x slower per descent), 0.8 s gripping the plate at the bottom
+    # (1.6x) and the hips 12 cm down (1.5x): 2.4x the set's hold x hips
+    pick_up = _rep(5.0, 60.0, up_s=1.3, hold_s=0.8, hip_travel_m=0.12)
+    assert _reps_kept(pick_up, None) == [10.0, 14.0, 18.0, 22.0, 26.0]
+    # the same slower rise with the set's hold and hips (1.0x), or its hips and a 0.6 s hold (1.2x): a rep
+    assert _reps_kept(_rep(5.0, 60.0, up_s=1.3), None) == [5.0, 10.0, 14.0, 18.0, 22.0, 26.0]
+    assert _reps_kept(_rep(5.0, 60.0, up_s=1.3, hold_s=0.6), None) == [5.0, 10.0, 14.0, 18.0, 22.0, 26.0]
+
+
 def test_a_grinding_last_rep_stays():
-    # the same controlled descent, then 2.5 s up: the end of a hard set, not a plate
+    # the same controlled descent, then 2.5 s up: the end of a hard set, not a plate; even with a longer
+    # hold at the bottom (0.7 s, 1.4x)
     grinder = _rep(30.0, 50.0, down_s=2.0, up_s=2.5)
     assert _reps_kept(None, grinder) == [10.0, 14.0, 18.0, 22.0, 26.0, 30.0]
+    assert _reps_kept(None, _rep(30.0, 50.0, up_s=2.5, hold_s=0.7)) == [10.0, 14.0, 18.0, 22.0, 26.0, 30.0]

@@ -73,7 +73,7 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
     Overrides: sets (int), reps (int or one int per set), faults (iterable of (set, rep, label),
     1-based; empty for none), fault_kinds (labels drawn from), rate_hz, noise (False: ideal device,
     no dropouts), dropouts (bool), taping_deg, face, lordosis_deg, mounting (Mounting), device
-    (Device), load_kg, rest_activities (allowed activities), start_still_s.
+    (Device), load_kg, rest_activities (allowed activities), start_still_s, end_still_s.
     """
     unknown = set(overrides) - {
         "sets",
@@ -91,6 +91,7 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
         "load_kg",
         "rest_activities",
         "start_still_s",
+        "end_still_s",
     }
     if unknown:
         raise TypeError(f"unknown override(s) {sorted(unknown)}")
@@ -131,7 +132,8 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
     still_s = float(overrides.get("start_still_s", r_rests.uniform(5.0, 10.0)))
     activities = [(("stand", still_s),)]
     activities += [_random_rest(r_rests, allowed) for _ in range(n_sets - 1)]
-    activities.append((("stand", float(r_rests.uniform(2.0, 5.0))),))
+    end_still_s = float(r_rests.uniform(2.0, 5.0))
+    activities.append((("stand", float(overrides.get("end_still_s", end_still_s))),))
     if exercise in ("deadlift", "lat-pulldown"):  # walk up to the bar / the machine
         activities[:-1] = [(*a, ("walk", float(r_rests.uniform(2.5, 4.0)))) for a in activities[:-1]]
 
