@@ -180,3 +180,19 @@ def _rep_numbers(cols, start, arrive, depart, end, i_turn):
     return (a, b, flex_max, flex_min, lateral_max, twist_max, _rms(cols[ACC_DEV_ROW], a, b),
             _rms(cols[ACC_DEV_ROW], held_a, held_b), 0.0 if out_peak == -math.inf else out_peak,
             0.0 if back_peak == -math.inf else back_peak, height_max - height_min)
+
+
+@njit(cache=True)
+def _after_last_turn(t, twist_rate, i_turn, limit_deg):
+    """The first column after the last one, before i_turn, from which the trunk has turned more than
+    limit_deg about its long axis by i_turn (trapezoidal integral of twist_rate, deg/s, in np.cumsum's
+    order); 0 when it never has (the lifter did not turn around before this trip)."""
+    turned = np.empty(i_turn)
+    s = 0.0
+    for j in range(i_turn):
+        s += 0.5 * (twist_rate[j + 1] + twist_rate[j]) * (t[j + 1] - t[j])
+        turned[j] = s
+    for j in range(i_turn - 1, -1, -1):
+        if abs(turned[i_turn - 1] - turned[j]) > limit_deg:
+            return j + 1
+    return 0

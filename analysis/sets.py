@@ -13,7 +13,7 @@ from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import _rep_numbers, time_rep
+from analysis.reps import _after_last_turn, _rep_numbers, time_rep
 from analysis.segmentation import SegmentationSettings
 from analysis.squats import squat_like, squat_trunk_timing
 from analysis.stats import fsum_np, mean_np, std_np
@@ -141,12 +141,8 @@ class OpenSet:
         # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
         # and after the lifter last turned around (walking up to the bar)
         seg = analyzer.settings.segmentation
-        late = int(cols[T].searchsorted(cols.item(T, i_turn) - tracker.rules.max_trip_s))
-        twist_rate = cols[TWIST_RATE, :i_turn + 1]
-        turned_deg = np.cumsum(0.5 * (twist_rate[1:] + twist_rate[:-1]) * np.diff(cols[T, :i_turn + 1]))
-        turned = np.flatnonzero(np.abs(turned_deg[-1] - turned_deg) > 0.5 * seg.max_rep_turn_deg)
-        if turned.size:
-            late = max(late, int(turned[-1]) + 1)
+        late = max(int(cols[T].searchsorted(cols.item(T, i_turn) - tracker.rules.max_trip_s)),
+                   _after_last_turn(cols[T], cols[TWIST_RATE], i_turn, 0.5 * seg.max_rep_turn_deg))
         cols, i_turn = cols[:, late:], i_turn - late
         n = cols.shape[1]
         if n < 4 or not 0 < i_turn < n - 1:

@@ -295,6 +295,13 @@ def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, height, start
             peak(-rate, depart, end), float(np.ptp(height[a:b])))
 
 
+def naive_after_last_turn(t, twist_rate, i_turn, limit_deg) -> int:
+    """The same cut with np.cumsum and np.flatnonzero."""
+    turned = np.cumsum(0.5 * (twist_rate[1 : i_turn + 1] + twist_rate[:i_turn]) * np.diff(t[: i_turn + 1]))
+    over = np.flatnonzero(np.abs(turned[-1] - turned) > limit_deg)
+    return int(over[-1]) + 1 if over.size else 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Live checks (analysis/_extrema_kernels.py): the rounding cue's crossing and the posture slots.
 # ---------------------------------------------------------------------------------------------
