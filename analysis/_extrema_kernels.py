@@ -29,6 +29,7 @@ from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
 LP_STATE_SIZE = 4
+VERTICAL_STATE_SIZE = 6
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
 ZZ_STATE_SIZE = 6
@@ -78,13 +79,15 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
 
     Vertical velocity (m/s) and height (m) of the sensor from the deviation |acc| - g, which is, to
     first order, the vertical linear acceleration whatever the sensor's orientation. Its slow mean (time
-    constant mean_tau_s: the sensor's own reading of gravity, bias and scale error) is taken off, then
-    two leaky integrators (time constant vertical_tau_s) give velocity and height that return to zero at
-    rest, so drift cannot build up. state (vertical): started, v, h, t_prev, mean.
+    constant mean_tau_s: the sensor's own reading of gravity, bias and scale error; over the first
+    mean_tau_s the plain average so far, so one jolted first sample is soon outweighed) is taken off,
+    then two leaky integrators (time constant vertical_tau_s) give velocity and height that return to
+    zero at rest, so drift cannot build up. state (vertical, VERTICAL_STATE_SIZE): started, v, h, t_prev,
+    mean, t_first.
     """
     started, t_prev = lp_flex[0], lp_flex[3]  # locals: no store per sample
     f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
-    v, h, mean = vertical[1], vertical[2], vertical[4]
+    v, h, mean, t_first = vertical[1], vertical[2], vertical[4], vertical[5]
     for i in range(t.size):
         ti = t[i]
         deviation = acc_norm[i] - gravity
@@ -92,7 +95,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
             started = 1.0
             f1 = f2 = flexion[i]
             r1 = r2 = rate[i]
-            mean = deviation
+            mean, t_first = deviation, ti
         else:
             dt = ti - t_prev
             a = dt / (tau_s + dt)
@@ -100,7 +103,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
             f2 += a * (f1 - f2)
             r1 += a * (rate[i] - r1)
             r2 += a * (r1 - r2)
-            mean += dt / (mean_tau_s + dt) * (deviation - mean)
+            mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (deviation - mean)
             v += dt * (deviation - mean - v / vertical_tau_s)
             h += dt * (v - h / vertical_tau_s)
         t_prev = ti
@@ -115,7 +118,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
         out[HEIGHT_ROW, i] = h
     lp_flex[0], lp_flex[1], lp_flex[2], lp_flex[3] = started, f1, f2, t_prev
     lp_rate[0], lp_rate[1], lp_rate[2], lp_rate[3] = started, r1, r2, t_prev
-    vertical[0], vertical[1], vertical[2], vertical[3], vertical[4] = started, v, h, t_prev, mean
+    vertical[0], vertical[1], vertical[2], vertical[3], vertical[4], vertical[5] = started, v, h, t_prev, mean, t_first
 
 
 @njit(cache=True)

@@ -91,7 +91,7 @@ class Analyzer:
         ]
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
-        self._vertical = np.zeros(5)
+        self._vertical = np.zeros(zk.VERTICAL_STATE_SIZE)
         self._turning_buffers = tuple(np.empty(CHUNK, dtype=np.int64) for _ in range(3))
         seg_history = int(seg.history_s * seg.max_rate_hz)
         self._history = History(N_COLUMNS, seg_history + CHUNK)

@@ -25,7 +25,8 @@ class SegmentationSettings:
     # rep, nor while holding a turning point
     max_rep_turn_deg: float = 90.0  # a trip turning the trunk this far about the vertical is turning around
     # (walking back and forth), not a rep (a twisted rep: 10-40 deg)
-    min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a quarter of it)
+    min_return_dps: float = 4.0  # hinge return speed at least this (trunk-still: a twentieth of it, 0.2 deg/s:
+    # a partial row lowers its 0.9 deg in 1-3 s)
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
     max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
@@ -69,7 +70,7 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
     inf = math.inf
     hinge = dict(band_fraction=0.35, band_min_deg=2.0, min_return_dps=seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, max_rom_deg=inf)
-    still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.1 * seg.min_return_dps,
+    still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.05 * seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
                  max_turn_dwell_s=seg.max_turn_dwell_s)
     n = seg.min_reps_per_set

@@ -208,11 +208,12 @@ def naive_zigzag(x: np.ndarray, hysteresis: float) -> list[tuple[int, int, int]]
 
 def naive_vertical(t: np.ndarray, acc_dev: np.ndarray, tau_s: float, mean_tau_s: float
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Written out: m += dt/(tau_m + dt) (a - m); v' = (a - m) - v/tau; h' = v - h/tau (explicit Euler)."""
+    """Written out: m += dt/(min(tau_m, t - t0) + dt) (a - m); v' = (a - m) - v/tau; h' = v - h/tau
+    (explicit Euler)."""
     m, v, h = float(acc_dev[0]), [0.0], [0.0]
     for i in range(1, len(t)):
         dt = t[i] - t[i - 1]
-        m = m + dt / (mean_tau_s + dt) * (acc_dev[i] - m)
+        m = m + dt / (min(mean_tau_s, t[i - 1] - t[0]) + dt) * (acc_dev[i] - m)
         v.append(v[-1] + dt * (acc_dev[i] - m - v[-1] / tau_s))
         h.append(h[-1] + dt * (v[-1] - h[-1] / tau_s))
     return np.array(v), np.array(h)
