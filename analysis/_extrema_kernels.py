@@ -1,7 +1,7 @@
-"""Numba kernels: causal smoothing and hysteresis turning-point (zig-zag) detection.
+"""Numba kernels: the per-sample rows the Analyzer derives, and hysteresis turning-point (zig-zag) detection.
 
-`_lowpass2_run`: two cascaded one-pole low-passes with time constant tau_s, using each sample's
-own dt (exact under jitter and gaps).
+`_derive_run`: causal smoothing (two cascaded one-pole low-passes with each sample's own dt, exact
+under jitter and gaps) and the vertical velocity and height, in one pass over a block.
 
 `_zigzag_run`: confirms a maximum once the signal has fallen `hysteresis` below the running
 maximum (and a minimum symmetrically), so every turning point is reported at the first sample
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from analysis.columns import ACC_DEV as ACC_DEV_ROW
@@ -34,22 +33,6 @@ VERTICAL_STATE_SIZE = 6
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
 ZZ_STATE_SIZE = 6
-
-
-@njit(cache=True)
-def _lowpass2_run(t, x, tau_s, state, out):
-    started, y1, y2, t_prev = state[0], state[1], state[2], state[3]  # locals: no store per sample
-    for i in range(t.size):
-        if started == 0.0:
-            started, y1, y2 = 1.0, x[i], x[i]
-        else:
-            dt = t[i] - t_prev
-            a = dt / (tau_s + dt)
-            y1 += a * (x[i] - y1)
-            y2 += a * (y1 - y2)
-        t_prev = t[i]
-        out[i] = y2
-    state[0], state[1], state[2], state[3] = started, y1, y2, t_prev
 
 
 @njit(cache=True)
@@ -85,49 +68,57 @@ def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_k
 
 
 @njit(cache=True)
-def _vertical_run(t, acc_dev, tau_s, mean_tau_s, state, velocity_out, height_out):
-    """Vertical velocity (m/s) and height (m) of the sensor from acc_dev = |acc| - g.
-
-    acc_dev is, to first order, the vertical linear acceleration whatever the sensor's orientation.
-    Its slow mean (time constant mean_tau_s: the sensor's own reading of gravity, bias and scale
-    error; over the first mean_tau_s the plain average so far, so one jolted first sample is soon
-    outweighed) is taken off, then two leaky integrators (time constant tau_s) give velocity and
-    height that return to zero at rest, so drift cannot build up.
-    state (VERTICAL_STATE_SIZE): started, v, h, t_prev, mean, t_first.
-    """
-    started, v, h, t_prev, mean, t_first = state[0], state[1], state[2], state[3], state[4], state[5]
-    for i in range(t.size):
-        if started == 0.0:
-            started, mean, t_first = 1.0, acc_dev[i], t[i]
-        else:
-            dt = t[i] - t_prev
-            mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (acc_dev[i] - mean)
-            v += dt * (acc_dev[i] - mean - v / tau_s)
-            h += dt * (v - h / tau_s)
-        t_prev = t[i]
-        velocity_out[i] = v
-        height_out[i] = h
-    state[0], state[1], state[2], state[3], state[4], state[5] = started, v, h, t_prev, mean, t_first
-
-
-@njit(cache=True)
 def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vertical_tau_s, mean_tau_s,
                 lp_flex, lp_rate, vertical, out):
-    """One call per block for what the Analyzer keeps per sample: fills the rows of `out` (see
-    analysis.columns) from the orientation's output, with the low-passes and the vertical integrators
-    above. twist may be None (accelerometer only): the twist row is then 0."""
-    n = t.size
-    deviation = np.empty(n)
-    for i in range(n):
-        out[T_ROW, i] = t[i]
+    """One pass per block for what the Analyzer keeps per sample: fills the rows of `out` (see
+    analysis.columns) from the orientation's output. twist may be None (accelerometer only): the
+    twist row is then 0.
+
+    Smoothed flexion and rate: two cascaded one-pole low-passes with time constant tau_s, using each
+    sample's own dt (exact under jitter and gaps); state (lp_flex, lp_rate): started, y1, y2, t_prev.
+
+    Vertical velocity (m/s) and height (m) of the sensor from the deviation |acc| - g, which is, to
+    first order, the vertical linear acceleration whatever the sensor's orientation. Its slow mean (time
+    constant mean_tau_s: the sensor's own reading of gravity, bias and scale error; over the first
+    mean_tau_s the plain average so far, so one jolted first sample is soon outweighed) is taken off,
+    then two leaky integrators (time constant vertical_tau_s) give velocity and height that return to
+    zero at rest, so drift cannot build up. state (vertical, VERTICAL_STATE_SIZE): started, v, h, t_prev,
+    mean, t_first.
+    """
+    started, t_prev = lp_flex[0], lp_flex[3]  # locals: no store per sample
+    f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
+    v, h, mean, t_first = vertical[1], vertical[2], vertical[4], vertical[5]
+    for i in range(t.size):
+        ti = t[i]
+        deviation = acc_norm[i] - gravity
+        if started == 0.0:
+            started = 1.0
+            f1 = f2 = flexion[i]
+            r1 = r2 = rate[i]
+            mean, t_first = deviation, ti
+        else:
+            dt = ti - t_prev
+            a = dt / (tau_s + dt)
+            f1 += a * (flexion[i] - f1)
+            f2 += a * (f1 - f2)
+            r1 += a * (rate[i] - r1)
+            r2 += a * (r1 - r2)
+            mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (deviation - mean)
+            v += dt * (deviation - mean - v / vertical_tau_s)
+            h += dt * (v - h / vertical_tau_s)
+        t_prev = ti
+        out[T_ROW, i] = ti
         out[FLEX_ROW, i] = flexion[i]
         out[LATERAL_ROW, i] = lateral[i]
         out[TWIST_ROW, i] = 0.0 if twist is None else twist[i]
-        deviation[i] = acc_norm[i] - gravity
-        out[ACC_DEV_ROW, i] = abs(deviation[i])
-    _lowpass2_run(t, flexion, tau_s, lp_flex, out[FLEX_SMOOTH_ROW])
-    _lowpass2_run(t, rate, tau_s, lp_rate, out[RATE_SMOOTH_ROW])
-    _vertical_run(t, deviation, vertical_tau_s, mean_tau_s, vertical, out[VELOCITY_ROW], out[HEIGHT_ROW])
+        out[ACC_DEV_ROW, i] = abs(deviation)
+        out[FLEX_SMOOTH_ROW, i] = f2
+        out[RATE_SMOOTH_ROW, i] = r2
+        out[VELOCITY_ROW, i] = v
+        out[HEIGHT_ROW, i] = h
+    lp_flex[0], lp_flex[1], lp_flex[2], lp_flex[3] = started, f1, f2, t_prev
+    lp_rate[0], lp_rate[1], lp_rate[2], lp_rate[3] = started, r1, r2, t_prev
+    vertical[0], vertical[1], vertical[2], vertical[3], vertical[4], vertical[5] = started, v, h, t_prev, mean, t_first
 
 
 @njit(cache=True)

@@ -27,6 +27,7 @@ from numba import njit
 
 from analysis.columns import ACC_DEV as ACC_DEV_ROW
 from analysis.columns import FLEX as FLEX_ROW
+from analysis.columns import HEIGHT as HEIGHT_ROW
 from analysis.columns import LATERAL as LATERAL_ROW
 from analysis.columns import RATE_SMOOTH as RATE_SMOOTH_ROW
 from analysis.columns import TWIST_RATE as TWIST_ROW
@@ -152,17 +153,21 @@ def _rep_numbers(cols, start, arrive, depart, end, i_turn):
     max and min (deg), max |lateral| (deg) and max |twist| (deg, trapezoidal integral of the twist
     rate from a) over [a, b); RMS of acc_dev over [a, b) and over the hold at the turn, [arrive,
     depart] (m/s², see _rms); peak flexion rate over [start, arrive] and peak return rate over
-    [depart, end] (deg/s, 0 when no sample lies there).
+    [depart, end] (deg/s, 0 when no sample lies there); the hips' travel, max - min of the height
+    over [a, b) (m).
     """
     t = cols[T_ROW]
     a = min(np.searchsorted(t, start), i_turn)
     b = max(np.searchsorted(t, end), i_turn + 1)
     flex_max = flex_min = cols[FLEX_ROW, a]
     lateral_max = abs(cols[LATERAL_ROW, a])
+    height_max = height_min = cols[HEIGHT_ROW, a]
     twist = twist_max = 0.0
     for i in range(a + 1, b):
         flex_max = max(flex_max, cols[FLEX_ROW, i])
         flex_min = min(flex_min, cols[FLEX_ROW, i])
+        height_max = max(height_max, cols[HEIGHT_ROW, i])
+        height_min = min(height_min, cols[HEIGHT_ROW, i])
         lateral_max = max(lateral_max, abs(cols[LATERAL_ROW, i]))
         twist += 0.5 * (cols[TWIST_ROW, i] + cols[TWIST_ROW, i - 1]) * (t[i] - t[i - 1])
         twist_max = max(twist_max, abs(twist))
@@ -174,4 +179,20 @@ def _rep_numbers(cols, start, arrive, depart, end, i_turn):
     held_a, held_b = np.searchsorted(t, arrive), np.searchsorted(t, depart, "right")
     return (a, b, flex_max, flex_min, lateral_max, twist_max, _rms(cols[ACC_DEV_ROW], a, b),
             _rms(cols[ACC_DEV_ROW], held_a, held_b), 0.0 if out_peak == -math.inf else out_peak,
-            0.0 if back_peak == -math.inf else back_peak)
+            0.0 if back_peak == -math.inf else back_peak, height_max - height_min)
+
+
+@njit(cache=True)
+def _after_last_turn(t, twist_rate, i_turn, limit_deg):
+    """The first column after the last one, before i_turn, from which the trunk has turned more than
+    limit_deg about its long axis by i_turn (trapezoidal integral of twist_rate, deg/s, in np.cumsum's
+    order); 0 when it never has (the lifter did not turn around before this trip)."""
+    turned = np.empty(i_turn)
+    s = 0.0
+    for j in range(i_turn):
+        s += 0.5 * (twist_rate[j + 1] + twist_rate[j]) * (t[j + 1] - t[j])
+        turned[j] = s
+    for j in range(i_turn - 1, -1, -1):
+        if abs(turned[i_turn - 1] - turned[j]) > limit_deg:
+            return j + 1
+    return 0

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from analysis import _extrema_kernels as zk
 from analysis import flags as fl
 from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import _rep_numbers, time_rep
+from analysis.reps import _after_last_turn, _rep_numbers, time_rep
 from analysis.segmentation import SegmentationSettings
 from analysis.squats import squat_like, squat_trunk_timing
+from analysis.stats import fsum_np, mean_np, std_np
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
     from analysis.tracker import Trip, TripTracker
 
 
-@dataclass(frozen=True)
-class Measured:
-    """One rep measured from the trace; times absolute (s, recording clock)."""
+class Measured(NamedTuple):
+    """One rep measured from the trace; times absolute (s, recording clock). (A tuple: cheap per trip.)"""
 
     start: float
     arrive: float
@@ -44,17 +44,18 @@ class Measured:
 
 def _speed_reference(rep: Rep) -> bool:
     """Can this rep's speed be the set's best for velocity loss? Not a bounced or rounded one."""
-    return not any(f.kind in ("momentum", "rounding") for f in rep.flags)
+    return not rep.flags or not any(f.kind in ("momentum", "rounding") for f in rep.flags)
 
 
 def _round_phase(x: float | None) -> str:
-    return "?" if x is None else str(int(round(x)))
+    return "?" if x is None else str(round(x))
 
 
 def tempo(eccentric_s: float | None, pause_bottom_s: float | None, concentric_s: float | None,
           pause_top_s: float | None) -> str:
     """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
-    return "-".join(_round_phase(x) for x in (eccentric_s, pause_bottom_s, concentric_s, pause_top_s))
+    return (f"{_round_phase(eccentric_s)}-{_round_phase(pause_bottom_s)}-{_round_phase(concentric_s)}-"
+            f"{_round_phase(pause_top_s)}")
 
 
 class OpenSet:
@@ -140,12 +141,8 @@ class OpenSet:
         # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
         # and after the lifter last turned around (walking up to the bar)
         seg = analyzer.settings.segmentation
-        late = int(np.searchsorted(cols[T], cols[T, i_turn] - tracker.rules.max_trip_s))
-        twist_rate = cols[TWIST_RATE, :i_turn + 1]
-        turned_deg = np.cumsum(0.5 * (twist_rate[1:] + twist_rate[:-1]) * np.diff(cols[T, :i_turn + 1]))
-        turned = np.flatnonzero(np.abs(turned_deg[-1] - turned_deg) > 0.5 * seg.max_rep_turn_deg)
-        if turned.size:
-            late = max(late, int(turned[-1]) + 1)
+        late = max(int(cols[T].searchsorted(cols.item(T, i_turn) - tracker.rules.max_trip_s)),
+                   _after_last_turn(cols[T], cols[TWIST_RATE], i_turn, 0.5 * seg.max_rep_turn_deg))
         cols, i_turn = cols[:, late:], i_turn - late
         n = cols.shape[1]
         if n < 4 or not 0 < i_turn < n - 1:
@@ -168,11 +165,11 @@ class OpenSet:
             rom = abs(float(cols[row, i_turn]) - home_start)
             if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
                 return None
-        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak = _rep_numbers(
+        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = _rep_numbers(
             cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
         if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
             return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-        lean_deg, travel_m = flex_max - flex_min, float(np.ptp(cols[HEIGHT, a:b]))
+        lean_deg = flex_max - flex_min
         if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
                 travel_m, lean_deg, seg, analyzer.squat_leaning()):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
@@ -192,7 +189,7 @@ class OpenSet:
                         flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
                         None if analyzer.accelerometer_only else twist, travel_m, t[a:b].copy(), cols[FLEX, a:b].copy())
 
-    def _rep(self, m: Measured, number: int, home_pause: float | None) -> Rep:
+    def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
         out_s, turn_pause, back_s = m.arrive - m.start, m.depart - m.arrive, m.end - m.depart
         if self.tracker.pattern == TOP_START:
@@ -204,7 +201,7 @@ class OpenSet:
                    eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
                    peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
                    sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
-                   peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg)
+                   peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg, flags=flags)
 
     def _baseline_deg(self) -> float | None:
         k = self.settings.baseline_reps
@@ -218,8 +215,8 @@ class OpenSet:
         baseline = self._baseline_deg() if len(self.measured) > self.settings.baseline_reps else None
         threshold = fl.rounding_threshold_deg(self.settings, baseline)
         if threshold is not None:
-            over = np.flatnonzero(m.flex > threshold)
-            crossed = self.rel(m.t[over[0]]) if over.size else rep.turn_s
+            over = zk._first_crossing(m.flex, threshold, True)
+            crossed = self.rel(m.t[over]) if over >= 0 else rep.turn_s
             out.append(fl.rounding_flag(rep, threshold, crossed, baseline, self.settings))
         turn_pause = rep.pause_bottom_s if self.tracker.pattern == TOP_START else None
         if self.tracker.pattern not in (TOP_START, TRUNK_STILL) and len(self.measured) > 1:
@@ -279,7 +276,8 @@ class OpenSet:
         self.measured.append(m)
         self._median_duration = None
         rep = self._rep(m, len(self.measured), None)
-        self.reps.append(replace(rep, flags=tuple(self._flags(rep, m))))
+        flags = self._flags(rep, m)
+        self.reps.append(self._rep(m, rep.index, None, tuple(flags)) if flags else rep)
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
@@ -354,28 +352,24 @@ class OpenSet:
         median_rom = statistics.median(m.rom_deg for m in self.measured)
         for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):
             home_pause = max(0.0, self.measured[i + 1].start - m.end) if i + 1 < len(self.measured) else None
-            full = self._rep(m, rep.index, home_pause)
-            flags = list(rep.flags)
-            partial = fl.partial_flag(full, median_rom, self.settings)
-            if partial is not None:
-                flags.append(partial)
-            reps.append(replace(full, flags=tuple(flags)))
+            partial = fl.partial_flag(rep, median_rom, self.settings)  # (its range and turn: the same as full's)
+            reps.append(self._rep(m, rep.index, home_pause, rep.flags if partial is None else (*rep.flags, partial)))
         name = exercise or self._guess()
         return SetReport(index=self.index, exercise=name, exercise_guessed=exercise is None,
                          pattern=self.tracker.pattern, start_s=reps[0].start_s, end_s=reps[-1].end_s,
                          reps=tuple(reps), summary=self._summary(reps))
 
     def _summary(self, reps: list[Rep]) -> dict:
-        durations = np.array([r.end_s - r.start_s for r in reps])
-        peaks = np.array([r.peak_flexion_deg for r in reps])
-        velocities = np.array([r.peak_velocity_dps for r in reps])
+        durations = [r.end_s - r.start_s for r in reps]
+        velocities = [r.peak_velocity_dps for r in reps]
         clean = [r.peak_velocity_dps for r in reps if _speed_reference(r)]
-        best = max(clean) if clean else float(velocities.max())
+        best = max(clean) if clean else max(velocities)
 
         def mean(name: str) -> float | None:
-            values = [getattr(r, name) for r in reps if getattr(r, name) is not None]
-            return round(float(np.mean(values)), 2) if values else None
+            values = [v for r in reps if (v := getattr(r, name)) is not None]
+            return round(mean_np(values), 2) if values else None
 
+        baseline = self._baseline_deg()
         counts: dict[str, int] = {}
         for r in reps:
             for f in r.flags:
@@ -384,18 +378,18 @@ class OpenSet:
             "reps": len(reps),
             "flagged_reps": sum(1 for r in reps if r.flags),
             "flags": counts,
-            "time_under_tension_s": round(float(durations.sum()), 2),
+            "time_under_tension_s": round(fsum_np(durations), 2),
             "mean_eccentric_s": mean("eccentric_s"),
             "mean_pause_bottom_s": mean("pause_bottom_s"),
             "mean_concentric_s": mean("concentric_s"),
             "mean_pause_top_s": mean("pause_top_s"),
-            "rep_duration_cv_pct": round(float(100 * durations.std() / durations.mean()), 1),
-            "peak_flexion_sd_deg": round(float(peaks.std()), 2),
-            "baseline_peak_flexion_deg": None if self._baseline_deg() is None else round(self._baseline_deg(), 2),
+            "rep_duration_cv_pct": round(100 * std_np(durations) / mean_np(durations), 1),
+            "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
+            "baseline_peak_flexion_deg": None if baseline is None else round(baseline, 2),
             "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
             "median_rom_deg": round(statistics.median(r.rom_deg for r in reps), 2),
             "best_velocity_dps": round(best, 1),
-            "velocity_loss_pct": round(float(100 * (1 - velocities[-1] / best)), 1) if best > 0 else None,
+            "velocity_loss_pct": round(100 * (1 - velocities[-1] / best), 1) if best > 0 else None,
         }
 
     def ended(self, set_report: SetReport, t_now: float) -> list[Event]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,9 +35,8 @@ class TrackerRules:
     max_turn_dwell_s: float  # a longer dwell at the turning point means it was not a rep (inf = any)
 
 
-@dataclass(frozen=True)
-class Trip:
-    """Global sample indices of one completed trip."""
+class Trip(NamedTuple):
+    """Global sample indices of one completed trip (a tuple: cheap per trip)."""
 
     i_home: int  # the home turning point before the trip
     i_turn: int  # the turning point
@@ -155,7 +155,8 @@ class TripTracker:
             return
         if math.isnan(cand.t_turn):
             cand.t_turn = t.item(0)
-        cand.back_peak_dps = max(cand.back_peak_dps, float(np.max(-self.sign * rate_dps)))
+        back_peak = -rate_dps.min() if self.sign > 0.0 else rate_dps.max()  # max of -sign * rate (sign is +-1)
+        cand.back_peak_dps = max(cand.back_peak_dps, float(back_peak))
 
     def end_of_data(self, index: int, flexion_deg: float) -> Trip | None:
         """The recording ended at `index`: a trip already back home counts, one still out does not."""

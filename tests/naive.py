@@ -275,7 +275,8 @@ def naive_time_rep(t, v, i_start, i_turn, i_end, noise_dps=1.0) -> tuple:
     return start, arrive, depart, end, float(v[i_out]), float(w[i_back])
 
 
-def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, start, arrive, depart, end, i_turn) -> tuple:
+def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, height, start, arrive, depart, end,
+                      i_turn) -> tuple:
     """The same numbers as _rep_numbers with searchsorted, slices, masks and np.cumsum."""
 
     def rms(x: np.ndarray) -> float:
@@ -292,7 +293,14 @@ def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, start, arrive
     held = acc_dev[(t >= arrive) & (t <= depart)]
     return (a, b, float(flex[a:b].max()), float(flex[a:b].min()), float(np.max(np.abs(lateral[a:b]))),
             float(np.max(np.abs(twist))), rms(acc_dev[a:b]), rms(held), peak(rate, start, arrive),
-            peak(-rate, depart, end))
+            peak(-rate, depart, end), float(np.ptp(height[a:b])))
+
+
+def naive_after_last_turn(t, twist_rate, i_turn, limit_deg) -> int:
+    """The same cut with np.cumsum and np.flatnonzero."""
+    turned = np.cumsum(0.5 * (twist_rate[1 : i_turn + 1] + twist_rate[:i_turn]) * np.diff(t[: i_turn + 1]))
+    over = np.flatnonzero(np.abs(turned[-1] - turned) > limit_deg)
+    return int(over[-1]) + 1 if over.size else 0
 
 
 # ---------------------------------------------------------------------------------------------

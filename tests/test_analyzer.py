@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from analysis import _extrema_kernels as zk
 from analysis import reps
-from analysis.analyzer import Analyzer, AnalyzerSettings
+from analysis.analyzer import Analyzer, AnalyzerSettings, _as_dict
 from analysis.columns import (
     ACC_DEV,
     FLEX,
@@ -25,10 +26,12 @@ from analysis.columns import (
     T,
 )
 from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.flags import FlagSettings
 from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
+    naive_after_last_turn,
     naive_first_crossing,
     naive_lowpass2,
     naive_posture_slots,
@@ -53,15 +56,26 @@ def short_deadlift():
 
 # -- kernels vs naive twins ------------------------------------------------------------------------
 
+def _derive(t, x, acc_dev, tau_s, vertical_tau_s=1.0, mean_tau_s=3.0, split=None):
+    """_derive_run's rows with x as flexion and as rate, |acc| = acc_dev (gravity 0), optionally in two blocks."""
+    out = np.empty((N_COLUMNS, t.size))
+    states = np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE)
+    for a, b in ((0, split), (split, None)) if split else ((0, None),):
+        zk._derive_run(t[a:b], x[a:b], x[a:b], x[a:b], None, acc_dev[a:b], 0.0, tau_s, vertical_tau_s,
+                       mean_tau_s, *states, out[:, a:b])
+    return out
+
+
 @given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.floats(0.001, 1.0))
 @settings(max_examples=60, deadline=None)
 def test_lowpass_matches_naive_twin(seed, n, tau_s):
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.001, 0.05, n))
     x = rng.normal(0, 10, n)
-    out = np.empty(n)
-    zk._lowpass2_run(t, x, tau_s, np.zeros(zk.LP_STATE_SIZE), out)
-    np.testing.assert_allclose(out, naive_lowpass2(t, x, tau_s), rtol=1e-12, atol=1e-9)
+    out = _derive(t, x, np.zeros(n), tau_s)
+    np.testing.assert_allclose(out[FLEX_SMOOTH], naive_lowpass2(t, x, tau_s), rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(out[RATE_SMOOTH], out[FLEX_SMOOTH])
+    np.testing.assert_array_equal(_derive(t, x, np.zeros(n), tau_s, split=n // 2), out)  # state carried
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(1, 600), st.floats(0.05, 20.0))
@@ -81,11 +95,11 @@ def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.uniform(0.001, 0.05, n))
     acc_dev = rng.normal(0.2, 2.0, n)
-    v, h = np.empty(n), np.empty(n)
-    zk._vertical_run(t, acc_dev, tau_s, mean_tau_s, np.zeros(zk.VERTICAL_STATE_SIZE), v, h)
+    out = _derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s)
     v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s)
-    np.testing.assert_allclose(v, v_naive, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(h, h_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[VELOCITY], v_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[HEIGHT], h_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(_derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s, split=n // 2), out)
 
 
 def test_vertical_mean_is_not_set_by_a_jolted_first_sample():
@@ -95,10 +109,9 @@ def test_vertical_mean_is_not_set_by_a_jolted_first_sample():
     t = np.arange(0.0, 3.0, 0.01)
     acc_dev = np.zeros(t.size)
     acc_dev[0] = 0.2
-    v, h = np.empty(t.size), np.empty(t.size)
-    zk._vertical_run(t, acc_dev, 1.0, 3.0, np.zeros(zk.VERTICAL_STATE_SIZE), v, h)
-    assert np.abs(v).max() < 0.005  # m/s (0.09 with the first sample as the mean)
-    assert np.abs(h).max() < 0.002  # m
+    out = _derive(t, np.zeros(t.size), acc_dev, 0.04, 1.0, 3.0)
+    assert np.abs(out[VELOCITY]).max() < 0.005  # m/s (0.09 with the first sample as the mean)
+    assert np.abs(out[HEIGHT]).max() < 0.002  # m
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.booleans())
@@ -160,7 +173,7 @@ def test_rep_numbers_match_naive_twin(seed, n):
     t, _ = _random_rep(rng, n)
     cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
     cols[T] = t
-    for row in (FLEX, LATERAL, TWIST_RATE, RATE_SMOOTH):
+    for row in (FLEX, LATERAL, TWIST_RATE, RATE_SMOOTH, HEIGHT):
         cols[row] = np.cumsum(rng.normal(0, 3, n))
     cols[ACC_DEV] = np.abs(rng.normal(0, rng.uniform(0.1, 3), n))
     times = np.sort(rng.uniform(t[0] - 0.2, t[-1] + 0.2, 4))
@@ -169,8 +182,20 @@ def test_rep_numbers_match_naive_twin(seed, n):
     i_turn = int(rng.integers(0, n))
     got = reps._rep_numbers(cols, *times, i_turn)
     want = naive_rep_numbers(cols[T], cols[FLEX], cols[LATERAL], cols[TWIST_RATE], cols[ACC_DEV], cols[RATE_SMOOTH],
-                             *times, i_turn)
+                             cols[HEIGHT], *times, i_turn)
     np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit, NaN for a too short hold
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(2, 800), st.floats(1.0, 200.0))
+@settings(max_examples=100, deadline=None)
+def test_after_last_turn_matches_naive_twin(seed, n, limit_deg):
+    rng = np.random.default_rng(seed)
+    cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
+    cols[T] = np.cumsum(rng.uniform(0.005, 0.05, n))
+    cols[TWIST_RATE] = rng.normal(0, 1, n).cumsum() * rng.uniform(1, 60)
+    i_turn = int(rng.integers(1, n))
+    got = reps._after_last_turn(cols[T], cols[TWIST_RATE], i_turn, limit_deg)
+    assert got == naive_after_last_turn(cols[T], cols[TWIST_RATE], i_turn, limit_deg)
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.booleans())
@@ -332,3 +357,8 @@ def test_analyze_refuses_a_recording_without_samples(tmp_path, capsys):
     write_recording(path, Recording(Samples.empty(), RecordingMeta(format="backcheck")))
     assert main(["analyze", str(path), "--out", str(tmp_path / "out")]) == 3
     assert "the recording holds 0 samples; nothing to analyse" in capsys.readouterr().err
+
+
+def test_report_settings_are_the_settings_as_dict():
+    chosen = AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=40.0), keep_trace=False)
+    assert repr(_as_dict(chosen)) == repr(asdict(chosen))
