@@ -20,7 +20,7 @@ tests/naive.py.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -36,9 +36,9 @@ from analysis.columns import T as T_ROW
 NOISE_DPS = 1.0  # angular-rate noise the low threshold must stay above (deg/s, after smoothing)
 
 
-@dataclass(frozen=True)
-class RepTiming:
-    """Times (s) of one trip home -> turning point -> home; phases in the trip's own order."""
+class RepTiming(NamedTuple):
+    """Times (s) of one trip home -> turning point -> home; phases in the trip's own order. (A tuple:
+    cheap per trip.)"""
 
     start_s: float  # leaves home
     arrive_s: float  # reaches the turning point
@@ -183,10 +183,12 @@ def _rep_numbers(cols, start, arrive, depart, end, i_turn):
 
 
 @njit(cache=True)
-def _after_last_turn(t, twist_rate, i_turn, limit_deg):
-    """The first column after the last one, before i_turn, from which the trunk has turned more than
-    limit_deg about its long axis by i_turn (trapezoidal integral of twist_rate, deg/s, in np.cumsum's
-    order); 0 when it never has (the lifter did not turn around before this trip)."""
+def _trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg):
+    """Where a trip whose turning point is column i_turn may start at the earliest: the first column
+    at most max_trip_s (s) before the turn (as np.searchsorted), and after the last one, before i_turn,
+    from which the trunk has turned more than limit_deg about its long axis by i_turn (trapezoidal
+    integral of twist_rate, deg/s, in np.cumsum's order; the lifter turned around to walk up to the bar)."""
+    first = np.searchsorted(t, t[i_turn] - max_trip_s)
     turned = np.empty(i_turn)
     s = 0.0
     for j in range(i_turn):
@@ -194,5 +196,5 @@ def _after_last_turn(t, twist_rate, i_turn, limit_deg):
         turned[j] = s
     for j in range(i_turn - 1, -1, -1):
         if abs(turned[i_turn - 1] - turned[j]) > limit_deg:
-            return j + 1
-    return 0
+            return max(first, j + 1)
+    return first

@@ -8,7 +8,6 @@ integrators' own leak, so a squat found by the hips is timed by the trunk when t
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,7 +44,7 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     if i_back < rate.size - 1 and -rate[-1] > 0.1 * timing.back_peak_dps:
         # the hips came home before the trunk did: mirror the trunk's return about its peak speed
         end = 2.0 * float(wide[T, i_turn + i_back]) - timing.depart_s
-        timing = replace(timing, end_s=max(end, timing.end_s))
+        timing = timing._replace(end_s=max(end, timing.end_s))
     return timing
 
 

@@ -296,11 +296,12 @@ def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, height, start
             peak(-rate, depart, end), float(np.ptp(height[a:b])))
 
 
-def naive_after_last_turn(t, twist_rate, i_turn, limit_deg) -> int:
-    """The same cut with np.cumsum and np.flatnonzero."""
+def naive_trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg) -> int:
+    """The same cut with np.searchsorted, np.cumsum and np.flatnonzero."""
+    first = int(np.searchsorted(t, t[i_turn] - max_trip_s))
     turned = np.cumsum(0.5 * (twist_rate[1 : i_turn + 1] + twist_rate[:i_turn]) * np.diff(t[: i_turn + 1]))
     over = np.flatnonzero(np.abs(turned[-1] - turned) > limit_deg)
-    return int(over[-1]) + 1 if over.size else 0
+    return max(first, int(over[-1]) + 1 if over.size else 0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,13 +31,13 @@ from analysis.report import report_from_dict
 from analysis.samples import Samples
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
-    naive_after_last_turn,
     naive_first_crossing,
     naive_lowpass2,
     naive_posture_slots,
     naive_rep_numbers,
     naive_scan_trip,
     naive_time_rep,
+    naive_trip_start,
     naive_vertical,
     naive_zigzag,
 )
@@ -186,16 +186,16 @@ def test_rep_numbers_match_naive_twin(seed, n):
     np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit, NaN for a too short hold
 
 
-@given(st.integers(0, 2**31 - 1), st.integers(2, 800), st.floats(1.0, 200.0))
+@given(st.integers(0, 2**31 - 1), st.integers(2, 800), st.floats(0.1, 30.0), st.floats(1.0, 200.0))
 @settings(max_examples=100, deadline=None)
-def test_after_last_turn_matches_naive_twin(seed, n, limit_deg):
+def test_trip_start_matches_naive_twin(seed, n, max_trip_s, limit_deg):
     rng = np.random.default_rng(seed)
     cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
     cols[T] = np.cumsum(rng.uniform(0.005, 0.05, n))
     cols[TWIST_RATE] = rng.normal(0, 1, n).cumsum() * rng.uniform(1, 60)
     i_turn = int(rng.integers(1, n))
-    got = reps._after_last_turn(cols[T], cols[TWIST_RATE], i_turn, limit_deg)
-    assert got == naive_after_last_turn(cols[T], cols[TWIST_RATE], i_turn, limit_deg)
+    got = reps._trip_start(cols[T], cols[TWIST_RATE], i_turn, max_trip_s, limit_deg)
+    assert got == naive_trip_start(cols[T], cols[TWIST_RATE], i_turn, max_trip_s, limit_deg)
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.booleans())
