@@ -65,15 +65,13 @@ def _speed_reference(rep: Rep) -> bool:
     return not rep.flags or not any(f.kind in ("momentum", "rounding") for f in rep.flags)
 
 
-def _round_phase(x: float | None) -> str:
-    return "?" if x is None else str(round(x))
-
-
 def tempo(eccentric_s: float | None, pause_bottom_s: float | None, concentric_s: float | None,
           pause_top_s: float | None) -> str:
     """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
-    return (f"{_round_phase(eccentric_s)}-{_round_phase(pause_bottom_s)}-{_round_phase(concentric_s)}-"
-            f"{_round_phase(pause_top_s)}")
+    return (f"{'?' if eccentric_s is None else round(eccentric_s)}-"
+            f"{'?' if pause_bottom_s is None else round(pause_bottom_s)}-"
+            f"{'?' if concentric_s is None else round(concentric_s)}-"
+            f"{'?' if pause_top_s is None else round(pause_top_s)}")
 
 
 class OpenSet:
@@ -117,12 +115,12 @@ class OpenSet:
         if self._medians_now is None:  # asked every live block and every trip while the set is open
             ms, k, pattern = self.measured, self.settings.baseline_reps, self.tracker.pattern
             self._medians_now = _Medians(
-                statistics.median(x.end - x.start for x in ms),
-                0.0 if pattern == TOP_START else statistics.median(x.depart - x.start for x in ms),
-                statistics.median(x.rom_deg for x in ms),
-                statistics.median(x.home_flexion_deg for x in ms),
+                statistics.median([x.end - x.start for x in ms]),
+                0.0 if pattern == TOP_START else statistics.median([x.depart - x.start for x in ms]),
+                statistics.median([x.rom_deg for x in ms]),
+                statistics.median([x.home_flexion_deg for x in ms]),
                 None if len(ms) < k or pattern == TRUNK_STILL
-                else statistics.median(x.peak_flexion_deg for x in ms[:k]))
+                else statistics.median([x.peak_flexion_deg for x in ms[:k]]))
         return self._medians_now
 
     def began_with_set_up(self, second: Measured) -> bool:
@@ -142,9 +140,9 @@ class OpenSet:
         if m.start - self.last_end > seg.set_gap_s:
             return False
         medians = self._medians()
-        home_moved = abs(float(m.flex[-1]) - medians.home_flexion_deg)
-        if self.tracker.pattern == FLOOR_START and home_moved > seg.home_mismatch_deg:
-            return False
+        if self.tracker.pattern == FLOOR_START:  # where this rep put the bar down, against the set's
+            if abs(float(m.flex[-1]) - medians.home_flexion_deg) > seg.home_mismatch_deg:
+                return False
         duration, rom = medians.duration_s, medians.rom_deg
         if m.end - m.start > seg.max_duration_ratio * duration:
             return False
@@ -296,7 +294,7 @@ class OpenSet:
         self._medians_now = None
         rep = self._rep(m, len(self.measured), None)
         flags = self._flags(rep, m)
-        self.reps.append(self._rep(m, rep.index, None, tuple(flags)) if flags else rep)
+        self.reps.append(_frozen(Rep, **(rep.__dict__ | {"flags": tuple(flags)})) if flags else rep)
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
