@@ -122,29 +122,31 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
 
 
 @njit(cache=True)
-def _scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_turn, max_trip_s):
-    """First sample where a trip out from home is complete or abandoned (TripTracker.scan).
+def _scan_trip(cols, row, rate_row, lo, hi, sign, home_s, band, back_peak, min_return, t_turn, max_trip_s):
+    """First column in [lo, hi) of `cols` (rows of analysis.columns; x = cols[row], rate = cols[rate_row])
+    where a trip out from home is complete or abandoned (TripTracker.scan).
 
     Complete: back within `band` of home (s = sign * x), the return having reached min_return and
     slowed to 10 % of its running peak speed. Abandoned: more than max_trip_s after the turn.
-    Returns (1 complete | 2 abandoned | 0 neither, local index or -1, peak return speed so far).
+    Returns (1 complete | 2 abandoned | 0 neither, column or -1, peak return speed so far).
     """
     peak = back_peak
-    for i in range(t.size):
-        back = -sign * rate[i]
+    for i in range(lo, hi):
+        back = -sign * cols[rate_row, i]
         if back > peak:
             peak = back
-        if sign * x[i] - home_s <= band and peak >= min_return and back <= 0.1 * peak:
+        if sign * cols[row, i] - home_s <= band and peak >= min_return and back <= 0.1 * peak:
             return 1, i, peak
-        if t[i] - t_turn > max_trip_s:
+        if cols[T_ROW, i] - t_turn > max_trip_s:
             return 2, i, peak
     return 0, -1, peak
 
 
 @njit(cache=True)
-def _first_crossing(x, level, above):
-    """Index of the first sample of x above `level` (above=True) or below it (above=False); -1 if none."""
-    for i in range(x.size):
+def _first_crossing(x, lo, hi, level, above):
+    """Index of the first sample of x[lo:hi] above `level` (above=True) or below it (above=False), counted
+    from x[0]; -1 if none."""
+    for i in range(lo, hi):
         if (x[i] > level) if above else (x[i] < level):
             return i
     return -1

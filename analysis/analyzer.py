@@ -229,17 +229,15 @@ class Analyzer:
         cues, set closes."""
         h = self._history
         k = 0
-        cursor = a
-        b = a + cols.shape[1]
-        while cursor < b:
-            stop = turning[k][0] if k < len(turning) else b
-            seg = cols if stop - cursor == cols.shape[1] else cols[:, cursor - a : stop - a]  # mostly the whole block
-            happened = self._scan_segment(cursor, seg)
+        lo, n = 0, cols.shape[1]  # columns of the chunk: [lo, hi) is scanned next
+        while lo < n:
+            hi = turning[k][0] - a if k < len(turning) else n
+            happened = self._scan_segment(a, cols, lo, hi)
             if happened is not None:
-                cursor = happened + 1
+                lo = happened + 1 - a
                 continue
-            cursor = stop
-            while k < len(turning) and turning[k][0] == stop:
+            lo = hi
+            while k < len(turning) and turning[k][0] == a + hi:
                 conf, idx, name, kind, _ = turning[k]
                 row = SIGNALS[name][0]
                 value = h.value(row, idx) if idx >= h.first_index else math.nan
@@ -277,36 +275,34 @@ class Analyzer:
         j = int(lasts[long_enough[-1]])
         return start + j, float(flex[j])
 
-    def _scan_segment(self, a: int, cols: np.ndarray) -> int | None:
-        """Find and handle the earliest happening in the columns `cols` (global indices from a);
-        returns its index, or None (all consumed)."""
-        if cols.shape[1] == 0:
+    def _scan_segment(self, a: int, cols: np.ndarray, lo: int, hi: int) -> int | None:
+        """Find and handle the earliest happening in the columns [lo, hi) of the chunk `cols` (global
+        indices from a); returns its global index, or None (all consumed)."""
+        if lo == hi:
             return None
-        t = cols[T]
         best: tuple[int, str, object] | None = None
         for tracker in self._trackers:
             if tracker.out_since_index is None:
                 continue
-            row, rate_row = SIGNALS[tracker.detector]
-            outcome, i = tracker.scan(a, t, cols[row], cols[rate_row])
+            outcome, i = tracker.scan(a, cols, lo, hi)
             if outcome and (best is None or i < best[0]):
                 best = (i, outcome, tracker)
-        closing = self._close_index(a, t) if self._open else None
+        closing = self._close_index(a, cols[T], lo, hi) if self._open else None
         if closing is not None and (best is None or closing[0] < best[0]):
             best = (closing[0], "close", closing[1])
-        cue_i = self._cue_index(a, cols[FLEX]) if self._active is not None else None
+        cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None else None
         if cue_i is not None and (best is None or cue_i < best[0]):
             best = (cue_i, "cue", None)
         if best is None:  # every sample taken in: the trackers keep what their scan saw
-            self._posture(a, cols)
+            self._posture(a, cols, lo, hi)
             for tracker in self._trackers:
                 tracker.advance_scanned()
             return None
-        seg = cols[:, : best[0] + 1 - a]
-        self._posture(a, seg)
+        end = best[0] + 1 - a
+        self._posture(a, cols, lo, end)
         for tracker in self._trackers:
             if best[2] is not tracker:
-                tracker.advance(seg[T], seg[SIGNALS[tracker.detector][1]])
+                tracker.advance(cols[T, lo:end], cols[SIGNALS[tracker.detector][1], lo:end])
         i, what, who = best
         if what == "close":
             self._close(who, i)
@@ -318,16 +314,18 @@ class Analyzer:
                 self._on_trip(who, trip, i)
         return i
 
-    def _posture(self, a: int, seg: np.ndarray) -> None:
-        """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time."""
+    def _posture(self, a: int, cols: np.ndarray, lo: int, hi: int) -> None:
+        """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time, in the columns
+        [lo, hi) of the chunk `cols` (global indices from a)."""
         hz = self.settings.posture_update_hz
         if hz <= 0:
             return
-        m, self._posture_slot = zk._posture_slots(seg[T], self._t_first, hz, self._posture_slot,
+        m, self._posture_slot = zk._posture_slots(cols[T, lo:hi], self._t_first, hz, self._posture_slot,
                                                   self._posture_buffer)
         in_set = self._active is not None
         for j in self._posture_buffer[:m].tolist():
-            self._emit(a + j, PostureUpdate(seg.item(T, j) - self._t_first, seg.item(FLEX, j), seg.item(LATERAL, j),
+            j += lo
+            self._emit(a + j, PostureUpdate(cols.item(T, j) - self._t_first, cols.item(FLEX, j), cols.item(LATERAL, j),
                                             in_set))
 
     # sets and reps -------------------------------------------------------------------------------
@@ -362,13 +360,14 @@ class Analyzer:
             for event in open_set.confirm(t_now):
                 self._emit(index, event)
 
-    def _close_index(self, a: int, t: np.ndarray) -> tuple[int, OpenSet] | None:
+    def _close_index(self, a: int, t: np.ndarray, lo: int, hi: int) -> tuple[int, OpenSet] | None:
         """Where an open set ends for lack of a next rep: set_gap_s after its last rep (and the time a
         rep leaving home then would take to be seen, `OpenSet.sighting_lag_s`), or, once the
         lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later), when
-        that trip has lasted longer than any rep of the set could."""
+        that trip has lasted longer than any rep of the set could. t: the chunk's times (global indices
+        from a), of which [lo, hi) are looked at."""
         seg = self.settings.segmentation
-        t_last = t.item(-1)
+        t_last = t.item(hi - 1)
         best = None
         for open_set in self._open.values():
             due = open_set.last_end + seg.set_gap_s + open_set.sighting_lag_s
@@ -380,7 +379,7 @@ class Analyzer:
                     due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
             if t_last < due:
                 continue
-            i = a + int(np.searchsorted(t, due))
+            i = a + lo + int(t[lo:hi].searchsorted(due))
             if best is None or i < best[0]:
                 best = (i, open_set)
         return best
@@ -402,14 +401,15 @@ class Analyzer:
 
     # live rounding cue --------------------------------------------------------------------------
 
-    def _cue_index(self, a: int, flex: np.ndarray) -> int | None:
+    def _cue_index(self, a: int, flex: np.ndarray, lo: int, hi: int) -> int | None:
         s = self._active
         if s is None or s.cue_threshold_deg is None:
             return None
         if s.cue_armed:
-            i = zk._first_crossing(flex, s.cue_threshold_deg, True)
+            i = zk._first_crossing(flex, lo, hi, s.cue_threshold_deg, True)
         else:
-            i = zk._first_crossing(flex, s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2, False)
+            rearm_deg = s.cue_threshold_deg - self.settings.flags.rounding_margin_deg / 2
+            i = zk._first_crossing(flex, lo, hi, rearm_deg, False)
         return None if i < 0 else a + i
 
     def _cue(self, index: int) -> None:

@@ -232,7 +232,7 @@ class OpenSet:
         baseline = self._baseline_deg() if len(self.measured) > self.settings.baseline_reps else None
         threshold = fl.rounding_threshold_deg(self.settings, baseline)
         if threshold is not None and rep.peak_flexion_deg > threshold:  # (else no flag: no crossing to time)
-            over = zk._first_crossing(m.flex, threshold, True)
+            over = zk._first_crossing(m.flex, 0, m.flex.size, threshold, True)
             crossed = self.rel(m.t[over]) if over >= 0 else rep.turn_s
             out.append(fl.rounding_flag(rep, threshold, crossed, baseline, self.settings))
         turn_pause = rep.pause_bottom_s if self.tracker.pattern == TOP_START else None

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from analysis import _extrema_kernels as zk
+from analysis.columns import SIGNALS, T
 from analysis.exercises import TOP_START
 
 
@@ -63,6 +64,7 @@ class TripTracker:
         self.plateau_home = plateau_home  # may start from a held level, not only from a turning point
         self.sign = sign
         self.detector = detector  # "coarse", "fine" or "vertical" (see analysis.columns.SIGNALS)
+        self._row, self._rate_row = SIGNALS[detector]
         self.rules = rules
         self.min_reps = min_reps
         self._home: tuple[int, float] | None = None
@@ -126,17 +128,18 @@ class TripTracker:
                 self._cand = _Candidate(i_home, home_s, index, s, np.nan, band)
         return None
 
-    def scan(self, index0: int, t: np.ndarray, flexion_deg: np.ndarray, rate_dps: np.ndarray) -> tuple[str, int]:
-        """Look through samples starting at global index0 for the trip's completion or abandonment.
+    def scan(self, index0: int, cols: np.ndarray, lo: int, hi: int) -> tuple[str, int]:
+        """Look through the columns [lo, hi) of `cols` (rows of analysis.columns, column 0 at global
+        index index0) for the trip's completion or abandonment.
 
         Returns ("done" | "abandon" | "", global index). Pure: call `advance` with the samples
         actually consumed, then `resolve` for an outcome.
         """
         cand = self._cand
-        if cand is None or t.size == 0:
+        if cand is None or lo == hi:
             return "", -1
-        t_turn = t.item(0) if math.isnan(cand.t_turn) else cand.t_turn
-        code, i, peak = zk._scan_trip(t, flexion_deg, rate_dps, self.sign, cand.home_s, cand.band_deg,
+        t_turn = cols.item(T, lo) if math.isnan(cand.t_turn) else cand.t_turn
+        code, i, peak = zk._scan_trip(cols, self._row, self._rate_row, lo, hi, self.sign, cand.home_s, cand.band_deg,
                                       cand.back_peak_dps, self.rules.min_return_dps, t_turn, self.rules.max_trip_s)
         self._scanned = (t_turn, peak) if code == 0 else None
         if code == 0:

@@ -139,12 +139,18 @@ def test_derive_matches_its_parts(seed, n, with_twist):
 @settings(max_examples=80, deadline=None)
 def test_scan_trip_matches_naive_twin(seed, n, sign):
     rng = np.random.default_rng(seed)
-    t = np.cumsum(rng.uniform(0.001, 0.05, n))
-    x = np.cumsum(rng.normal(0, 2.0, n))
-    rate = rng.normal(0, 20.0, n)
+    cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
+    cols[T] = np.cumsum(rng.uniform(0.001, 0.05, n))
+    cols[FLEX_SMOOTH] = np.cumsum(rng.normal(0, 2.0, n))
+    cols[RATE_SMOOTH] = rng.normal(0, 20.0, n)
+    lo = int(rng.integers(0, n))
+    hi = int(rng.integers(lo + 1, n + 1))
+    t, x, rate = cols[T, lo:hi], cols[FLEX_SMOOTH, lo:hi], cols[RATE_SMOOTH, lo:hi]
     args = (sign, float(rng.normal(0, 5)), float(rng.uniform(0.5, 10)), float(rng.uniform(0, 30)),
             float(rng.uniform(0, 10)), float(t[0] + rng.uniform(-1, 1)), float(rng.uniform(0.1, 5)))
-    assert tuple(zk._scan_trip(t, x, rate, *args)) == naive_scan_trip(t, x, rate, *args)
+    code, i, peak = zk._scan_trip(cols, FLEX_SMOOTH, RATE_SMOOTH, lo, hi, *args)
+    want_code, want_i, want_peak = naive_scan_trip(t, x, rate, *args)
+    assert (code, i, peak) == (want_code, want_i if want_i < 0 else lo + want_i, want_peak)
 
 
 def _random_rep(rng, n):
@@ -204,7 +210,10 @@ def test_first_crossing_matches_naive_twin(seed, n, above):
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 10, n)
     level = float(rng.normal(0, 15))
-    assert zk._first_crossing(x, level, above) == naive_first_crossing(x, level, above)
+    lo = int(rng.integers(0, n + 1))
+    hi = int(rng.integers(lo, n + 1))
+    want = naive_first_crossing(x[lo:hi], level, above)
+    assert zk._first_crossing(x, lo, hi, level, above) == (want if want < 0 else lo + want)
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(0, 400), st.floats(0.5, 60.0), st.integers(-1, 30))
