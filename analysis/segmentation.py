@@ -45,7 +45,8 @@ class SegmentationSettings:
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
     home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or half its range)
-    still_home_min_deg: float = 6.0  # without --exercise: trunk-still home at least this far from neutral
+    still_home_min_deg: float = 4.0  # without --exercise: trunk-still home at least this far from neutral (a
+    # pulldown leaning back 5 deg; standing sways 1-2 deg)
     set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
     vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
