@@ -63,6 +63,10 @@ class SegmentationSettings:
     hinge_min_lean_deg_per_m: float = 300.0  # ... and less than this per metre of the hips' (leaky) travel
     # is sitting down or standing up (RDLs and good mornings: 430-2100 deg/m, 5th-95th percentile;
     # sitting down or up: 100-370 deg/m, leaning 18-30 deg)
+    sit_max_hips_rise_ratio: float = 0.6  # squats: a trip whose hips rise at less than this fraction of the
+    # speed they sank (the seat stopped them: 0.43-0.53; squats 0.63 and up on the real sets) ...
+    sit_max_lean_fraction: float = 0.8  # ... with less trunk lean than this fraction of the set's reps is
+    # sitting down after the set, not a rep (simulated squat sets exact 87 -> 93 %)
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this
