@@ -45,7 +45,8 @@ class SegmentationSettings:
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
     home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or half its range)
-    still_home_min_deg: float = 6.0  # without --exercise: trunk-still home at least this far from neutral
+    still_home_min_deg: float = 4.0  # without --exercise: trunk-still home at least this far from neutral (a
+    # pulldown leaning back 5 deg; standing sways 1-2 deg)
     set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
     vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
@@ -62,6 +63,10 @@ class SegmentationSettings:
     hinge_min_lean_deg_per_m: float = 300.0  # ... and less than this per metre of the hips' (leaky) travel
     # is sitting down or standing up (RDLs and good mornings: 430-2100 deg/m, 5th-95th percentile;
     # sitting down or up: 100-370 deg/m, leaning 18-30 deg)
+    sit_max_hips_rise_ratio: float = 0.6  # squats: a trip whose hips rise at less than this fraction of the
+    # speed they sank (the seat stopped them: 0.43-0.53; squats 0.63 and up on the real sets) ...
+    sit_max_lean_fraction: float = 0.8  # ... with less trunk lean than this fraction of the set's reps is
+    # sitting down after the set, not a rep (simulated squat sets exact 87 -> 93 %)
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this

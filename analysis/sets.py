@@ -38,6 +38,7 @@ class Measured(NamedTuple):
     peak_lateral_deg: float
     peak_twist_deg: float | None
     hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
+    hips_rise_ratio: float  # a squat's peak rising speed of the hips over their peak sinking speed (else 1)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -135,7 +136,8 @@ class OpenSet:
         """Does this trip continue the set? It must start soon after the last rep, not last far
         longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
         far deeper than the set's reps (picking a plate off the floor); a floor-start rep must put the
-        bar down where the set's reps lift it from (not stand up, then bend for a plate)."""
+        bar down where the set's reps lift it from (not stand up, then bend for a plate); a squat's
+        hips must be driven back up, not sink onto a seat with less lean than the set's reps."""
         seg = self.segmentation
         if m.start - self.last_end > seg.set_gap_s:
             return False
@@ -147,6 +149,8 @@ class OpenSet:
         if m.end - m.start > seg.max_duration_ratio * duration:
             return False
         if m.rom_deg < 0.65 * rom and m.end - m.start < 0.6 * duration:
+            return False
+        if m.hips_rise_ratio < seg.sit_max_hips_rise_ratio and m.rom_deg < seg.sit_max_lean_fraction * rom:
             return False
         return m.rom_deg - rom <= seg.max_extra_depth_deg
 
@@ -174,7 +178,9 @@ class OpenSet:
             # the rate's mean beyond what the (accelerometer-anchored) angle changed
             rate = rate - (float(np.mean(rate)) - (cols[row, -1] - cols[row, 0]) / (t[-1] - t[0]))
         timing = time_rep(t, rate, 0, i_turn, n - 1, tracker.sign)
+        hips_rise_ratio = 1.0
         if row != FLEX_SMOOTH:
+            hips_rise_ratio = timing.back_peak_dps / max(timing.out_peak_dps, 1e-9)
             timing = squat_trunk_timing(analyzer, trip, cols) or timing
         if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
             return None
@@ -207,7 +213,8 @@ class OpenSet:
             out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
         return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
                         flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
-                        None if analyzer.accelerometer_only else twist, travel_m, t[a:b].copy(), cols[FLEX, a:b].copy())
+                        None if analyzer.accelerometer_only else twist, travel_m, hips_rise_ratio, t[a:b].copy(),
+                        cols[FLEX, a:b].copy())
 
     def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""

@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/sweep_analysis.py --sessions 60 [--auto] [--accelerometer-only] [--verbose]
 
-Seeds 0..N-1; exercises cycle through the six of the simulator so every one is covered. Prints one
-line per session and the totals: rep F1, sets with the exact rep count, eccentric / concentric
-duration error, peak-flexion error, trunk-flexion RMSE, rounding / momentum precision and recall.
+Seeds 0..N-1; exercises cycle through the six of the simulator so every one is covered. Prints a
+line per session below rep F1 0.98 and the totals: rep F1, sets with the exact rep count, eccentric /
+concentric duration error, peak-flexion error, trunk-flexion RMSE, rounding / momentum precision and
+recall; then rep F1, exact sets and phase errors per exercise.
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     total = Score()
+    by_exercise = {exercise: Score() for exercise in EXERCISES}
     rmses = []
     for seed in range(args.first_seed, args.first_seed + args.sessions):
         exercise = EXERCISES[seed % len(EXERCISES)]
         score, rmse = run_session(seed, exercise, args.auto, args.accelerometer_only)
         total.merge(score)
+        by_exercise[exercise].merge(score)
         rmses.append(rmse)
         if args.verbose or score.f1 < 0.98:
             print(f"seed {seed:3d} {exercise:14s} rmse {rmse:5.2f}° {score.summary()}")
@@ -62,6 +65,12 @@ def main() -> None:
     for key, value in summary.items():
         print(f"  {key:28s} {value}")
     print("  reps (truth / found / matched)", total.truth, total.found, total.true_positives)
+    for exercise, score in by_exercise.items():
+        if score.sets:
+            s = score.summary()
+            print(f"  {exercise:14s} rep F1 {s['rep_f1']:.3f}, exact sets {s['sets_exact_pct']:5.1f} % "
+                  f"({score.sets_exact}/{score.sets}), eccentric / concentric {s['eccentric_mae_s']:.3f} / "
+                  f"{s['concentric_mae_s']:.3f} s")
 
 
 if __name__ == "__main__":
