@@ -38,7 +38,7 @@ from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
-from analysis.sets import OpenSet
+from analysis.sets import OpenSet, frozen_instance
 from analysis.trace import Trace
 from analysis.tracker import TripTracker
 
@@ -325,8 +325,9 @@ class Analyzer:
         in_set = self._active is not None
         for j in self._posture_buffer[:m].tolist():
             j += lo
-            self._emit(a + j, PostureUpdate(cols.item(T, j) - self._t_first, cols.item(FLEX, j), cols.item(LATERAL, j),
-                                            in_set))
+            self._emit(a + j, frozen_instance(PostureUpdate, t_s=cols.item(T, j) - self._t_first,
+                                              flexion_deg=cols.item(FLEX, j), lateral_deg=cols.item(LATERAL, j),
+                                              in_set=in_set))
 
     # sets and reps -------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import numpy as np
 import pytest
@@ -25,10 +25,11 @@ from analysis.columns import (
     VELOCITY,
     T,
 )
-from analysis.events import FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.flags import FlagSettings
-from analysis.report import report_from_dict
+from analysis.report import Flag, Rep, report_from_dict
 from analysis.samples import Samples
+from analysis.sets import frozen_instance
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     naive_first_crossing,
@@ -371,3 +372,17 @@ def test_analyze_refuses_a_recording_without_samples(tmp_path, capsys):
 def test_report_settings_are_the_settings_as_dict():
     chosen = AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=40.0), keep_trace=False)
     assert repr(_as_dict(chosen)) == repr(asdict(chosen))
+
+
+def test_frozen_instance_is_what_the_dataclass_builds():
+    flag = Flag("rounding", 3.5, 41.2, 38.0, "deg", "Rounded.")
+    rep = Rep(index=2, start_s=1.0, turn_s=2.25, end_s=3.5, eccentric_s=1.25, pause_bottom_s=None, concentric_s=1.0,
+              pause_top_s=0.5, tempo="1-?-1-0", peak_flexion_deg=41.2, rom_deg=30.1, peak_velocity_dps=88.0,
+              sway_deg=None, peak_lateral_deg=2.0, peak_twist_deg=None, flags=(flag,))
+    posture = PostureUpdate(12.5, -3.25, 1.5, True)
+    for made in (rep, posture):
+        fast = frozen_instance(type(made), **{f.name: getattr(made, f.name) for f in fields(made)})
+        assert fast == made and repr(fast) == repr(made) and hash(fast) == hash(made)
+        assert asdict(fast) == asdict(made)
+        with pytest.raises(AttributeError):  # still frozen
+            fast.t_s = 0.0
