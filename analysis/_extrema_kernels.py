@@ -153,10 +153,8 @@ def _first_crossing(x, lo, hi, level, above):
 
 
 @njit(cache=True)
-def _posture_slots(cols, lo, hi, first_index, t_first, hz, slot, index_out, values_out):
-    """The columns in [lo, hi) of `cols` (rows of analysis.columns, column 0 at global index first_index)
-    that start a posture slot: their global index into `index_out`, and their time from t_first (s),
-    flexion and lateral bend (deg) into the three rows of `values_out`.
+def _posture_slots(t, t_first, hz, slot, out):
+    """Indices of the samples of t that start a posture slot, written into `out`.
 
     Slot k is data time [t_first + k / hz, t_first + (k + 1) / hz). The slot after `slot` (the last one
     reported) starts at the first sample at or after its beginning; the next is counted from that
@@ -164,16 +162,13 @@ def _posture_slots(cols, lo, hi, first_index, t_first, hz, slot, index_out, valu
     the last slot reported).
     """
     m = 0
-    j = lo
+    j = 0
     boundary = t_first + (slot + 1.0) / hz
-    while hi > lo and cols[T_ROW, hi - 1] >= boundary:
-        while cols[T_ROW, j] < boundary:
+    while t.size > 0 and t[-1] >= boundary:
+        while t[j] < boundary:
             j += 1
-        index_out[m] = first_index + j
-        values_out[0, m] = cols[T_ROW, j] - t_first
-        values_out[1, m] = cols[FLEX_ROW, j]
-        values_out[2, m] = cols[LATERAL_ROW, j]
+        out[m] = j
         m += 1
-        slot = max(float(math.floor((cols[T_ROW, j] - t_first) * hz)), slot + 1.0)
+        slot = max(float(math.floor((t[j] - t_first) * hz)), slot + 1.0)
         boundary = t_first + (slot + 1.0) / hz
     return m, slot

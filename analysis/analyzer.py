@@ -20,6 +20,7 @@ from analysis.buffer import History
 from analysis.columns import (
     FLEX,
     FLEX_SMOOTH,
+    LATERAL,
     N_COLUMNS,
     RATE_SMOOTH,
     SIGNALS,
@@ -98,8 +99,7 @@ class Analyzer:
         self._t_first: float | None = None
         self._calibrated = False
         self._posture_slot = -math.inf
-        self._posture_index = np.empty(CHUNK, dtype=np.int64)
-        self._posture_values = np.empty((3, CHUNK))  # time from the first sample (s), flexion, lateral (deg)
+        self._posture_buffer = np.empty(CHUNK, dtype=np.int64)
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
         self._sets: list = []
@@ -320,14 +320,14 @@ class Analyzer:
         hz = self.settings.posture_update_hz
         if hz <= 0:
             return
-        m, self._posture_slot = zk._posture_slots(cols, lo, hi, a, self._t_first, hz, self._posture_slot,
-                                                  self._posture_index, self._posture_values)
-        if m:
-            in_set = self._active is not None
-            self._event_index += self._posture_index[:m].tolist()
-            self._events += [
-                frozen_instance(PostureUpdate, t_s=t_s, flexion_deg=flexion, lateral_deg=lateral, in_set=in_set)
-                for t_s, flexion, lateral in zip(*self._posture_values[:, :m].tolist(), strict=True)]
+        m, self._posture_slot = zk._posture_slots(cols[T, lo:hi], self._t_first, hz, self._posture_slot,
+                                                  self._posture_buffer)
+        in_set = self._active is not None
+        for j in self._posture_buffer[:m].tolist():
+            j += lo
+            self._emit(a + j, frozen_instance(PostureUpdate, t_s=cols.item(T, j) - self._t_first,
+                                              flexion_deg=cols.item(FLEX, j), lateral_deg=cols.item(LATERAL, j),
+                                              in_set=in_set))
 
     # sets and reps -------------------------------------------------------------------------------
 
