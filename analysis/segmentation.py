@@ -21,6 +21,9 @@ class SegmentationSettings:
     floor_start_min_rom_deg: float = 15.0  # floor-start reps at least this big
     min_sway_deg: float = 0.5  # trunk-still excursions from this ...
     max_sway_deg: float = 20.0  # ... to this
+    still_first_min_fraction: float = 0.5  # trunk-still: a first "rep" swaying less than this fraction of the
+    # second is a fidget before the set, not a rep (a row's sway varies 2-3.5 deg from rep to rep; hinges use
+    # flags.partial_fraction)
     max_still_activity_mps2: float = 1.5  # RMS of | |acc| - g | above this is walking: not in a trunk-still
     # rep, nor while holding a turning point
     max_rep_turn_deg: float = 90.0  # a trip turning the trunk this far about the vertical is turning around

@@ -275,7 +275,7 @@ class OpenSet:
         if len(self.measured) == 1:
             first = self.measured[0]
             if (first.end - first.start > seg.max_duration_ratio * (m.end - m.start)
-                    or first.rom_deg < self.settings.partial_fraction * m.rom_deg
+                    or first.rom_deg < self._first_min_fraction() * m.rom_deg
                     or first.rom_deg - m.rom_deg > seg.max_extra_depth_deg):
                 self.measured.clear()
                 self._medians_now = None
@@ -297,6 +297,12 @@ class OpenSet:
         if self.live or self.announced:
             events += self._announce(t_now, all_reps=not self.announced)
         return events
+
+    def _first_min_fraction(self) -> float:
+        """A first "rep" smaller than this fraction of the second was not one (a fidget, a lean)."""
+        if self.tracker.pattern == TRUNK_STILL:
+            return self.segmentation.still_first_min_fraction
+        return self.settings.partial_fraction
 
     def _append(self, m: Measured) -> None:
         self.measured.append(m)
