@@ -119,9 +119,9 @@ def bench_pipeline(samples: Samples, million: Samples) -> list[tuple[str, int, f
         analyzer.finish()
 
     return [
-        ("Analyzer.push + finish (10 min, one block)", len(samples), best_of(lambda: analyze(samples), 7)),
+        ("Analyzer.push + finish (10 min, one block)", len(samples), best_of(lambda: analyze(samples), 40)),
         ("Analyzer.push + finish (10 min, no posture events)", len(samples),
-         best_of(lambda: analyze(samples, posture_update_hz=0.0), 7)),
+         best_of(lambda: analyze(samples, posture_update_hz=0.0), 40)),
         ("Analyzer.push + finish (1 M, one block)", len(million), best_of(lambda: analyze(million), 3)),
         ("Analyzer.push + finish (10 min, 1 s blocks)", len(blocks) * 100, best_of(one_second_blocks, 5)),
     ]
