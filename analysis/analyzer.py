@@ -372,6 +372,8 @@ class Analyzer:
         best = None
         for open_set in self._open.values():
             due = open_set.last_end + seg.set_gap_s + open_set.sighting_lag_s
+            if t_last < due:
+                continue  # (the trip under way can only put it later)
             left = open_set.tracker.left_home_index
             if left is not None:
                 left_t = self._history.value(T, self._history.clip(left))
