@@ -34,6 +34,7 @@ from analysis.events import (
 )
 from analysis.exercises import pattern_of
 from analysis.flags import FlagSettings
+from analysis.measure import measure
 from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
@@ -336,7 +337,7 @@ class Analyzer:
             return
         key = id(tracker)
         open_set = self._open.get(key)
-        rep = OpenSet.measure(self, tracker, trip)
+        rep = measure(self, tracker, trip)
         if rep is None:
             return
         if open_set is not None and not open_set.fits(rep):

@@ -5,42 +5,17 @@ from __future__ import annotations
 import statistics
 from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.reps import _rep_numbers, _trip_start, time_rep
 from analysis.segmentation import SegmentationSettings
-from analysis.squats import squat_like, squat_trunk_timing
 from analysis.stats import fsum_np, mean_np, std_np
 
 if TYPE_CHECKING:
-    from analysis.analyzer import Analyzer
-    from analysis.tracker import Trip, TripTracker
-
-
-class Measured(NamedTuple):
-    """One rep measured from the trace; times absolute (s, recording clock). (A tuple: cheap per trip.)"""
-
-    start: float
-    arrive: float
-    depart: float
-    end: float
-    out_peak_dps: float
-    back_peak_dps: float
-    peak_flexion_deg: float
-    rom_deg: float
-    home_flexion_deg: float
-    peak_lateral_deg: float
-    peak_twist_deg: float | None
-    hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
-    hips_rise_ratio: float  # a squat's peak rising speed of the hips over their peak sinking speed (else 1)
-    t: np.ndarray  # the rep's samples (for the rounding crossing)
-    flex: np.ndarray
+    from analysis.measure import Measured
+    from analysis.tracker import TripTracker
 
 
 class _Medians(NamedTuple):
@@ -157,65 +132,6 @@ class OpenSet:
 
     def rel(self, t_abs: float) -> float:
         return float(t_abs) - self._t_first
-
-    @staticmethod
-    def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | None:
-        cols = analyzer.columns(trip.i_home, trip.i_done + 1)
-        i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - cols.shape[1])
-        if not 0 < i_turn < cols.shape[1] - 1:
-            return None
-        # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
-        # and after the lifter last turned around (walking up to the bar)
-        seg = analyzer.settings.segmentation
-        late = _trip_start(cols[T], cols[TWIST_RATE], i_turn, tracker.rules.max_trip_s, 0.5 * seg.max_rep_turn_deg)
-        cols, i_turn = cols[:, late:], i_turn - late
-        n = cols.shape[1]
-        if n < 4 or not 0 < i_turn < n - 1:
-            return None
-        t = cols[T]
-        row, rate_row = SIGNALS[tracker.detector]
-        rate = cols[rate_row]
-        if tracker.pattern == TRUNK_STILL:  # a few deg/s at most: take off the gyroscope's residual bias,
-            # the rate's mean beyond what the (accelerometer-anchored) angle changed
-            rate = rate - (float(np.mean(rate)) - (cols[row, -1] - cols[row, 0]) / (t[-1] - t[0]))
-        timing = time_rep(t, rate, 0, i_turn, n - 1, tracker.sign)
-        hips_rise_ratio = 1.0
-        if row != FLEX_SMOOTH:
-            hips_rise_ratio = timing.back_peak_dps / max(timing.out_peak_dps, 1e-9)
-            timing = squat_trunk_timing(analyzer, trip, cols) or timing
-        if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
-            return None
-        if not seg.min_rep_s <= timing.end_s - timing.start_s <= tracker.rules.max_trip_s:
-            return None
-        if row == FLEX_SMOOTH:  # (the leaky height of a squat overshoots on the way up, so not there)
-            home_start, home_end = float(cols[row, 0]), float(cols[row, -1])
-            rom = abs(float(cols[row, i_turn]) - home_start)
-            if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
-                return None
-        a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = _rep_numbers(
-            cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
-        if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
-            return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-        lean_deg = flex_max - flex_min
-        if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
-                travel_m, lean_deg, seg, analyzer.squat_leaning()):
-            return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
-        if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
-                and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
-            return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
-        if not analyzer.accelerometer_only and twist > seg.max_rep_turn_deg:
-            return None  # the lifter turned around (walking back), whatever the trunk's pitch did
-        walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
-        if tracker.pattern == TRUNK_STILL and walk_rms > walking:
-            return None  # walking, not holding the trunk still while the arms pull
-        if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and held_rms > walking:
-            return None  # walking about between two bends is not a lockout
-        if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
-            out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
-        return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
-                        flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
-                        None if analyzer.accelerometer_only else twist, travel_m, hips_rise_ratio, t[a:b].copy(),
-                        cols[FLEX, a:b].copy())
 
     def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""

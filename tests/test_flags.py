@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.flags import FlagSettings
+from analysis.measure import Measured
 from analysis.segmentation import SegmentationSettings, trackers_for
-from analysis.sets import Measured, OpenSet
+from analysis.sets import OpenSet
 
 
 def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float = 1.0, hold_s: float = 0.5,
