@@ -92,9 +92,10 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
     floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
         min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
         max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n)
+    # the hips' leaky height overshoots home after a fast rep: their rep is back once 20 % of the way up and slow
     hips = TripTracker(TOP_START, -1.0, "vertical", TrackerRules(
         min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf,
-        home_min_deg=-inf, home_max_deg=inf, band_fraction=0.35, band_min_deg=0.02, min_return_dps=0.05,
+        home_min_deg=-inf, home_max_deg=inf, band_fraction=0.8, band_min_deg=0.02, min_return_dps=0.05,
         max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s), n)
     if exercise in HIPS_TRAVEL:
         return [hips]
