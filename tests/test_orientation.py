@@ -128,6 +128,15 @@ def test_accelerometer_only_tilt_is_coarser_but_signed() -> None:
     assert np.isnan(angles.twist_rate_dps).all()
 
 
+def sensed(track: Track, mounting: Mounting, rate_hz: float, seed: int):
+    """The track worn at `mounting` and read by an ideal device: (true times, recorded times, angles)."""
+    device, rng = Device(), np.random.default_rng(seed)
+    t_true, t_rec = sample_times(track.t_s, rate_hz, device, rng)
+    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+    return t_true, t_rec, TrunkOrientation().process(Samples(t_rec, acc, gyro))
+
+
 def test_twist_and_lateral_signs() -> None:
     track = Track()
     track.hold(3.0)
@@ -135,11 +144,7 @@ def test_twist_and_lateral_signs() -> None:
     track.move(1.5, flexion_deg=0.0)
     track.move(1.0, lateral_deg=15.0)  # bend right
     track.move(1.0, twist_deg=20.0)  # turn the shoulders right
-    mounting, device, rng = Mounting(taping_deg=35.0, face="in"), Device(), np.random.default_rng(1)
-    t_true, t_rec = sample_times(track.t_s, 100.0, device, rng)
-    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
-    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
-    angles = TrunkOrientation().process(Samples(t_rec, acc, gyro))
+    _, t_rec, angles = sensed(track, Mounting(taping_deg=35.0, face="in"), 100.0, 1)
     assert angles.lateral_deg[-1] == pytest.approx(15.0, abs=0.3)
     twisting = angles.twist_rate_dps[t_rec > 7.0]
     assert twisting.max() > 20.0 > -twisting.min()
@@ -215,11 +220,7 @@ def test_flexion_beyond_ninety_degrees_with_a_lateral_bend() -> None:
     track.move(2.5, flexion_deg=105.0)
     track.move(1.0, lateral_deg=12.0)
     track.hold(1.0)
-    mounting, device, rng = Mounting(taping_deg=50.0, face="out"), Device(), np.random.default_rng(2)
-    t_true, t_rec = sample_times(track.t_s, 100.0, device, rng)
-    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
-    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
-    angles = TrunkOrientation().process(Samples(t_rec, acc, gyro))
+    t_true, _, angles = sensed(track, Mounting(taping_deg=50.0, face="out"), 100.0, 2)
     truth = track.evaluate(t_true)
     assert angles.flexion_deg.max() == pytest.approx(105.0, abs=1.0)
     assert angles.flexion_deg[-1] == pytest.approx(truth[-1, 0], abs=1.0)
@@ -238,11 +239,7 @@ def test_flexion_rate_is_the_flexions_derivative_while_twisting_bent_sideways() 
     track.hold(0.5)
     track.move(0.8, flexion_deg=35.0, twist_deg=0.0, lateral_deg=0.0)
     track.hold(1.0)
-    mounting, device, rng = Mounting(taping_deg=120.0, face="out"), Device(), np.random.default_rng(3)
-    t_true, t_rec = sample_times(track.t_s, 200.0, device, rng)
-    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
-    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
-    angles = TrunkOrientation().process(Samples(t_rec, acc, gyro))
+    _, t_rec, angles = sensed(track, Mounting(taping_deg=120.0, face="out"), 200.0, 3)
     pull = (t_rec > 6.0) & (t_rec < 8.3)
     derivative = np.gradient(angles.flexion_deg, t_rec)
     error = np.abs(angles.flexion_rate_dps - derivative)[pull]
