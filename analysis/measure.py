@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
-from analysis.reps import _rep_numbers, _trip_start, time_rep
+from analysis.reps import _measure_trip, _rep_numbers
 from analysis.squats import squat_like, squat_trunk_timing
 
 if TYPE_CHECKING:
@@ -46,35 +46,33 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     if not 0 < i_turn < cols.shape[1] - 1:
         return None
     # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
-    # and after the lifter last turned around (walking up to the bar)
+    # and after the lifter last turned around (walking up to the bar); TRUNK_STILL: a few deg/s at most,
+    # so the gyroscope's residual bias is taken off the rate
     seg = analyzer.settings.segmentation
-    late = _trip_start(cols[T], cols[TWIST_RATE], i_turn, tracker.rules.max_trip_s, 0.5 * seg.max_rep_turn_deg)
-    cols, i_turn = cols[:, late:], i_turn - late
-    n = cols.shape[1]
-    if n < 4 or not 0 < i_turn < n - 1:
-        return None
-    t = cols[T]
     row, rate_row = SIGNALS[tracker.detector]
-    rate = cols[rate_row]
-    if tracker.pattern == TRUNK_STILL:  # a few deg/s at most: take off the gyroscope's residual bias,
-        # the rate's mean beyond what the (accelerometer-anchored) angle changed
-        rate = rate - (float(np.mean(rate)) - (cols[row, -1] - cols[row, 0]) / (t[-1] - t[0]))
-    timing = time_rep(t, rate, 0, i_turn, n - 1, tracker.sign)
+    (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist, walk_rms,
+     held_rms, out_peak, back_peak, travel_m) = _measure_trip(
+        cols, i_turn, tracker.rules.max_trip_s, 0.5 * seg.max_rep_turn_deg, row, rate_row, tracker.sign,
+        tracker.pattern == TRUNK_STILL)
+    if late < 0:
+        return None
     hips_rise_ratio = 1.0
     if row != FLEX_SMOOTH:
-        hips_rise_ratio = timing.back_peak_dps / max(timing.out_peak_dps, 1e-9)
-        timing = squat_trunk_timing(analyzer, trip, cols) or timing
-    if timing.depart_s - timing.arrive_s > tracker.rules.max_turn_dwell_s:
+        hips_rise_ratio = back_dps / max(out_dps, 1e-9)
+        timing = squat_trunk_timing(analyzer, trip, cols[:, late:])
+        if timing is not None:
+            start, arrive, depart, end, out_dps, back_dps = timing
+            a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = (
+                _rep_numbers(cols[:, late:], start, arrive, depart, end, i_turn - late))
+    if depart - arrive > tracker.rules.max_turn_dwell_s:
         return None
-    if not seg.min_rep_s <= timing.end_s - timing.start_s <= tracker.rules.max_trip_s:
+    if not seg.min_rep_s <= end - start <= tracker.rules.max_trip_s:
         return None
     if row == FLEX_SMOOTH:  # (the leaky height of a squat overshoots on the way up, so not there)
-        home_start, home_end = float(cols[row, 0]), float(cols[row, -1])
-        rom = abs(float(cols[row, i_turn]) - home_start)
+        home_start, home_end = cols.item(row, late), cols.item(row, cols.shape[1] - 1)
+        rom = abs(cols.item(row, i_turn) - home_start)
         if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
             return None
-    a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = _rep_numbers(
-        cols, timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, i_turn)
     if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
         return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
     lean_deg = flex_max - flex_min
@@ -89,11 +87,10 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
     if tracker.pattern == TRUNK_STILL and walk_rms > walking:
         return None  # walking, not holding the trunk still while the arms pull
-    if tracker.pattern == FLOOR_START and timing.depart_s - timing.arrive_s >= 0.5 and held_rms > walking:
+    if tracker.pattern == FLOOR_START and depart - arrive >= 0.5 and held_rms > walking:
         return None  # walking about between two bends is not a lockout
     if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
-        out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
-    return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
-                    flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
-                    None if analyzer.accelerometer_only else twist, travel_m, hips_rise_ratio, t[a:b].copy(),
-                    cols[FLEX, a:b].copy())
+        out_peak, back_peak = out_dps, back_dps
+    return Measured(start, arrive, depart, end, out_peak, back_peak, flex_max, flex_max - flex_min,
+                    cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
+                    hips_rise_ratio, cols[T, late + a:late + b].copy(), cols[FLEX, late + a:late + b].copy())

@@ -112,36 +112,70 @@ def time_rep(t: np.ndarray, v: np.ndarray, i_start: int, i_turn: int, i_end: int
 
 
 @njit(cache=True)
-def _pairwise_sum_of_squares(x, a, n):
-    """Sum of x[a:a+n]**2 in NumPy's pairwise order (so an RMS matches np.mean to the last bit)."""
+def _block_sum(x, a, n, square):
+    """NumPy's pairwise sum of x[a:a+n] (of its squares with square=True) for n <= 128: eight running
+    sums from 8 values on."""
     if n < 8:
         s = 0.0
         for i in range(a, a + n):
-            s += x[i] * x[i]
+            s += x[i] * x[i] if square else x[i]
         return s
-    if n <= 128:
-        r = np.empty(8)
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = x[a + j] * x[a + j] if square else x[a + j]
+    i = 8
+    while i < n - n % 8:
         for j in range(8):
-            r[j] = x[a + j] * x[a + j]
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
-                r[j] += x[a + i + j] * x[a + i + j]
-            i += 8
-        s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            s += x[a + i] * x[a + i]
-            i += 1
-        return s
-    half = n // 2
-    half -= half % 8
-    return _pairwise_sum_of_squares(x, a, half) + _pairwise_sum_of_squares(x, a + half, n - half)
+            r[j] += x[a + i + j] * x[a + i + j] if square else x[a + i + j]
+        i += 8
+    s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        s += x[a + i] * x[a + i] if square else x[a + i]
+        i += 1
+    return s
+
+
+@njit(cache=True)
+def _pairwise_sum(x, a, n, square):
+    """Sum of x[a:a+n] (of its squares with square=True) in NumPy's pairwise order (so a mean or an RMS
+    matches np.mean to the last bit): above 128 values, the sum of two halves (the first a multiple of
+    8). Walked with a stack, not recursion (a cached Numba kernel reaching a recursive one by two paths
+    crashes when loaded from the cache)."""
+    if n <= 128:
+        return _block_sum(x, a, n, square)
+    starts, sizes, opened = np.empty(64, np.int64), np.empty(64, np.int64), np.zeros(64, np.bool_)
+    sums = np.empty(64)
+    top, m = 0, 0
+    starts[0], sizes[0] = a, n
+    while top >= 0:
+        if sizes[top] <= 128:
+            sums[m] = _block_sum(x, starts[top], sizes[top], square)
+            m += 1
+            top -= 1
+        elif not opened[top]:  # the right half, then the left one on top (summed first)
+            opened[top] = True
+            half = sizes[top] // 2
+            half -= half % 8
+            starts[top + 1], sizes[top + 1], opened[top + 1] = starts[top] + half, sizes[top] - half, False
+            starts[top + 2], sizes[top + 2], opened[top + 2] = starts[top], half, False
+            top += 2
+        else:  # both halves summed
+            sums[m - 2] += sums[m - 1]
+            m -= 1
+            top -= 1
+    return sums[0]
+
+
+@njit(cache=True)
+def _mean(x):
+    """np.mean(x), bit for bit."""
+    return _pairwise_sum(x, 0, x.size, False) / x.size
 
 
 @njit(cache=True)
 def _rms(x, a, b):
     """Root mean square of x[a:b]; NaN for fewer than two samples (too short to tell)."""
-    return math.sqrt(_pairwise_sum_of_squares(x, a, b - a) / (b - a)) if b - a >= 2 else math.nan
+    return math.sqrt(_pairwise_sum(x, a, b - a, True) / (b - a)) if b - a >= 2 else math.nan
 
 
 @njit(cache=True)
@@ -198,3 +232,32 @@ def _trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg):
         if abs(turned[i_turn - 1] - turned[j]) > limit_deg:
             return max(first, j + 1)
     return first
+
+
+@njit(cache=True)
+def _measure_trip(cols, i_turn, max_trip_s, limit_deg, row, rate_row, sign, still):
+    """measure.measure's numbers of one trip in one call. cols: the trip's history (rows of
+    analysis.columns), i_turn: its turning point's column. The trip is cut at its earliest start
+    (`_trip_start`, with max_trip_s and limit_deg), timed by sign * cols[rate_row] (`_time_rep`; with
+    still=True less the gyroscope's residual bias: the rate's mean beyond what cols[row] changed), and
+    measured (`_rep_numbers`).
+
+    Returns the cut (-1: fewer than 4 columns left, or the turn at an end), the six RepTiming fields and
+    the eleven of `_rep_numbers` (a, b counted from the cut).
+    """
+    late = _trip_start(cols[T_ROW], cols[TWIST_ROW], i_turn, max_trip_s, limit_deg)
+    c = cols[:, late:]
+    i_turn -= late
+    n = c.shape[1]
+    if n < 4 or not 0 < i_turn < n - 1:
+        return (-1, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0, math.nan, math.nan,
+                math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
+    t = c[T_ROW]
+    bias = 0.0  # (x - 0.0 is x, bit for bit)
+    if still:
+        bias = _mean(c[rate_row]) - (c[row, n - 1] - c[row, 0]) / (t[n - 1] - t[0])
+    start, arrive, depart, end, out_dps, back_dps = _time_rep(t, c[rate_row] - bias, sign, 0, i_turn, n - 1)
+    a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = _rep_numbers(
+        c, start, arrive, depart, end, i_turn)
+    return (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist,
+            walk_rms, held_rms, out_peak, back_peak, travel_m)

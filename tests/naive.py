@@ -304,6 +304,23 @@ def naive_trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg) -> int:
     return max(first, int(over[-1]) + 1 if over.size else 0)
 
 
+
+def naive_measure_trip(t, flex, lateral, twist_rate, acc_dev, rate_smooth, height, x, v, i_turn, max_trip_s,
+                       limit_deg, sign, still) -> tuple | None:
+    """_measure_trip from the twins of its parts (x, v: the tracked signal and its rate), with np.mean for
+    a trunk-still trip's bias; None where the kernel says -1."""
+    late = naive_trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg)
+    t, flex, lateral, twist_rate, acc_dev, rate_smooth, height, x, v = (
+        r[late:] for r in (t, flex, lateral, twist_rate, acc_dev, rate_smooth, height, x, v))
+    i_turn -= late
+    if t.size < 4 or not 0 < i_turn < t.size - 1:
+        return None
+    if still:
+        v = v - (float(np.mean(v)) - (x[-1] - x[0]) / (t[-1] - t[0]))
+    timing = naive_time_rep(t, sign * v, 0, i_turn, t.size - 1)
+    return (late, *timing, *naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate_smooth, height,
+                                              *timing[:4], i_turn))
+
 # ---------------------------------------------------------------------------------------------
 # Live checks (analysis/_extrema_kernels.py): the rounding cue's crossing and the posture slots.
 # ---------------------------------------------------------------------------------------------

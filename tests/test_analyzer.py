@@ -34,6 +34,7 @@ from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     naive_first_crossing,
     naive_lowpass2,
+    naive_measure_trip,
     naive_posture_slots,
     naive_rep_numbers,
     naive_scan_trip,
@@ -203,6 +204,37 @@ def test_trip_start_matches_naive_twin(seed, n, max_trip_s, limit_deg):
     i_turn = int(rng.integers(1, n))
     got = reps._trip_start(cols[T], cols[TWIST_RATE], i_turn, max_trip_s, limit_deg)
     assert got == naive_trip_start(cols[T], cols[TWIST_RATE], i_turn, max_trip_s, limit_deg)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(3, 1300), st.sampled_from([1.0, -1.0]), st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_measure_trip_matches_naive_twin(seed, n, sign, still):
+    rng = np.random.default_rng(seed)
+    t, v = _random_rep(rng, n)
+    cols = np.full((N_COLUMNS, n + 3), np.nan)[:, 1:-2]  # a strided view, as the history gives
+    cols[T], cols[RATE_SMOOTH] = t, v
+    for row in (FLEX, FLEX_SMOOTH, LATERAL, HEIGHT):
+        cols[row] = np.cumsum(rng.normal(0, 3, n))
+    cols[TWIST_RATE] = rng.normal(0, 1, n).cumsum() * rng.uniform(1, 30)
+    cols[ACC_DEV] = np.abs(rng.normal(0, rng.uniform(0.1, 3), n))
+    i_turn = int(rng.integers(1, n - 1))  # (measure asks for a turn inside the trip)
+    args = (i_turn, float(rng.uniform(0.5, 30)), float(rng.uniform(5, 200)))
+    got = reps._measure_trip(cols, *args, FLEX_SMOOTH, RATE_SMOOTH, sign, still)
+    want = naive_measure_trip(cols[T], cols[FLEX], cols[LATERAL], cols[TWIST_RATE], cols[ACC_DEV], cols[RATE_SMOOTH],
+                              cols[HEIGHT], cols[FLEX_SMOOTH], cols[RATE_SMOOTH], *args, sign, still)
+    if want is None:
+        assert got[0] == -1
+    else:
+        np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(1, 3000), st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_pairwise_sum_matches_numpy(seed, n, square):
+    x = np.random.default_rng(seed).normal(0, 10, n + 5)
+    a = n % 5
+    want = float(np.sum(x[a:a + n] ** 2 if square else x[a:a + n]))
+    assert reps._pairwise_sum(x, a, n, square) == want
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.booleans())
