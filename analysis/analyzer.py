@@ -19,10 +19,8 @@ from analysis import _extrema_kernels as zk
 from analysis.buffer import History
 from analysis.columns import (
     FLEX,
-    FLEX_SMOOTH,
     LATERAL,
     N_COLUMNS,
-    RATE_SMOOTH,
     SIGNALS,
     T,
 )
@@ -41,7 +39,7 @@ from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import OpenSet, frozen_instance
 from analysis.trace import Trace
-from analysis.tracker import TripTracker
+from analysis.tracker import TripTracker, held_before
 
 CHUNK = 4096  # samples analysed at a time (bounds the history a long block needs)
 
@@ -100,6 +98,7 @@ class Analyzer:
         self._t_first: float | None = None
         self._calibrated = False
         self._posture_slot = -math.inf
+        self._posture_on = settings.posture_update_hz > 0
         self._posture_buffer = np.empty(CHUNK, dtype=np.int64)
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
@@ -229,58 +228,33 @@ class Analyzer:
         """Process the chunk `cols` (global indices from a) in index order: turning points, trip ends,
         cues, set closes."""
         h = self._history
-        k = 0
+        t, flex = cols[T], cols[FLEX]
+        k, m = 0, len(turning)
         lo, n = 0, cols.shape[1]  # columns of the chunk: [lo, hi) is scanned next
         while lo < n:
-            hi = turning[k][0] - a if k < len(turning) else n
-            happened = self._scan_segment(a, cols, lo, hi)
-            if happened is not None:
-                lo = happened + 1 - a
-                continue
+            hi = turning[k][0] - a if k < m else n
+            if lo < hi:
+                happened = self._scan_segment(a, cols, t, flex, lo, hi)
+                if happened is not None:
+                    lo = happened + 1 - a
+                    continue
             lo = hi
-            while k < len(turning) and turning[k][0] == a + hi:
+            while k < m and turning[k][0] == a + hi:
                 conf, idx, name, kind, _ = turning[k]
-                row = SIGNALS[name][0]
-                value = h.value(row, idx) if idx >= h.first_index else math.nan
-                held = self._held_before(idx, kind) if name == "fine" else None
+                k += 1
+                value = h.value(SIGNALS[name][0], idx) if idx >= h.first_index else math.nan
+                if math.isnan(value):
+                    continue
+                held = held_before(h, self.settings.segmentation, idx, kind) if name == "fine" else None
                 for tracker in self._trackers:
-                    if tracker.detector == name and not math.isnan(value):
+                    if tracker.detector == name:
                         trip = tracker.on_turning_point(idx, kind, value, held)
                         if trip is not None:
                             self._on_trip(tracker, trip, conf)
-                k += 1
 
-    def _held_before(self, index: int, kind: int) -> tuple[int, float] | None:
-        """Where the movement into the turning point at `index` began: the end of the last hold (0.1 s
-        or more slower than a quarter of min_return_dps toward it, at least min_sway_deg from the turning
-        point) within 3 s before it."""
-        seg = self.settings.segmentation
-        h = self._history
-        start = max(index - int(3.0 * seg.max_rate_hz), h.first_index)
-        cols = h.get(start, index + 1)
-        cols = cols[:, cols[T] >= cols[T, -1] - 3.0]
-        start = index + 1 - cols.shape[1]
-        t = cols[T]
-        flex = cols[FLEX_SMOOTH]
-        moving = kind * cols[RATE_SMOOTH] > 0.25 * seg.min_return_dps
-        away = np.abs(flex - flex[-1]) >= seg.min_sway_deg  # not the hold at the turning point itself
-        held = np.flatnonzero(~moving & away)
-        if held.size == 0:
-            return None
-        breaks = np.flatnonzero(np.diff(held) > 1)
-        firsts = np.concatenate(([held[0]], held[breaks + 1]))
-        lasts = np.concatenate((held[breaks], [held[-1]]))
-        long_enough = np.flatnonzero(t[lasts] - t[firsts] >= 0.1)
-        if long_enough.size == 0:
-            return None
-        j = int(lasts[long_enough[-1]])
-        return start + j, float(flex[j])
-
-    def _scan_segment(self, a: int, cols: np.ndarray, lo: int, hi: int) -> int | None:
-        """Find and handle the earliest happening in the columns [lo, hi) of the chunk `cols` (global
-        indices from a); returns its global index, or None (all consumed)."""
-        if lo == hi:
-            return None
+    def _scan_segment(self, a: int, cols: np.ndarray, t: np.ndarray, flex: np.ndarray, lo: int, hi: int) -> int | None:
+        """Find and handle the earliest happening in the columns [lo, hi) (lo < hi) of the chunk `cols`
+        (global indices from a; t, flex: its rows); returns its global index, or None (all consumed)."""
         best: tuple[int, str, object] | None = None
         for tracker in self._trackers:
             if tracker.out_since_index is None:
@@ -288,22 +262,24 @@ class Analyzer:
             outcome, i = tracker.scan(a, cols, lo, hi)
             if outcome and (best is None or i < best[0]):
                 best = (i, outcome, tracker)
-        closing = self._close_index(a, cols[T], lo, hi) if self._open else None
+        closing = self._close_index(a, t, lo, hi) if self._open else None
         if closing is not None and (best is None or closing[0] < best[0]):
             best = (closing[0], "close", closing[1])
-        cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None else None
+        cue_i = self._cue_index(a, flex, lo, hi) if self._active is not None else None
         if cue_i is not None and (best is None or cue_i < best[0]):
             best = (cue_i, "cue", None)
         if best is None:  # every sample taken in: the trackers keep what their scan saw
-            self._posture(a, cols, lo, hi)
+            if self._posture_on:
+                self._posture(a, cols, lo, hi)
             for tracker in self._trackers:
                 tracker.advance_scanned()
             return None
         end = best[0] + 1 - a
-        self._posture(a, cols, lo, end)
+        if self._posture_on:
+            self._posture(a, cols, lo, end)
         for tracker in self._trackers:
             if best[2] is not tracker:
-                tracker.advance(cols[T, lo:end], cols[SIGNALS[tracker.detector][1], lo:end])
+                tracker.advance(t[lo:end], cols[SIGNALS[tracker.detector][1], lo:end])
         i, what, who = best
         if what == "close":
             self._close(who, i)
@@ -319,8 +295,6 @@ class Analyzer:
         """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time, in the columns
         [lo, hi) of the chunk `cols` (global indices from a)."""
         hz = self.settings.posture_update_hz
-        if hz <= 0:
-            return
         m, self._posture_slot = zk._posture_slots(cols[T, lo:hi], self._t_first, hz, self._posture_slot,
                                                   self._posture_buffer)
         in_set = self._active is not None
@@ -363,29 +337,16 @@ class Analyzer:
                 self._emit(index, event)
 
     def _close_index(self, a: int, t: np.ndarray, lo: int, hi: int) -> tuple[int, OpenSet] | None:
-        """Where an open set ends for lack of a next rep: set_gap_s after its last rep (and the time a
-        rep leaving home then would take to be seen, `OpenSet.sighting_lag_s`), or, once the
-        lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later), when
-        that trip has lasted longer than any rep of the set could. t: the chunk's times (global indices
-        from a), of which [lo, hi) are looked at."""
-        seg = self.settings.segmentation
+        """The first open set to end for lack of a next rep (`OpenSet.close_due_s`) within the columns
+        [lo, hi) of the chunk's times t (global indices from a), and where."""
         t_last = t.item(hi - 1)
         best = None
         for open_set in self._open.values():
-            due = open_set.last_end + seg.set_gap_s + open_set.sighting_lag_s
-            if t_last < due:
-                continue  # (the trip under way can only put it later)
-            left = open_set.tracker.left_home_index
-            if left is not None:
-                left_t = self._history.value(T, self._history.clip(left))
-                in_time = left_t - open_set.last_end <= seg.set_gap_s  # (a later trip cannot join the set)
-                if in_time and (left_t >= open_set.last_end or open_set.tracker.out_since_index is not None):
-                    due = max(due, left_t + seg.max_duration_ratio * open_set.median_duration_s)
-            if t_last < due:
-                continue
-            i = a + lo + int(t[lo:hi].searchsorted(due))
-            if best is None or i < best[0]:
-                best = (i, open_set)
+            due = open_set.close_due_s(self._history, t_last)
+            if t_last >= due:
+                i = a + lo + int(t[lo:hi].searchsorted(due))
+                if best is None or i < best[0]:
+                    best = (i, open_set)
         return best
 
     def _close(self, open_set: OpenSet | None, index: int) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import statistics
 from typing import TYPE_CHECKING, NamedTuple
 
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
+from analysis.columns import T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
 from analysis.segmentation import SegmentationSettings
-from analysis.stats import fsum_np, mean_np, std_np
+from analysis.stats import fsum_np, mean_np, median, std_np
 
 if TYPE_CHECKING:
+    from analysis.buffer import History
     from analysis.measure import Measured
     from analysis.tracker import TripTracker
 
@@ -22,6 +23,9 @@ class _Medians(NamedTuple):
     """The set's medians over its reps so far (recomputed when they change)."""
 
     duration_s: float
+    # how long after leaving home a next rep is first seen (s): a top-start lift's home turning point shows
+    # as soon as the lifter moves down; a floor-start or trunk-still trip only once it leaves its turning
+    # point (the median rep's time out and held there)
     sighting_lag_s: float
     rom_deg: float
     home_flexion_deg: float
@@ -77,27 +81,16 @@ class OpenSet:
         """End of the last rep (s, recording clock)."""
         return self.measured[-1].end
 
-    @property
-    def median_duration_s(self) -> float:
-        return self._medians().duration_s
-
-    @property
-    def sighting_lag_s(self) -> float:
-        """How long after leaving home a next rep is first seen (s): a top-start lift's home turning
-        point shows as soon as the lifter moves down; a floor-start or trunk-still trip only once it
-        leaves its turning point (the median rep's time out and held there)."""
-        return self._medians().sighting_lag_s
-
     def _medians(self) -> _Medians:
         if self._medians_now is None:  # asked every live block and every trip while the set is open
             ms, k, pattern = self.measured, self.settings.baseline_reps, self.tracker.pattern
             self._medians_now = _Medians(
-                statistics.median([x.end - x.start for x in ms]),
-                0.0 if pattern == TOP_START else statistics.median([x.depart - x.start for x in ms]),
-                statistics.median([x.rom_deg for x in ms]),
-                statistics.median([x.home_flexion_deg for x in ms]),
+                median([x.end - x.start for x in ms]),
+                0.0 if pattern == TOP_START else median([x.depart - x.start for x in ms]),
+                median([x.rom_deg for x in ms]),
+                median([x.home_flexion_deg for x in ms]),
                 None if len(ms) < k or pattern == TRUNK_STILL
-                else statistics.median([x.peak_flexion_deg for x in ms[:k]]))
+                else median([x.peak_flexion_deg for x in ms[:k]]))
         return self._medians_now
 
     def began_with_set_up(self, second: Measured) -> bool:
@@ -130,6 +123,24 @@ class OpenSet:
             return False
         return m.rom_deg - rom <= seg.max_extra_depth_deg
 
+    def close_due_s(self, history: History, t_now: float) -> float:
+        """When the set ends for lack of a next rep (s, recording clock), as known at t_now: set_gap_s
+        after its last rep (and the time a rep leaving home then would take to be seen, `_Medians.sighting_lag_s`),
+        or, once the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds
+        later), when that trip has lasted longer than any rep of the set could (history: the Analyzer's)."""
+        seg = self.segmentation
+        last_end = self.measured[-1].end
+        due = last_end + seg.set_gap_s + self._medians().sighting_lag_s
+        if t_now < due:
+            return due  # (the trip under way can only put it later)
+        left = self.tracker.left_home_index
+        if left is not None:
+            left_t = history.value(T, history.clip(left))
+            in_time = left_t - last_end <= seg.set_gap_s  # (a later trip cannot join the set)
+            if in_time and (left_t >= last_end or self.tracker.out_since_index is not None):
+                due = max(due, left_t + seg.max_duration_ratio * self._medians().duration_s)
+        return due
+
     def rel(self, t_abs: float) -> float:
         return float(t_abs) - self._t_first
 
@@ -140,9 +151,9 @@ class OpenSet:
             ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
         else:
             con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
+        t0 = self._t_first
         return frozen_instance(
-            Rep, index=number, start_s=self.rel(m.start), turn_s=self.rel(0.5 * (m.arrive + m.depart)),
-            end_s=self.rel(m.end),
+            Rep, index=number, start_s=m.start - t0, turn_s=0.5 * (m.arrive + m.depart) - t0, end_s=m.end - t0,
             eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
             peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
             sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
@@ -236,21 +247,21 @@ class OpenSet:
         by a factor of `unloaded_min_unlikeness` (`unloaded_min_rise_ratio`). A rep slowing at the end
         of a hard set keeps its controlled descent, hold and hips, and a bounced rep (momentum flag) is
         a fault of the set, so both stay."""
-        others = self.measured[:i] + self.measured[i + 1:]
-        if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(others) < 3:
+        if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(self.measured) < 4:
             return False
+        others = self.measured[:i] + self.measured[i + 1:]
         if any(f.kind == "momentum" for f in self.reps[i].flags):
             return False
         m = self.measured[i]
         seg = self.segmentation
         m_descent = m.arrive - m.start
-        rise_ratio = (m.end - m.depart) / m_descent / statistics.median(
+        rise_ratio = (m.end - m.depart) / m_descent / median(
             (x.end - x.depart) / (x.arrive - x.start) for x in others)
-        if (m_descent < seg.unloaded_descent_ratio * statistics.median(x.arrive - x.start for x in others)
+        if (m_descent < seg.unloaded_descent_ratio * median(x.arrive - x.start for x in others)
                 and rise_ratio > seg.unloaded_rise_ratio):
             return True
-        hold_ratio = (m.depart - m.arrive) / max(statistics.median(x.depart - x.arrive for x in others), 0.1)
-        travel_ratio = m.hip_travel_m / max(statistics.median(x.hip_travel_m for x in others), 0.01)
+        hold_ratio = (m.depart - m.arrive) / max(median(x.depart - x.arrive for x in others), 0.1)
+        travel_ratio = m.hip_travel_m / max(median(x.hip_travel_m for x in others), 0.01)
         return rise_ratio > seg.unloaded_min_rise_ratio and hold_ratio * travel_ratio > seg.unloaded_min_unlikeness
 
     def confirm(self, t_now: float) -> list[Event]:
@@ -264,11 +275,12 @@ class OpenSet:
             self.announced = True
             name = self.exercise or self._guess()
             events.append(SetStarted(t_now, self.index, name, self.exercise is None))
-        for rep in reps:
-            events.append(RepCompleted(t_now, self.index, rep))
+        for rep in reps:  # (built as frozen_instance: one or two events per rep of a live set)
+            events.append(frozen_instance(RepCompleted, t_s=t_now, set_index=self.index, rep=rep))
             for flag in rep.flags:
                 if flag.kind != "rounding" or self._cue_flag is None:
-                    events.append(FlagRaised(t_now, self.index, rep.index, flag))
+                    events.append(frozen_instance(FlagRaised, t_s=t_now, set_index=self.index, rep_index=rep.index,
+                                                  flag=flag))
             self._cue_flag = None
         return events
 
@@ -287,7 +299,7 @@ class OpenSet:
         if self.tracker.detector == "vertical":
             return "squat"
         peaks = [m.peak_flexion_deg for m in self.measured]
-        return guess_exercise(self.tracker.pattern, statistics.median(peaks), self.measured[0].home_flexion_deg)
+        return guess_exercise(self.tracker.pattern, median(peaks), self.measured[0].home_flexion_deg)
 
     def report(self, exercise: str | None) -> SetReport:
         """The finished set: pauses at home filled in, partial reps flagged, summary. A last "rep" that
@@ -297,11 +309,20 @@ class OpenSet:
             self.reps.pop()
             self._medians_now = None
         reps = []
-        median_rom = statistics.median(m.rom_deg for m in self.measured)
-        for i, (rep, m) in enumerate(zip(self.reps, self.measured, strict=True)):
-            home_pause = max(0.0, self.measured[i + 1].start - m.end) if i + 1 < len(self.measured) else None
-            partial = fl.partial_flag(rep, median_rom, self.settings)  # (its range and turn: the same as full's)
-            reps.append(self._rep(m, rep.index, home_pause, rep.flags if partial is None else (*rep.flags, partial)))
+        ms = self.measured
+        median_rom = median([m.rom_deg for m in ms])
+        home = "pause_top_s" if self.tracker.pattern == TOP_START else "pause_bottom_s"  # (as `_rep` puts it)
+        for i, rep in enumerate(self.reps):
+            partial = fl.partial_flag(rep, median_rom, self.settings)
+            if i + 1 == len(ms) and partial is None:  # no pause at home to fill in: the rep as added
+                reps.append(rep)
+                continue
+            fields = rep.__dict__ | {"flags": rep.flags if partial is None else (*rep.flags, partial)}
+            if i + 1 < len(ms):
+                fields[home] = max(0.0, ms[i + 1].start - ms[i].end)
+                fields["tempo"] = tempo(fields["eccentric_s"], fields["pause_bottom_s"], fields["concentric_s"],
+                                        fields["pause_top_s"])
+            reps.append(frozen_instance(Rep, **fields))
         name = exercise or self._guess()
         return SetReport(index=self.index, exercise=name, exercise_guessed=exercise is None,
                          pattern=self.tracker.pattern, start_s=reps[0].start_s, end_s=reps[-1].end_s,
@@ -335,7 +356,7 @@ class OpenSet:
             "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
             "baseline_peak_flexion_deg": None if baseline is None else round(baseline, 2),
             "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
-            "median_rom_deg": round(statistics.median(r.rom_deg for r in reps), 2),
+            "median_rom_deg": round(median(r.rom_deg for r in reps), 2),
             "best_velocity_dps": round(best, 1),
             "velocity_loss_pct": round(100 * (1 - velocities[-1] / best), 1) if best > 0 else None,
         }

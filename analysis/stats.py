@@ -1,4 +1,5 @@
-"""NumPy's sum, mean and standard deviation of a short list of floats, bit for bit, without the arrays.
+"""NumPy's sum, mean and standard deviation of a short list of floats, bit for bit, without the arrays;
+the median as `statistics.median` computes it.
 
 `np.mean` of a set's handful of rep values costs ~5 µs, mostly building the array; these follow NumPy's
 pairwise summation (eight accumulators from 8 values, halves from 128) in plain Python, so a set's
@@ -8,7 +9,7 @@ summary statistics are the very numbers NumPy gives (tested against it).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 def _pairwise_sum(x: Sequence[float], a: int, n: int) -> float:
@@ -47,3 +48,11 @@ def std_np(x: Sequence[float]) -> float:
     """`float(np.std(x))`: population standard deviation, NumPy's two-pass order."""
     m = mean_np(x)
     return math.sqrt(fsum_np([(v - m) * (v - m) for v in x]) / len(x))
+
+
+def median(x: Iterable[float]) -> float:
+    """`statistics.median(x)`: the middle of the sorted list, or the mean of the two middle values as
+    (a + b) / 2 (a short list: no call into the statistics module's generic path)."""
+    s = sorted(x)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2

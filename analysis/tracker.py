@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from analysis import _extrema_kernels as zk
-from analysis.columns import SIGNALS, T
+from analysis.columns import FLEX_SMOOTH, RATE_SMOOTH, SIGNALS, T
 from analysis.exercises import TOP_START
+
+if TYPE_CHECKING:
+    from analysis.buffer import History
+    from analysis.segmentation import SegmentationSettings
 
 
 @dataclass(frozen=True)
@@ -177,3 +181,28 @@ class TripTracker:
         if outcome == "done" and cand is not None:
             return Trip(cand.i_home, cand.i_turn, index)
         return None
+
+
+def held_before(h: History, seg: SegmentationSettings, index: int, kind: int) -> tuple[int, float] | None:
+    """Where the movement into the turning point at global `index` (kind +1 maximum, -1 minimum) began,
+    from the history h: the end of the last hold (0.1 s or more slower than a quarter of min_return_dps
+    toward it, at least min_sway_deg from the turning point) within 3 s before it; (index, flexion) or None."""
+    start = max(index - int(3.0 * seg.max_rate_hz), h.first_index)
+    cols = h.get(start, index + 1)
+    cols = cols[:, cols[T] >= cols[T, -1] - 3.0]
+    start = index + 1 - cols.shape[1]
+    t = cols[T]
+    flex = cols[FLEX_SMOOTH]
+    moving = kind * cols[RATE_SMOOTH] > 0.25 * seg.min_return_dps
+    away = np.abs(flex - flex[-1]) >= seg.min_sway_deg  # not the hold at the turning point itself
+    held = np.flatnonzero(~moving & away)
+    if held.size == 0:
+        return None
+    breaks = np.flatnonzero(np.diff(held) > 1)
+    firsts = np.concatenate(([held[0]], held[breaks + 1]))
+    lasts = np.concatenate((held[breaks], [held[-1]]))
+    long_enough = np.flatnonzero(t[lasts] - t[firsts] >= 0.1)
+    if long_enough.size == 0:
+        return None
+    j = int(lasts[long_enough[-1]])
+    return start + j, float(flex[j])
