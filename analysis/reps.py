@@ -112,70 +112,79 @@ def time_rep(t: np.ndarray, v: np.ndarray, i_start: int, i_turn: int, i_end: int
 
 
 @njit(cache=True)
-def _block_sum(x, a, n, square):
-    """NumPy's pairwise sum of x[a:a+n] (of its squares with square=True) for n <= 128: eight running
-    sums from 8 values on."""
+def _pairwise_sum_of_squares(x, a, n):
+    """Sum of x[a:a+n]**2 in NumPy's pairwise order (so an RMS matches np.mean to the last bit)."""
     if n < 8:
         s = 0.0
         for i in range(a, a + n):
-            s += x[i] * x[i] if square else x[i]
+            s += x[i] * x[i]
         return s
-    r = np.empty(8)
-    for j in range(8):
-        r[j] = x[a + j] * x[a + j] if square else x[a + j]
-    i = 8
-    while i < n - n % 8:
+    if n <= 128:
+        r = np.empty(8)
         for j in range(8):
-            r[j] += x[a + i + j] * x[a + i + j] if square else x[a + i + j]
-        i += 8
-    s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-    while i < n:
-        s += x[a + i] * x[a + i] if square else x[a + i]
-        i += 1
-    return s
+            r[j] = x[a + j] * x[a + j]
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += x[a + i + j] * x[a + i + j]
+            i += 8
+        s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            s += x[a + i] * x[a + i]
+            i += 1
+        return s
+    half = n // 2
+    half -= half % 8
+    return _pairwise_sum_of_squares(x, a, half) + _pairwise_sum_of_squares(x, a + half, n - half)
 
 
 @njit(cache=True)
-def _pairwise_sum(x, a, n, square):
-    """Sum of x[a:a+n] (of its squares with square=True) in NumPy's pairwise order (so a mean or an RMS
-    matches np.mean to the last bit): above 128 values, the sum of two halves (the first a multiple of
-    8). Walked with a stack, not recursion (a cached Numba kernel reaching a recursive one by two paths
-    crashes when loaded from the cache)."""
-    if n <= 128:
-        return _block_sum(x, a, n, square)
+def _mean(x):
+    """np.mean(x), bit for bit: NumPy's pairwise sum (eight running sums over blocks of up to 128 values;
+    above 128, the sum of two halves, the first a multiple of 8) over the size. The halves are walked
+    with a stack: a second recursive kernel in `_measure_trip`'s calls crashes when loaded from Numba's
+    cache."""
     starts, sizes, opened = np.empty(64, np.int64), np.empty(64, np.int64), np.zeros(64, np.bool_)
     sums = np.empty(64)
     top, m = 0, 0
-    starts[0], sizes[0] = a, n
+    starts[0], sizes[0] = 0, x.size
     while top >= 0:
-        if sizes[top] <= 128:
-            sums[m] = _block_sum(x, starts[top], sizes[top], square)
+        a, n = starts[top], sizes[top]
+        if n <= 128:
+            s = 0.0
+            if n < 8:
+                for i in range(a, a + n):
+                    s += x[i]
+            else:
+                r = x[a:a + 8].copy()
+                i = 8
+                while i < n - n % 8:
+                    for j in range(8):
+                        r[j] += x[a + i + j]
+                    i += 8
+                s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+                for k in range(a + i, a + n):
+                    s += x[k]
+            sums[m] = s
             m += 1
             top -= 1
         elif not opened[top]:  # the right half, then the left one on top (summed first)
             opened[top] = True
-            half = sizes[top] // 2
-            half -= half % 8
-            starts[top + 1], sizes[top + 1], opened[top + 1] = starts[top] + half, sizes[top] - half, False
-            starts[top + 2], sizes[top + 2], opened[top + 2] = starts[top], half, False
+            half = n // 2 - (n // 2) % 8
+            starts[top + 1], sizes[top + 1], opened[top + 1] = a + half, n - half, False
+            starts[top + 2], sizes[top + 2], opened[top + 2] = a, half, False
             top += 2
         else:  # both halves summed
             sums[m - 2] += sums[m - 1]
             m -= 1
             top -= 1
-    return sums[0]
-
-
-@njit(cache=True)
-def _mean(x):
-    """np.mean(x), bit for bit."""
-    return _pairwise_sum(x, 0, x.size, False) / x.size
+    return sums[0] / x.size
 
 
 @njit(cache=True)
 def _rms(x, a, b):
     """Root mean square of x[a:b]; NaN for fewer than two samples (too short to tell)."""
-    return math.sqrt(_pairwise_sum(x, a, b - a, True) / (b - a)) if b - a >= 2 else math.nan
+    return math.sqrt(_pairwise_sum_of_squares(x, a, b - a) / (b - a)) if b - a >= 2 else math.nan
 
 
 @njit(cache=True)

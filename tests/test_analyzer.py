@@ -228,13 +228,11 @@ def test_measure_trip_matches_naive_twin(seed, n, sign, still):
         np.testing.assert_array_equal(np.array(got), np.array(want))  # bit for bit
 
 
-@given(st.integers(0, 2**31 - 1), st.integers(1, 3000), st.booleans())
+@given(st.integers(0, 2**31 - 1), st.integers(1, 3000))
 @settings(max_examples=60, deadline=None)
-def test_pairwise_sum_matches_numpy(seed, n, square):
-    x = np.random.default_rng(seed).normal(0, 10, n + 5)
-    a = n % 5
-    want = float(np.sum(x[a:a + n] ** 2 if square else x[a:a + n]))
-    assert reps._pairwise_sum(x, a, n, square) == want
+def test_mean_is_numpys(seed, n):
+    x = np.random.default_rng(seed).normal(0, 10, n + 5)[n % 5:][:n]  # (any start in memory)
+    assert reps._mean(x) == float(np.mean(x))
 
 
 @given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.booleans())
