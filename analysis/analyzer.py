@@ -228,13 +228,12 @@ class Analyzer:
         """Process the chunk `cols` (global indices from a) in index order: turning points, trip ends,
         cues, set closes."""
         h = self._history
-        t, flex = cols[T], cols[FLEX]
         k, m = 0, len(turning)
         lo, n = 0, cols.shape[1]  # columns of the chunk: [lo, hi) is scanned next
         while lo < n:
             hi = turning[k][0] - a if k < m else n
             if lo < hi:
-                happened = self._scan_segment(a, cols, t, flex, lo, hi)
+                happened = self._scan_segment(a, cols, lo, hi)
                 if happened is not None:
                     lo = happened + 1 - a
                     continue
@@ -252,9 +251,9 @@ class Analyzer:
                         if trip is not None:
                             self._on_trip(tracker, trip, conf)
 
-    def _scan_segment(self, a: int, cols: np.ndarray, t: np.ndarray, flex: np.ndarray, lo: int, hi: int) -> int | None:
+    def _scan_segment(self, a: int, cols: np.ndarray, lo: int, hi: int) -> int | None:
         """Find and handle the earliest happening in the columns [lo, hi) (lo < hi) of the chunk `cols`
-        (global indices from a; t, flex: its rows); returns its global index, or None (all consumed)."""
+        (global indices from a); returns its global index, or None (all consumed)."""
         best: tuple[int, str, object] | None = None
         for tracker in self._trackers:
             if tracker.out_since_index is None:
@@ -262,10 +261,10 @@ class Analyzer:
             outcome, i = tracker.scan(a, cols, lo, hi)
             if outcome and (best is None or i < best[0]):
                 best = (i, outcome, tracker)
-        closing = self._close_index(a, t, lo, hi) if self._open else None
+        closing = self._close_index(a, cols[T], lo, hi) if self._open else None
         if closing is not None and (best is None or closing[0] < best[0]):
             best = (closing[0], "close", closing[1])
-        cue_i = self._cue_index(a, flex, lo, hi) if self._active is not None else None
+        cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None else None
         if cue_i is not None and (best is None or cue_i < best[0]):
             best = (cue_i, "cue", None)
         if best is None:  # every sample taken in: the trackers keep what their scan saw
@@ -279,7 +278,7 @@ class Analyzer:
             self._posture(a, cols, lo, end)
         for tracker in self._trackers:
             if best[2] is not tracker:
-                tracker.advance(t[lo:end], cols[SIGNALS[tracker.detector][1], lo:end])
+                tracker.advance(cols[T, lo:end], cols[SIGNALS[tracker.detector][1], lo:end])
         i, what, who = best
         if what == "close":
             self._close(who, i)
