@@ -128,9 +128,9 @@ class OpenSet:
         after its last rep (and the time a rep leaving home then would take to be seen, `_Medians.sighting_lag_s`),
         or, once the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds
         later), when that trip has lasted longer than any rep of the set could (history: the Analyzer's)."""
-        seg = self.segmentation
+        seg, medians = self.segmentation, self._medians()
         last_end = self.measured[-1].end
-        due = last_end + seg.set_gap_s + self._medians().sighting_lag_s
+        due = last_end + seg.set_gap_s + medians.sighting_lag_s
         if t_now < due:
             return due  # (the trip under way can only put it later)
         left = self.tracker.left_home_index
@@ -138,7 +138,7 @@ class OpenSet:
             left_t = history.value(T, history.clip(left))
             in_time = left_t - last_end <= seg.set_gap_s  # (a later trip cannot join the set)
             if in_time and (left_t >= last_end or self.tracker.out_since_index is not None):
-                due = max(due, left_t + seg.max_duration_ratio * self._medians().duration_s)
+                due = max(due, left_t + seg.max_duration_ratio * medians.duration_s)
         return due
 
     def rel(self, t_abs: float) -> float:
