@@ -13,8 +13,8 @@ for arrivals). The low fraction is 5 % (the extrapolation then errs by about 1 %
 minimum-jerk movement), raised up to 10 % for slow movements so it stays above the sensor's noise.
 
 The phase times (`_time_rep`) and the rep's depth, range, sway, twist and walking RMS
-(`_rep_numbers`) come from small Numba kernels, a few µs per rep; their NumPy twins are in
-tests/naive.py.
+(`_rep_numbers`) come from small Numba kernels, a few µs per rep, called with the trip's earliest start
+(`_trip_start`) in one call (`_measure_trip`); their NumPy twins are in tests/naive.py.
 """
 
 from __future__ import annotations
