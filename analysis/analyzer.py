@@ -17,13 +17,7 @@ import numpy as np
 
 from analysis import _extrema_kernels as zk
 from analysis.buffer import History
-from analysis.columns import (
-    FLEX,
-    LATERAL,
-    N_COLUMNS,
-    SIGNALS,
-    T,
-)
+from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
 from analysis.events import (
     CalibrationDone,
     Event,
@@ -215,12 +209,14 @@ class Analyzer:
     def _turning_points(self, cols: np.ndarray, i0: int) -> list[tuple[int, int, str, int, float]]:
         """(confirm index, extreme index, detector, kind, value) sorted by confirmation."""
         out = []
+        sources = 0
         idx, conf, kind = self._turning_buffers
         for name, row, h, state in self._detectors:
             m = zk._zigzag_run(cols[row], i0, h, state, idx, conf, kind)
             if m:
+                sources += 1
                 out += zip(conf[:m].tolist(), idx[:m].tolist(), repeat(name), kind[:m].tolist(), repeat(0.0))
-        if len(out) > 1:
+        if sources > 1:  # (one detector's come in confirmation order already: at most one per sample)
             out.sort(key=lambda e: (e[0], e[2]))
         return out
 
