@@ -38,7 +38,8 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
     offset = int(np.searchsorted(wide[T], cols[T, 0]))
     i_turn = offset + int(peaks[0])
-    timing = time_rep(wide[T], wide[RATE_SMOOTH], 0, i_turn, wide.shape[1] - 1)
+    i_home = int(np.argmin(wide[FLEX_SMOOTH, : i_turn + 1]))  # (not the previous rep's way down)
+    timing = time_rep(wide[T], wide[RATE_SMOOTH], i_home, i_turn, wide.shape[1] - 1)
     rate = wide[RATE_SMOOTH, i_turn:]
     i_back = int(np.argmin(rate))
     if i_back < rate.size - 1 and -rate[-1] > 0.1 * timing.back_peak_dps:

@@ -144,6 +144,24 @@ def test_sitting_down_right_after_a_squat_set_is_not_a_rep(seed, set_index):
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
 
 
+@pytest.mark.parametrize(("seed", "set_index"), [(123, 1), (141, 1)])
+def test_a_squat_after_a_bounced_one_is_timed_from_its_own_start(seed, set_index):
+    """A slow squat right after a bounced one: the trunk's timing window opens 1 s before the hips' trip
+    and took in the bounced rep's fast descent as this rep's way down, so the rep ran 2 s long and ended
+    the set (its last rep was lost). The window now opens at the trunk's lowest point before the turn.
+    Tolerance: the hips time a squat to ~0.4 s (sweep), so a start within 1 s is this rep's own."""
+    rec, truth = simulate_session(random_session_spec(seed, exercise="squat"))
+    analyzer = Analyzer(exercise="squat")
+    analyzer.push(rec.samples)
+    true_set = truth.sets[set_index - 1]
+    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+    after_bounce = [i for i in range(1, len(true_set.reps)) if "momentum" in true_set.reps[i - 1].labels]
+    assert after_bounce
+    for i in after_bounce:
+        assert abs(found[0].reps[i].start_s - true_set.reps[i].start_s) < 1.0
+
+
 def test_a_first_pull_swaying_less_than_the_second_stays_in_the_set():
     """Seed 5, the first set of pulldowns: the first rep sways the trunk 2.3 deg, the second 3.4 deg. Rows
     and pulldowns vary that much from rep to rep; the first rep was dropped as a fidget (under 0.7 of the
