@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, TWIST_RATE, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _rep_numbers, _trip_start, time_rep
-from analysis.squats import squat_like, squat_trunk_timing
+from analysis.squats import hips_reversal_mps2, squat_like, squat_trunk_timing
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -33,6 +33,7 @@ class Measured(NamedTuple):
     peak_twist_deg: float | None
     hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
     hips_rise_ratio: float  # a squat's peak rising speed of the hips over their peak sinking speed (else 1)
+    hips_reversal_mps2: float | None  # a squat's turn at the bottom (analysis.squats.hips_reversal_mps2)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -95,5 +96,6 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         out_peak, back_peak = timing.out_peak_dps, timing.back_peak_dps
     return Measured(timing.start_s, timing.arrive_s, timing.depart_s, timing.end_s, out_peak, back_peak,
                     flex_max, flex_max - flex_min, float(cols[FLEX_SMOOTH, 0]), lateral,
-                    None if analyzer.accelerometer_only else twist, travel_m, hips_rise_ratio, t[a:b].copy(),
+                    None if analyzer.accelerometer_only else twist, travel_m, hips_rise_ratio,
+                    hips_reversal_mps2(t[a:b], cols[VELOCITY, a:b]) if row == HEIGHT else None, t[a:b].copy(),
                     cols[FLEX, a:b].copy())

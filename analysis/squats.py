@@ -49,6 +49,18 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     return timing
 
 
+def hips_reversal_mps2(t: np.ndarray, velocity: np.ndarray) -> float:
+    """How hard a squat turns at the bottom (m/s²): the hips' mean upward acceleration from their
+    fastest descent to their fastest rise after it (vertical velocity, m/s, over the rep's samples at
+    times t, s). A controlled squat turns at ~0.3-2 m/s² (simulated: at most 1.2; real bodyweight
+    squats without a pause: median 1.7); a bounce out of the bottom at 3-5 m/s²."""
+    i_down = int(np.argmin(velocity))
+    i_up = i_down + int(np.argmax(velocity[i_down:]))
+    if i_up == i_down:
+        return 0.0
+    return float((velocity[i_up] - velocity[i_down]) / (t[i_up] - t[i_down]))
+
+
 def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings, leaning: float = 1.0) -> bool:
     """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
     a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel).
