@@ -88,6 +88,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     started, t_prev = lp_flex[0], lp_flex[3]  # locals: no store per sample
     f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
     v, h, mean, t_first = vertical[1], vertical[2], vertical[4], vertical[5]
+    leak = 1.0 / vertical_tau_s  # (a product, not a division, on the integrators' sample-to-sample chain)
     for i in range(t.size):
         ti = t[i]
         deviation = acc_norm[i] - gravity
@@ -104,8 +105,8 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
             r1 += a * (rate[i] - r1)
             r2 += a * (r1 - r2)
             mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (deviation - mean)
-            v += dt * (deviation - mean - v / vertical_tau_s)
-            h += dt * (v - h / vertical_tau_s)
+            v += dt * (deviation - mean - v * leak)
+            h += dt * (v - h * leak)
         t_prev = ti
         out[T_ROW, i] = ti
         out[FLEX_ROW, i] = flexion[i]

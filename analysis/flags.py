@@ -21,6 +21,7 @@ class FlagSettings:
     flexion_limit_deg: float | None = None  # rounding: personal hinge limit (calibrate / --flexion-limit)
     momentum_max_turn_pause_s: float = 0.12  # momentum: no longer pause than this at the turn ...
     momentum_max_concentric_s: float = 0.7  # ... and a concentric faster than this (bounce, jerk)
+    momentum_hips_reversal_mps2: float = 3.0  # momentum on squats: the hips turn up out of the bottom this hard
     heave_sway_deg: float = 6.0  # momentum on trunk-still lifts: trunk swing larger than this ...
     heave_velocity_dps: float = 30.0  # ... or a trunk velocity higher than this
     partial_fraction: float = 0.7  # partial: range of motion below this fraction of the set's median
@@ -56,8 +57,16 @@ def rounding_flag(rep: Rep, threshold_deg: float | None, crossed_s: float, basel
     )
 
 
-def momentum_flag(rep: Rep, pattern: str, turn_pause_s: float | None, settings: FlagSettings) -> Flag | None:
-    """Ballistic concentric with no pause at the turn, or a torso heave on trunk-still lifts."""
+def momentum_flag(rep: Rep, pattern: str, turn_pause_s: float | None, settings: FlagSettings,
+                  hips_reversal_mps2: float | None = None) -> Flag | None:
+    """Ballistic concentric with no pause at the turn, or a torso heave on trunk-still lifts; on squats
+    timed by the hips (whose leaky height shows no pause to time), hips reversing hard at the bottom."""
+    if hips_reversal_mps2 is not None:
+        if hips_reversal_mps2 < settings.momentum_hips_reversal_mps2:
+            return None
+        return Flag("momentum", rep.turn_s, round(hips_reversal_mps2, 2), settings.momentum_hips_reversal_mps2,
+                    "m/s²", f"Bounce: your hips turned up out of the bottom at {hips_reversal_mps2 / 9.81:.2f} g. "
+                    "Control the descent and drive up without bouncing.")
     if pattern == TRUNK_STILL:
         sway = rep.sway_deg or 0.0
         if sway > settings.heave_sway_deg:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, T
+from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _measure_trip, _rep_numbers
-from analysis.squats import squat_like, squat_trunk_timing
+from analysis.squats import hips_reversal_mps2, squat_like, squat_trunk_timing
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -33,6 +33,7 @@ class Measured(NamedTuple):
     peak_twist_deg: float | None
     hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
     hips_rise_ratio: float  # a squat's peak rising speed of the hips over their peak sinking speed (else 1)
+    hips_reversal_mps2: float | None  # a squat's turn at the bottom (analysis.squats.hips_reversal_mps2)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -91,6 +92,8 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         return None  # walking about between two bends is not a lockout
     if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
         out_peak, back_peak = out_dps, back_dps
+    ab = slice(late + a, late + b)  # the rep's samples
     return Measured(start, arrive, depart, end, out_peak, back_peak, flex_max, flex_max - flex_min,
                     cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
-                    hips_rise_ratio, cols[T, late + a:late + b].copy(), cols[FLEX, late + a:late + b].copy())
+                    hips_rise_ratio, hips_reversal_mps2(cols[T, ab], cols[VELOCITY, ab]) if row == HEIGHT else None,
+                    cols[T, ab].copy(), cols[FLEX, ab].copy())

@@ -38,7 +38,8 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
     offset = int(np.searchsorted(wide[T], cols[T, 0]))
     i_turn = offset + int(peaks[0])
-    timing = time_rep(wide[T], wide[RATE_SMOOTH], 0, i_turn, wide.shape[1] - 1)
+    i_home = int(np.argmin(wide[FLEX_SMOOTH, : i_turn + 1]))  # (not the previous rep's way down)
+    timing = time_rep(wide[T], wide[RATE_SMOOTH], i_home, i_turn, wide.shape[1] - 1)
     rate = wide[RATE_SMOOTH, i_turn:]
     i_back = int(np.argmin(rate))
     if i_back < rate.size - 1 and -rate[-1] > 0.1 * timing.back_peak_dps:
@@ -46,6 +47,18 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
         end = 2.0 * float(wide[T, i_turn + i_back]) - timing.depart_s
         timing = timing._replace(end_s=max(end, timing.end_s))
     return timing
+
+
+def hips_reversal_mps2(t: np.ndarray, velocity: np.ndarray) -> float:
+    """How hard a squat turns at the bottom (m/s²): the hips' mean upward acceleration from their
+    fastest descent to their fastest rise after it (vertical velocity, m/s, over the rep's samples at
+    times t, s). A controlled squat turns at ~0.3-2 m/s² (simulated: at most 1.2; real bodyweight
+    squats without a pause: median 1.7); a bounce out of the bottom at 3-5 m/s²."""
+    i_down = int(np.argmin(velocity))
+    i_up = i_down + int(np.argmax(velocity[i_down:]))
+    if i_up == i_down:
+        return 0.0
+    return float((velocity[i_up] - velocity[i_down]) / (t[i_up] - t[i_down]))
 
 
 def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings, leaning: float = 1.0) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.flags import FlagSettings
+from analysis.flags import FlagSettings, momentum_flag
 from analysis.measure import Measured
+from analysis.report import Rep
 from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import OpenSet
 
@@ -18,7 +19,7 @@ def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float 
     t = np.linspace(start_s, end_s, 36)
     flex = 60.0 * np.sin(np.pi * (t - start_s) / (end_s - start_s))
     return Measured(start_s, start_s + down_s, start_s + down_s + hold_s, end_s, 40.0, back_peak_dps, 60.0, 60.0,
-                    0.0, 1.0, 1.0, hip_travel_m, 1.0, t, flex)
+                    0.0, 1.0, 1.0, hip_travel_m, 1.0, None, t, flex)
 
 
 def _open_set() -> OpenSet:
@@ -77,3 +78,17 @@ def test_a_grinding_last_rep_stays():
     grinder = _rep(30.0, 50.0, down_s=2.0, up_s=2.5)
     assert _reps_kept(None, grinder) == [10.0, 14.0, 18.0, 22.0, 26.0, 30.0]
     assert _reps_kept(None, _rep(30.0, 50.0, up_s=2.5, hold_s=0.7)) == [10.0, 14.0, 18.0, 22.0, 26.0, 30.0]
+
+
+def test_a_squat_bounces_when_the_hips_turn_up_hard():
+    rep = Rep(index=1, start_s=0.0, turn_s=1.5, end_s=3.0, eccentric_s=1.5, pause_bottom_s=0.0, concentric_s=1.5,
+              pause_top_s=None, tempo="2-0-2-?", peak_flexion_deg=40.0, rom_deg=40.0, peak_velocity_dps=80.0,
+              sway_deg=None)
+    settings = FlagSettings()
+    # the hips' timing shows no pause and a 1.5 s concentric either way: the reversal alone decides
+    assert momentum_flag(rep, "top-start", 0.0, settings, hips_reversal_mps2=2.9) is None
+    flag = momentum_flag(rep, "top-start", 0.0, settings, hips_reversal_mps2=4.2)
+    assert (flag.kind, flag.value, flag.threshold, flag.unit, flag.t_s) == ("momentum", 4.2, 3.0, "m/s²", 1.5)
+    assert "0.43 g" in flag.message
+    # a hinge (no hips' reversal measured) keeps the pause and concentric rule
+    assert momentum_flag(rep, "top-start", 0.0, settings) is None
