@@ -62,6 +62,23 @@ def _axes(nx, ny, nz, ax, ay, az):
     return ax, ay, az, ay * nz - az * ny, az * nx - ax * nz, ax * ny - ay * nx
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _unit_near_one(x, y, z):
+    """(x, y, z) / |(x, y, z)|, for a vector that a small step took off the unit sphere.
+
+    The gyroscope step and the correction leave |g|^2 = 1 + e with |e| ~ 1e-5: then 1 / sqrt(1 + e) is its
+    Taylor series to e^3 (the e^4 term, 0.27 e^4, is below 1e-16 for |e| < 1e-4), which is ~1 ulp of the
+    exact quotient and takes no square root or division (they sit on the filter's sample-to-sample chain).
+    """
+    norm_sq = x * x + y * y + z * z
+    e = norm_sq - 1.0
+    if abs(e) < 1e-4:
+        inv = 1.0 - e * (0.5 - e * (0.375 - e * 0.3125))
+    else:  # after a restart, the settle gain moves g by more
+        inv = 1.0 / math.sqrt(norm_sq)
+    return x * inv, y * inv, z * inv
+
+
 @njit(cache=True, error_model="numpy")
 def _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, gx, gy, gz):
     """Flexion axis = principal axis of the horizontal rotation scatter S, signed by the excursion g."""
@@ -131,6 +148,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     refresh_cos, decide_cos, gather_cos = params[REFRESH_COS], params[DECIDE_COS], params[GATHER_COS]
     settle_s, settle_gain = params[SETTLE_S], params[SETTLE_GAIN]
     acc_tau, acc_slow_tau = params[ACC_TAU], params[ACC_SLOW_TAU]
+    reject_cos_sq = reject_cos * abs(reject_cos)  # signed square: x > y is x |x| > y |y|
 
     gx, gy, gz = state[G0], state[G0 + 1], state[G0 + 2]
     bx, by, bz = state[BIAS0], state[BIAS0 + 1], state[BIAS0 + 2]
@@ -169,7 +187,8 @@ def _run(t, acc, gyro, state, params, out, flags):
             dt = 0.0
         t_prev = ti
         g0, g1, g2 = gyro[i, 0], gyro[i, 1], gyro[i, 2]
-        acc_norm = math.sqrt(ax * ax + ay * ay + az * az)
+        acc_sq = ax * ax + ay * ay + az * az
+        acc_norm = math.sqrt(acc_sq)
         wx, wy, wz = g0 - bx, g1 - by, g2 - bz
 
         if acc_only:
@@ -192,8 +211,9 @@ def _run(t, acc, gyro, state, params, out, flags):
             ccx, ccy, ccz = ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx
             gx, gy, gz = gx + cx + 0.5 * ccx, gy + cy + 0.5 * ccy, gz + cz + 0.5 * ccz
             # correct toward the accelerometer unless it is busy with acceleration (x-io Fusion manner)
+            # dot > reject_cos |acc| |g|, squared with signs (no square root)
             dot = gx * ax + gy * ay + gz * az
-            within = dot > reject_cos * acc_norm * math.sqrt(gx * gx + gy * gy + gz * gz)
+            within = dot * abs(dot) > reject_cos_sq * acc_sq * (gx * gx + gy * gy + gz * gz)
             accepted = within and abs(acc_norm - gravity) < reject_mps2
             reject_time = 0.0 if accepted else reject_time + dt
             gain = gain_base
@@ -206,8 +226,7 @@ def _run(t, acc, gyro, state, params, out, flags):
                 gx, gy, gz = gx + kc * (ax - acc_norm * gx), gy + kc * (ay - acc_norm * gy), gz + kc * (
                     az - acc_norm * gz
                 )
-            inv = 1.0 / math.sqrt(gx * gx + gy * gy + gz * gz)
-            gx, gy, gz = gx * inv, gy * inv, gz * inv
+            gx, gy, gz = _unit_near_one(gx, gy, gz)
             limit = still_gyro if bias_time > 0.0 else still_gyro_first
             moving = wx * wx + wy * wy + wz * wz >= limit * limit
             dx, dy, dz = gx, gy, gz
