@@ -142,6 +142,32 @@ SCRATCH_ROWS = 14
 CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny, nz, fax, fay, faz, ffx, ffy, ffz):
+    """Outputs of the chunk's samples j0..j1-1 (block index c0 + j), all in one trunk frame (n, a, f): the up
+    vector in the trunk frame (forward, left, up; the angles follow in a third pass) and the rates."""
+    base = np.uint64(c0)
+    for j in range(np.uint64(j0), np.uint64(j1)):  # unsigned: no negative-index wraparound, so it vectorizes
+        i = base + j
+        ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
+        forward, left = -(ux * ffx + uy * ffy + uz * ffz), ux * fax + uy * fay + uz * faz
+        up = ux * nx + uy * ny + uz * nz
+        out[FLEXION, i], out[LATERAL, i], out[UP, i] = forward, left, up
+        # d/dt atan2(forward, up) with d(up vector)/dt = -w x up: the rate about the flexion axis, plus what a
+        # twist or a sideways rotation adds while the trunk is bent sideways
+        wx, wy, wz = scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j]
+        w_n = wx * nx + wy * ny + wz * nz
+        w_f = wx * ffx + wy * ffy + wz * ffz
+        out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz
+                                      + left * (forward * w_f - up * w_n) / max(forward * forward + up * up, 1e-9))
+        out[TWIST_RATE, i] = -DEG * w_n
+    flags[CALIBRATED_OUT, c0 + j0 : c0 + j1] = calibrated != 0.0
+    if acc_only:
+        for j in range(j0, j1):
+            out[FLEXION_RATE, c0 + j] = scratch[DT, j]  # the rate follows from the flexion in the third pass
+            out[TWIST_RATE, c0 + j] = math.nan
+
+
 # "contract" lets LLVM fuse multiply-adds; each sample still runs the same code, so chunk invariance holds
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _run(t, acc, gyro, state, params, out, flags):
@@ -182,8 +208,9 @@ def _run(t, acc, gyro, state, params, out, flags):
     scratch = np.empty((SCRATCH_ROWS, min(n, CHUNK)))
     up_row = DX if acc_only else GX  # the up vector that decides the sagittal plane
     for c0 in range(0, n, CHUNK):
-        for j in range(min(CHUNK, n - c0)):  # the tilt pass
-            i = c0 + j
+        base = np.uint64(c0)  # unsigned indices: no negative-index wraparound
+        for j in range(np.uint64(min(CHUNK, n - c0))):  # the tilt pass
+            i = base + j
             ti = t[i]
             ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
             dt = ti - t_prev
@@ -270,28 +297,37 @@ def _run(t, acc, gyro, state, params, out, flags):
             out[ACC_NORM, i] = acc_norm
             flags[STILL, i] = still
 
-        for j in range(min(CHUNK, n - c0)):  # the trunk pass
+        # the trunk pass: the frame (n, a, f) changes only while still or until the sagittal plane is decided;
+        # the outputs of each run of samples with one frame are computed at once (a loop that vectorizes)
+        size, run = min(CHUNK, n - c0), 0
+        for j in range(size + 1):
             i = c0 + j
-            ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
-            wx, wy, wz = scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j]
-            dt = scratch[DT, j]
-            # neutral pose: the mean accelerometer direction of a still run
-            if flags[STILL, i]:
+            # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
+            # sitting or bent over (or creeping away from the first neutral)
+            refresh = False
+            if j < size and flags[STILL, i]:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
+                refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
+            if j < size and not refresh and decided == 2.0:
+                continue
+            _trunk_outputs(out, flags, scratch, c0, run, j, acc_only, calibrated,
+                           nx, ny, nz, fax, fay, faz, ffx, ffy, ffz)
+            run = j
+            if j == size:
+                break
+            if refresh:
                 if calibrated == 0.0:
                     calibrated, neutral_t = 1.0, t[i]
                     max_tilt_cos = 1.0  # excursions count from the neutral from now on
                     n1x, n1y, n1z = mx, my, mz
-                    refresh = True
-                else:  # not while sitting or bent over (or creeping away from the first neutral)
-                    refresh = mx * n1x + my * n1y + mz * n1z >= refresh_cos
-                if refresh:
-                    nx, ny, nz = mx, my, mz
-                    fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, fax, fay, faz)
+                nx, ny, nz = mx, my, mz
+                fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, fax, fay, faz)
 
             # the sagittal plane, once the first large excursion shows it (not while settling after a gap)
             if decided != 2.0:
                 dx, dy, dz = scratch[up_row, j], scratch[up_row + 1, j], scratch[up_row + 2, j]
+                wx, wy, wz = scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j]
+                dt = scratch[DT, j]
                 du = dx * nx + dy * ny + dz * nz
                 if decided == 0.0 and scratch[SETTLED, j] != 0.0:
                     if du < gather_cos:
@@ -320,23 +356,6 @@ def _run(t, acc, gyro, state, params, out, flags):
                         fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
                     else:
                         decided = 2.0
-
-            # the up vector in the trunk frame (forward, left, up); the angles follow in a third pass
-            forward, left = -(ux * ffx + uy * ffy + uz * ffz), ux * fax + uy * fay + uz * faz
-            up = ux * nx + uy * ny + uz * nz
-            out[FLEXION, i], out[LATERAL, i], out[UP, i] = forward, left, up
-            if acc_only:
-                out[FLEXION_RATE, i] = dt  # the rate follows from the flexion in the third pass
-                out[TWIST_RATE, i] = math.nan
-            else:
-                # d/dt atan2(forward, up) with d(up vector)/dt = -w x up: the rate about the flexion axis, plus
-                # what a twist or a sideways rotation adds while the trunk is bent sideways
-                w_n = wx * nx + wy * ny + wz * nz
-                w_f = wx * ffx + wy * ffy + wz * ffz
-                out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz + left * (forward * w_f - up * w_n)
-                                              / max(forward * forward + up * up, 1e-9))
-                out[TWIST_RATE, i] = -DEG * w_n
-            flags[CALIBRATED_OUT, i] = calibrated != 0.0
 
     # angles of the trunk from neutral, R = Rz Rx(lateral) Ry(flexion): up = (-cos l sin f, sin l, cos l cos f),
     # so flexion = atan2(forward, up) holds beyond 90 deg (a deep good morning) and lateral = asin(left)
