@@ -2,9 +2,11 @@
 
 One block kernel `_run(t, acc, gyro, state, params, out, flags)` walks the samples in order and
 updates `state` in place, so any split of a recording into blocks gives bitwise identical output.
-The state vector is loaded into local scalars once per block and stored back at the end, so the
-per-sample loop keeps it in registers; the angles follow in a second, vectorized pass over the block
-(no library call inside the filter loop).
+The state vector is loaded into local scalars once per block and stored back at the end. Per chunk of
+256 samples, a tilt pass (the up vector, stillness, gyroscope bias) hands the up vector and the rate to
+a trunk pass (neutral, sagittal plane), which computes the outputs of each run of samples in one trunk
+frame in a loop that vectorizes; the angles follow in a vectorized pass over the block (no library
+call inside the filter loops).
 
 Vectors are in the sensor frame. `g` is the unit "up" vector (the direction the accelerometer reads
 when still), `n` the neutral up, `a` the flexion axis (perpendicular to `n`, pointing to the lifter's
