@@ -177,7 +177,7 @@ def _run(t, acc, gyro, state, params, out, flags):
 
     Chunk by chunk, two passes: the tilt (the up vector, stillness and the gyroscope bias: the chain from
     one sample to the next) and then the trunk frame (neutral, sagittal plane, the outputs), which the tilt
-    does not depend on. Each pass keeps few values live, so the tilt's chain is not slowed by the rest.
+    does not depend on. Each pass keeps fewer values live, and the trunk pass's outputs vectorize.
     """
     acc_only = params[ACC_ONLY] != 0.0
     gain_base, reject_cos, reject_mps2 = params[GAIN], params[REJECT_COS], params[REJECT_MPS2]
