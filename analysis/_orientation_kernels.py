@@ -339,12 +339,13 @@ def _run(t, acc, gyro, state, params, out, flags):
                     if du < max_tilt_cos:
                         max_tilt_cos = du
                         if du < decide_cos:
-                            decided, decided_t = 1.0, t[i]
+                            # refined while the excursion lasts (1), but for the accelerometer-only plane (2: final)
+                            decided, decided_t = 2.0 if acc_only else 1.0, t[i]
                             px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)
                         else:  # provisional: the axis of the largest excursion so far
                             px, py, pz = dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx
                         fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
-                elif decided == 1.0 and not acc_only:
+                elif decided == 1.0:
                     # refined (its sign kept) until that first excursion turns back by half the decision angle
                     max_tilt_cos = min(max_tilt_cos, du)
                     max_sin = math.sqrt(max(0.0, 1.0 - max_tilt_cos * max_tilt_cos))
