@@ -2,9 +2,11 @@
 
 One block kernel `_run(t, acc, gyro, state, params, out, flags)` walks the samples in order and
 updates `state` in place, so any split of a recording into blocks gives bitwise identical output.
-The state vector is loaded into local scalars once per block and stored back at the end, so the
-per-sample loop keeps it in registers; the angles follow in a second, vectorized pass over the block
-(no library call inside the filter loop).
+The state vector is loaded into local scalars once per block and stored back at the end. Per chunk of
+256 samples, a tilt pass (the up vector, stillness, gyroscope bias) hands the up vector and the rate to
+a trunk pass (neutral, sagittal plane), which computes the outputs of each run of samples in one trunk
+frame in a loop that vectorizes; the angles follow in a vectorized pass over the block (no library
+call inside the filter loops).
 
 Vectors are in the sensor frame. `g` is the unit "up" vector (the direction the accelerometer reads
 when still), `n` the neutral up, `a` the flexion axis (perpendicular to `n`, pointing to the lifter's
@@ -49,16 +51,31 @@ def new_state() -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _unit_near_one(x, y, z):
+    """(x, y, z) / |(x, y, z)|, for a vector that a small step took off the unit sphere.
+
+    The gyroscope step and the correction leave |g|^2 = 1 + e with |e| ~ 1e-5: then 1 / sqrt(1 + e) is its
+    Taylor series to e^3 (the e^4 term, 0.27 e^4, is below 1e-16 for |e| < 1e-4), which is ~1 ulp of the
+    exact quotient and takes no square root or division (they sit on the filter's sample-to-sample chain).
+    """
+    norm_sq = x * x + y * y + z * z
+    e = norm_sq - 1.0
+    if abs(e) < 1e-4:
+        inv = 1.0 - e * (0.5 - e * (0.375 - e * 0.3125))
+    else:  # after a restart, the settle gain moves g by more
+        inv = 1.0 / math.sqrt(norm_sq)
+    return x * inv, y * inv, z * inv
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _axes(nx, ny, nz, ax, ay, az):
     """Flexion axis (ax, ay, az) made perpendicular to n, and the forward axis f = a x n: (a, f)."""
     d = ax * nx + ay * ny + az * nz
     ax, ay, az = ax - d * nx, ay - d * ny, az - d * nz
-    norm = math.sqrt(ax * ax + ay * ay + az * az)
-    if norm < 1e-9:  # the candidate is parallel to n: any horizontal axis will do
+    if ax * ax + ay * ay + az * az < 1e-18:  # the candidate is parallel to n: any horizontal axis will do
         ax, ay, az = (0.0, -nz, ny) if abs(nx) < 0.9 else (-nz, 0.0, nx)
-        norm = math.sqrt(ax * ax + ay * ay + az * az)
-    inv = 1.0 / norm
-    ax, ay, az = ax * inv, ay * inv, az * inv
+    # a refresh of a still neutral moves n by ~1e-6 rad, so the old axis stays a unit vector but for ~1e-12
+    ax, ay, az = _unit_near_one(ax, ay, az)
     return ax, ay, az, ay * nz - az * ny, az * nx - ax * nz, ax * ny - ay * nx
 
 
@@ -119,10 +136,49 @@ def _atan2(y, x):
     return math.copysign(r, y)
 
 
+# scratch rows of a chunk, handed from the tilt pass to the trunk pass: the up vector, the up vector that
+# decides the sagittal plane (accelerometer-only), the bias-corrected rate, the mean up of the still run
+# (while still), dt, and 1.0 once the tilt has settled after a (re)start
+GX, DX, WX, MX, DT, SETTLED = 0, 3, 6, 9, 12, 13
+SCRATCH_ROWS = 14
+CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny, nz, fax, fay, faz, ffx, ffy, ffz):
+    """Outputs of the chunk's samples j0..j1-1 (block index c0 + j), all in one trunk frame (n, a, f): the up
+    vector in the trunk frame (forward, left, up; the angles follow in a third pass) and the rates."""
+    base = np.uint64(c0)
+    for j in range(np.uint64(j0), np.uint64(j1)):  # unsigned: no negative-index wraparound, so it vectorizes
+        i = base + j
+        ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
+        forward, left = -(ux * ffx + uy * ffy + uz * ffz), ux * fax + uy * fay + uz * faz
+        up = ux * nx + uy * ny + uz * nz
+        out[FLEXION, i], out[LATERAL, i], out[UP, i] = forward, left, up
+        # d/dt atan2(forward, up) with d(up vector)/dt = -w x up: the rate about the flexion axis, plus what a
+        # twist or a sideways rotation adds while the trunk is bent sideways
+        wx, wy, wz = scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j]
+        w_n = wx * nx + wy * ny + wz * nz
+        w_f = wx * ffx + wy * ffy + wz * ffz
+        out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz
+                                      + left * (forward * w_f - up * w_n) / max(forward * forward + up * up, 1e-9))
+        out[TWIST_RATE, i] = -DEG * w_n
+    flags[CALIBRATED_OUT, c0 + j0 : c0 + j1] = calibrated != 0.0
+    if acc_only:
+        for j in range(j0, j1):
+            out[FLEXION_RATE, c0 + j] = scratch[DT, j]  # the rate follows from the flexion in the third pass
+            out[TWIST_RATE, c0 + j] = math.nan
+
+
 # "contract" lets LLVM fuse multiply-adds; each sample still runs the same code, so chunk invariance holds
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _run(t, acc, gyro, state, params, out, flags):
-    """Filter a block: t (n,), acc (n, 3), gyro (n, 3) -> out (OUT_ROWS, n), flags (FLAG_ROWS, n)."""
+    """Filter a block: t (n,), acc (n, 3), gyro (n, 3) -> out (OUT_ROWS, n), flags (FLAG_ROWS, n).
+
+    Chunk by chunk, two passes: the tilt (the up vector, stillness and the gyroscope bias: the chain from
+    one sample to the next) and then the trunk frame (neutral, sagittal plane, the outputs), which the tilt
+    does not depend on. Each pass keeps fewer values live, and the trunk pass's outputs vectorize.
+    """
     acc_only = params[ACC_ONLY] != 0.0
     gain_base, reject_cos, reject_mps2 = params[GAIN], params[REJECT_COS], params[REJECT_MPS2]
     recovery_s, gravity, gap_s = params[RECOVERY_S], params[GRAVITY], params[GAP_S]
@@ -131,6 +187,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     refresh_cos, decide_cos, gather_cos = params[REFRESH_COS], params[DECIDE_COS], params[GATHER_COS]
     settle_s, settle_gain = params[SETTLE_S], params[SETTLE_GAIN]
     acc_tau, acc_slow_tau = params[ACC_TAU], params[ACC_SLOW_TAU]
+    reject_cos_sq = reject_cos * abs(reject_cos)  # signed square: x > y is x |x| > y |y|
 
     gx, gy, gz = state[G0], state[G0 + 1], state[G0 + 2]
     bx, by, bz = state[BIAS0], state[BIAS0 + 1], state[BIAS0 + 2]
@@ -149,144 +206,159 @@ def _run(t, acc, gyro, state, params, out, flags):
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
 
-    for i in range(t.shape[0]):
-        ti = t[i]
-        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
-        dt = ti - t_prev
-        if started == 0.0 or dt > gap_s:  # (re)start the tilt from this accelerometer sample
-            norm = math.sqrt(ax * ax + ay * ay + az * az)
-            gx, gy, gz = (ax / norm, ay / norm, az / norm) if norm > 0.0 else (0.0, 0.0, 1.0)
-            lx, ly, lz = ax, ay, az
-            qx, qy, qz = ax, ay, az
-            pgx, pgy, pgz = 0.0, 0.0, 0.0
-            sumx, sumy, sumz = 0.0, 0.0, 0.0
-            still_run, reject_time, settle = 0.0, 0.0, settle_s
-            if started == 0.0:
-                started = 1.0
-                nx, ny, nz = gx, gy, gz
-                # until the movement decides, assume the sensor's z axis is the skin normal (front-back)
-                fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, ny, -nx, 0.0)
-            dt = 0.0
-        t_prev = ti
-        g0, g1, g2 = gyro[i, 0], gyro[i, 1], gyro[i, 2]
-        acc_norm = math.sqrt(ax * ax + ay * ay + az * az)
-        wx, wy, wz = g0 - bx, g1 - by, g2 - bz
+    n = t.shape[0]
+    scratch = np.empty((SCRATCH_ROWS, min(n, CHUNK)))
+    up_row = DX if acc_only else GX  # the up vector that decides the sagittal plane
+    for c0 in range(0, n, CHUNK):
+        base = np.uint64(c0)  # unsigned indices: no negative-index wraparound
+        for j in range(np.uint64(min(CHUNK, n - c0))):  # the tilt pass
+            i = base + j
+            ti = t[i]
+            ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
+            dt = ti - t_prev
+            if started == 0.0 or dt > gap_s:  # (re)start the tilt from this accelerometer sample
+                norm = math.sqrt(ax * ax + ay * ay + az * az)
+                gx, gy, gz = (ax / norm, ay / norm, az / norm) if norm > 0.0 else (0.0, 0.0, 1.0)
+                lx, ly, lz = ax, ay, az
+                qx, qy, qz = ax, ay, az
+                pgx, pgy, pgz = 0.0, 0.0, 0.0
+                sumx, sumy, sumz = 0.0, 0.0, 0.0
+                still_run, reject_time, settle = 0.0, 0.0, settle_s
+                if started == 0.0:
+                    started = 1.0
+                    nx, ny, nz = gx, gy, gz
+                    # until the movement decides, assume the sensor's z axis is the skin normal (front-back)
+                    fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, ny, -nx, 0.0)
+                dt = 0.0
+            t_prev = ti
+            g0, g1, g2 = gyro[i, 0], gyro[i, 1], gyro[i, 2]
+            acc_sq = ax * ax + ay * ay + az * az
+            acc_norm = math.sqrt(acc_sq)
+            wx, wy, wz = g0 - bx, g1 - by, g2 - bz
 
-        if acc_only:
-            k_lp = dt / (acc_tau + dt)
-            lx, ly, lz = lx + k_lp * (ax - lx), ly + k_lp * (ay - ly), lz + k_lp * (az - lz)
-            norm = math.sqrt(lx * lx + ly * ly + lz * lz)
-            gx, gy, gz = lx / norm, ly / norm, lz / norm
-            # the sagittal plane is decided on a slower tilt, which walking does not shake
-            k_slow = dt / (acc_slow_tau + dt)
-            qx, qy, qz = qx + k_slow * (ax - qx), qy + k_slow * (ay - qy), qz + k_slow * (az - qz)
-            norm = math.sqrt(qx * qx + qy * qy + qz * qz)
-            dx, dy, dz = qx / norm, qy / norm, qz / norm
-            ex, ey, ez = ax - lx, ay - ly, az - lz
-            moving = ex * ex + ey * ey + ez * ez >= still_acc * still_acc
-        else:
-            # predict: the up vector turns by -w dt (trapezoidal rate), second-order rotation
-            h = 0.5 * dt
-            rx, ry, rz = -h * (wx + pgx - bx), -h * (wy + pgy - by), -h * (wz + pgz - bz)
-            cx, cy, cz = ry * gz - rz * gy, rz * gx - rx * gz, rx * gy - ry * gx
-            ccx, ccy, ccz = ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx
-            gx, gy, gz = gx + cx + 0.5 * ccx, gy + cy + 0.5 * ccy, gz + cz + 0.5 * ccz
-            # correct toward the accelerometer unless it is busy with acceleration (x-io Fusion manner)
-            dot = gx * ax + gy * ay + gz * az
-            within = dot > reject_cos * acc_norm * math.sqrt(gx * gx + gy * gy + gz * gz)
-            accepted = within and abs(acc_norm - gravity) < reject_mps2
-            reject_time = 0.0 if accepted else reject_time + dt
-            gain = gain_base
-            if settle > 0.0:  # after a (re)start: a high gain ramping down, no rejection (as Fusion)
-                settle = max(0.0, settle - dt)
-                gain += (settle_gain - gain) * settle / settle_s
-                accepted = True
-            if accepted or reject_time > recovery_s:
-                kc = min(gain * dt, 1.0) / acc_norm
-                gx, gy, gz = gx + kc * (ax - acc_norm * gx), gy + kc * (ay - acc_norm * gy), gz + kc * (
-                    az - acc_norm * gz
-                )
-            inv = 1.0 / math.sqrt(gx * gx + gy * gy + gz * gz)
-            gx, gy, gz = gx * inv, gy * inv, gz * inv
-            limit = still_gyro if bias_time > 0.0 else still_gyro_first
-            moving = wx * wx + wy * wy + wz * wz >= limit * limit
-            dx, dy, dz = gx, gy, gz
-        pgx, pgy, pgz = g0, g1, g2
+            if acc_only:
+                k_lp = dt / (acc_tau + dt)
+                lx, ly, lz = lx + k_lp * (ax - lx), ly + k_lp * (ay - ly), lz + k_lp * (az - lz)
+                norm = math.sqrt(lx * lx + ly * ly + lz * lz)
+                gx, gy, gz = lx / norm, ly / norm, lz / norm
+                # the sagittal plane is decided on a slower tilt, which walking does not shake
+                k_slow = dt / (acc_slow_tau + dt)
+                qx, qy, qz = qx + k_slow * (ax - qx), qy + k_slow * (ay - qy), qz + k_slow * (az - qz)
+                norm = math.sqrt(qx * qx + qy * qy + qz * qz)
+                scratch[DX, j], scratch[DX + 1, j], scratch[DX + 2, j] = qx / norm, qy / norm, qz / norm
+                ex, ey, ez = ax - lx, ay - ly, az - lz
+                moving = ex * ex + ey * ey + ez * ez >= still_acc * still_acc
+            else:
+                # predict: the up vector turns by -w dt (trapezoidal rate), second-order rotation
+                h = 0.5 * dt
+                rx, ry, rz = -h * (wx + pgx - bx), -h * (wy + pgy - by), -h * (wz + pgz - bz)
+                cx, cy, cz = ry * gz - rz * gy, rz * gx - rx * gz, rx * gy - ry * gx
+                ccx, ccy, ccz = ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx
+                gx, gy, gz = gx + cx + 0.5 * ccx, gy + cy + 0.5 * ccy, gz + cz + 0.5 * ccz
+                # correct toward the accelerometer unless it is busy with acceleration (x-io Fusion manner)
+                # dot > reject_cos |acc| |g|, squared with signs (no square root)
+                dot = gx * ax + gy * ay + gz * az
+                within = dot * abs(dot) > reject_cos_sq * acc_sq * (gx * gx + gy * gy + gz * gz)
+                accepted = within and abs(acc_norm - gravity) < reject_mps2
+                reject_time = 0.0 if accepted else reject_time + dt
+                gain = gain_base
+                if settle > 0.0:  # after a (re)start: a high gain ramping down, no rejection (as Fusion)
+                    settle = max(0.0, settle - dt)
+                    gain += (settle_gain - gain) * settle / settle_s
+                    accepted = True
+                if accepted or reject_time > recovery_s:
+                    kc = min(gain * dt, 1.0) / acc_norm
+                    gx, gy, gz = gx + kc * (ax - acc_norm * gx), gy + kc * (ay - acc_norm * gy), gz + kc * (
+                        az - acc_norm * gz
+                    )
+                gx, gy, gz = _unit_near_one(gx, gy, gz)
+                limit = still_gyro if bias_time > 0.0 else still_gyro_first
+                moving = wx * wx + wy * wy + wz * wz >= limit * limit
+            pgx, pgy, pgz = g0, g1, g2
 
-        # stillness: bias and neutral pose (the mean accelerometer direction of the still run)
-        if moving or abs(acc_norm - gravity) >= still_acc:
-            still_run = 0.0
-            sumx, sumy, sumz = 0.0, 0.0, 0.0
-        else:
-            still_run += dt
-            sumx, sumy, sumz = sumx + ax, sumy + ay, sumz + az
-        still = still_run >= still_time
-        if still:
-            if not acc_only:
-                bias_time += dt
-                kb = dt / min(bias_tau, bias_time)
-                bx, by, bz = bx + kb * wx, by + kb * wy, bz + kb * wz
-            norm = math.sqrt(sumx * sumx + sumy * sumy + sumz * sumz)
-            inv = 1.0 / norm
-            mx, my, mz = sumx * inv, sumy * inv, sumz * inv
-            if calibrated == 0.0:
-                calibrated, neutral_t = 1.0, ti
-                max_tilt_cos = 1.0  # excursions count from the neutral from now on
-                n1x, n1y, n1z = mx, my, mz
-                refresh = True
-            else:  # not while sitting or bent over (or creeping away from the first neutral)
-                refresh = mx * n1x + my * n1y + mz * n1z >= refresh_cos
+            # stillness: bias and the mean accelerometer direction of the still run
+            if moving or abs(acc_norm - gravity) >= still_acc:
+                still_run = 0.0
+                sumx, sumy, sumz = 0.0, 0.0, 0.0
+            else:
+                still_run += dt
+                sumx, sumy, sumz = sumx + ax, sumy + ay, sumz + az
+            still = still_run >= still_time
+            if still:
+                if not acc_only:
+                    bias_time += dt
+                    kb = dt / min(bias_tau, bias_time)
+                    bx, by, bz = bx + kb * wx, by + kb * wy, bz + kb * wz
+                norm = math.sqrt(sumx * sumx + sumy * sumy + sumz * sumz)
+                inv = 1.0 / norm
+                scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j] = sumx * inv, sumy * inv, sumz * inv
+            scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j] = gx, gy, gz
+            scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j] = wx, wy, wz
+            scratch[DT, j] = dt
+            scratch[SETTLED, j] = 1.0 if acc_only or settle == 0.0 else 0.0
+            out[ACC_NORM, i] = acc_norm
+            flags[STILL, i] = still
+
+        # the trunk pass: the frame (n, a, f) changes only while still or until the sagittal plane is decided;
+        # the outputs of each run of samples with one frame are computed at once (a loop that vectorizes)
+        size, run = min(CHUNK, n - c0), 0
+        for j in range(size + 1):
+            i = c0 + j
+            # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
+            # sitting or bent over (or creeping away from the first neutral)
+            refresh = False
+            if j < size and flags[STILL, i]:
+                mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
+                refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
+            if j < size and not refresh and decided == 2.0:
+                continue
+            _trunk_outputs(out, flags, scratch, c0, run, j, acc_only, calibrated,
+                           nx, ny, nz, fax, fay, faz, ffx, ffy, ffz)
+            run = j
+            if j == size:
+                break
             if refresh:
+                if calibrated == 0.0:
+                    calibrated, neutral_t = 1.0, t[i]
+                    max_tilt_cos = 1.0  # excursions count from the neutral from now on
+                    n1x, n1y, n1z = mx, my, mz
                 nx, ny, nz = mx, my, mz
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, fax, fay, faz)
 
-        # the sagittal plane, once the first large excursion shows it (not while settling after a gap)
-        du = dx * nx + dy * ny + dz * nz
-        if decided == 0.0 and (acc_only or settle == 0.0):
-            if du < gather_cos:
-                # rotation during the first large excursion (not walking or swaying) shows the flexion axis
-                sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
-                syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz
-            if du < max_tilt_cos:
-                max_tilt_cos = du
-                if du < decide_cos:
-                    decided, decided_t = 1.0, ti
-                    px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)
-                else:  # provisional: the axis of the largest excursion so far
-                    px, py, pz = dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx
-                fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
-        elif decided == 1.0 and not acc_only:
-            # refined (its sign kept) until that first excursion turns back by half the decision angle
-            max_tilt_cos = min(max_tilt_cos, du)
-            max_sin = math.sqrt(max(0.0, 1.0 - max_tilt_cos * max_tilt_cos))
-            if du < gather_cos and du < max_tilt_cos * gather_cos + max_sin * math.sqrt(1.0 - gather_cos * gather_cos):
-                sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
-                syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz
-                px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)
-                if px * fax + py * fay + pz * faz < 0.0:
-                    px, py, pz = -px, -py, -pz
-                fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
-            else:
-                decided = 2.0
-
-        # the up vector in the trunk frame (forward, left, up); the angles follow in a second pass
-        forward, left = -(gx * ffx + gy * ffy + gz * ffz), gx * fax + gy * fay + gz * faz
-        up = gx * nx + gy * ny + gz * nz
-        out[FLEXION, i], out[LATERAL, i], out[UP, i] = forward, left, up
-        out[ACC_NORM, i] = acc_norm
-        if acc_only:
-            out[FLEXION_RATE, i] = dt  # the rate follows from the flexion in the second pass
-            out[TWIST_RATE, i] = math.nan
-        else:
-            # d/dt atan2(forward, up) with d(up vector)/dt = -w x up: the rate about the flexion axis, plus
-            # what a twist or a sideways rotation adds while the trunk is bent sideways
-            w_n = wx * nx + wy * ny + wz * nz
-            w_f = wx * ffx + wy * ffy + wz * ffz
-            out[FLEXION_RATE, i] = DEG * (wx * fax + wy * fay + wz * faz
-                                          + left * (forward * w_f - up * w_n) / max(forward * forward + up * up, 1e-9))
-            out[TWIST_RATE, i] = -DEG * w_n
-        flags[STILL, i] = still
-        flags[CALIBRATED_OUT, i] = calibrated != 0.0
+            # the sagittal plane, once the first large excursion shows it (not while settling after a gap)
+            if decided != 2.0:
+                dx, dy, dz = scratch[up_row, j], scratch[up_row + 1, j], scratch[up_row + 2, j]
+                wx, wy, wz = scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j]
+                dt = scratch[DT, j]
+                du = dx * nx + dy * ny + dz * nz
+                if decided == 0.0 and scratch[SETTLED, j] != 0.0:
+                    if du < gather_cos:
+                        # rotation during the first large excursion (not walking or swaying) shows the flexion axis
+                        sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
+                        syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz
+                    if du < max_tilt_cos:
+                        max_tilt_cos = du
+                        if du < decide_cos:
+                            # refined while the excursion lasts (1), but for the accelerometer-only plane (2: final)
+                            decided, decided_t = 2.0 if acc_only else 1.0, t[i]
+                            px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)
+                        else:  # provisional: the axis of the largest excursion so far
+                            px, py, pz = dy * nz - dz * ny, dz * nx - dx * nz, dx * ny - dy * nx
+                        fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
+                elif decided == 1.0:
+                    # refined (its sign kept) until that first excursion turns back by half the decision angle
+                    max_tilt_cos = min(max_tilt_cos, du)
+                    max_sin = math.sqrt(max(0.0, 1.0 - max_tilt_cos * max_tilt_cos))
+                    if du < gather_cos and du < max_tilt_cos * gather_cos + max_sin * math.sqrt(
+                            1.0 - gather_cos * gather_cos):
+                        sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
+                        syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz
+                        px, py, pz = _principal_axis(nx, ny, nz, sxx, sxy, sxz, syy, syz, szz, dx, dy, dz)
+                        if px * fax + py * fay + pz * faz < 0.0:
+                            px, py, pz = -px, -py, -pz
+                        fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
+                    else:
+                        decided = 2.0
 
     # angles of the trunk from neutral, R = Rz Rx(lateral) Ry(flexion): up = (-cos l sin f, sin l, cos l cos f),
     # so flexion = atan2(forward, up) holds beyond 90 deg (a deep good morning) and lateral = asin(left)

@@ -206,6 +206,20 @@ def test_branch_free_atan2_within_one_ulp_of_libm() -> None:
         assert math.copysign(1.0, got) == math.copysign(1.0, want), (yi, xi)
 
 
+def test_normalisation_near_one_within_two_ulp_of_the_quotient() -> None:
+    """The Taylor step that replaces 1 / sqrt for |g|^2 = 1 + e, |e| < 1e-4, and its exact fallback."""
+    from analysis._orientation_kernels import _unit_near_one
+
+    rng = np.random.default_rng(4)
+    units = rng.normal(size=(5000, 3))
+    units /= np.linalg.norm(units, axis=1)[:, None]
+    for scale in (1.0, 1.0 + 1e-9, 1.0 - 3e-6, 1.0 + 4.99e-5, 1.0 - 4.99e-5, 1.01, 0.3, 7.0):
+        for v in units[:600] * scale:
+            got = np.array(_unit_near_one(*v))
+            want = v / np.sqrt(v @ v)
+            assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want))), (v, got, want)
+
+
 def test_acceleration_norm_is_passed_through() -> None:
     samples = random_motion(2, n=500)
     angles = TrunkOrientation().process(samples)
