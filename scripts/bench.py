@@ -35,11 +35,11 @@ LIVE_BLOCK_TARGET_US = 50.0  # issue #4: analyzer work per 10-sample block < 50 
 CLI_TARGET_S = 2.0  # issue #3: `backcheck analyze` of 10 min at 100 Hz, cold process, < 2 s
 
 
-def bench_data(duration_s: float = 600.0) -> Samples:
-    """A simulated deadlift session at 100 Hz (ten sets with rests), cut or repeated to `duration_s`."""
-    spec = random_session_spec(3, EXERCISE, sets=10, rate_hz=RATE_HZ, dropouts=False)
+def bench_data(duration_s: float = 600.0, rate_hz: float = RATE_HZ) -> Samples:
+    """A simulated deadlift session (ten sets with rests), cut or repeated to `duration_s`."""
+    spec = random_session_spec(3, EXERCISE, sets=10, rate_hz=rate_hz, dropouts=False)
     one = simulate_session(spec)[0].samples
-    period_s = one.t[-1] + 1.0 / RATE_HZ
+    period_s = one.t[-1] + 1.0 / rate_hz
     copies = int(np.ceil(duration_s / period_s))
     t = np.concatenate([one.t + i * period_s for i in range(copies)])
     keep = t < duration_s
@@ -107,8 +107,9 @@ def analyze(samples: Samples, posture_update_hz: float = 10.0) -> None:
     analyzer.finish()
 
 
-def bench_pipeline(samples: Samples, million: Samples) -> list[tuple[str, int, float]]:
-    """(name, samples, seconds): Analyzer.push over whole recordings and over 1 s blocks, then finish."""
+def bench_pipeline(samples: Samples, million: Samples, faster: list[Samples]) -> list[tuple[str, int, float]]:
+    """(name, samples, seconds): Analyzer.push over whole recordings and over 1 s blocks, then finish;
+    `faster`: the same session sampled faster (per-rep work is per rep, so it weighs less per sample)."""
     analyze(samples[:6000])  # warm every kernel
     blocks = blocks_of(samples, 100)
 
@@ -124,7 +125,8 @@ def bench_pipeline(samples: Samples, million: Samples) -> list[tuple[str, int, f
          best_of(lambda: analyze(samples, posture_update_hz=0.0), 40)),
         ("Analyzer.push + finish (1 M, one block)", len(million), best_of(lambda: analyze(million), 3)),
         ("Analyzer.push + finish (10 min, 1 s blocks)", len(blocks) * 100, best_of(one_second_blocks, 5)),
-    ]
+    ] + [(f"Analyzer.push + finish ({len(x) / 600:.0f} Hz, no posture events)", len(x),
+          best_of(lambda x=x: analyze(x, posture_update_hz=0.0), 20)) for x in faster]
 
 
 def bench_live_block(samples: Samples, block_n: int = 10) -> dict[str, float]:
@@ -213,7 +215,7 @@ def main() -> None:
     rows = bench_orientation(samples, million, peers=not args.skip_peers)
     ours_sps = rows[0][1] / rows[0][2]
     print_rows("Orientation step", rows, "backcheck is x", lambda rate: ours_sps / rate)
-    rows = bench_pipeline(samples, million)
+    rows = bench_pipeline(samples, million, [bench_data(rate_hz=200.0), bench_data(rate_hz=400.0)])
     print_rows(f"Whole pipeline (Analyzer, exercise {EXERCISE}, keep_trace=False)", rows,
                "x 10 M/s goal", lambda rate: rate / PIPELINE_TARGET_SPS)
 
