@@ -28,7 +28,7 @@ from analysis.columns import VELOCITY as VELOCITY_ROW
 from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
-LP_STATE_SIZE = 4
+LP_STATE_SIZE = 5
 VERTICAL_STATE_SIZE = 6
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
@@ -68,14 +68,16 @@ def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_k
 
 
 @njit(cache=True)
-def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vertical_tau_s, mean_tau_s,
+def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vertical_tau_s, mean_tau_s, gap_s,
                 lp_flex, lp_rate, vertical, out):
     """One pass per block for what the Analyzer keeps per sample: fills the rows of `out` (see
     analysis.columns) from the orientation's output. twist may be None (accelerometer only): the
     twist row is then 0.
 
     Smoothed flexion and rate: two cascaded one-pole low-passes with time constant tau_s, using each
-    sample's own dt (exact under jitter and gaps); state (lp_flex, lp_rate): started, y1, y2, t_prev.
+    sample's own dt (exact under jitter and gaps); across a gap in the data longer than gap_s the rate
+    taken in is the flexion's mean rate over it (a rep's return lost in a dropout still shows as one);
+    state (lp_flex, lp_rate): started, y1, y2, t_prev, and in lp_flex the last flexion.
 
     Vertical velocity (m/s) and height (m) of the sensor from the deviation |acc| - g, which is, to
     first order, the vertical linear acceleration whatever the sensor's orientation. Its slow mean (time
@@ -85,7 +87,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     zero at rest, so drift cannot build up. state (vertical, VERTICAL_STATE_SIZE): started, v, h, t_prev,
     mean, t_first.
     """
-    started, t_prev = lp_flex[0], lp_flex[3]  # locals: no store per sample
+    started, t_prev, flex_prev = lp_flex[0], lp_flex[3], lp_flex[4]  # locals: no store per sample
     f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
     v, h, mean, t_first = vertical[1], vertical[2], vertical[4], vertical[5]
     leak = 1.0 / vertical_tau_s  # (a product, not a division, on the integrators' sample-to-sample chain)
@@ -102,12 +104,12 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
             a = dt / (tau_s + dt)
             f1 += a * (flexion[i] - f1)
             f2 += a * (f1 - f2)
-            r1 += a * (rate[i] - r1)
+            r1 += a * ((rate[i] if dt <= gap_s else (flexion[i] - flex_prev) / dt) - r1)
             r2 += a * (r1 - r2)
             mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (deviation - mean)
             v += dt * (deviation - mean - v * leak)
             h += dt * (v - h * leak)
-        t_prev = ti
+        t_prev, flex_prev = ti, flexion[i]
         out[T_ROW, i] = ti
         out[FLEX_ROW, i] = flexion[i]
         out[LATERAL_ROW, i] = lateral[i]
@@ -117,7 +119,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
         out[RATE_SMOOTH_ROW, i] = r2
         out[VELOCITY_ROW, i] = v
         out[HEIGHT_ROW, i] = h
-    lp_flex[0], lp_flex[1], lp_flex[2], lp_flex[3] = started, f1, f2, t_prev
+    lp_flex[0], lp_flex[1], lp_flex[2], lp_flex[3], lp_flex[4] = started, f1, f2, t_prev, flex_prev
     lp_rate[0], lp_rate[1], lp_rate[2], lp_rate[3] = started, r1, r2, t_prev
     vertical[0], vertical[1], vertical[2], vertical[3], vertical[4], vertical[5] = started, v, h, t_prev, mean, t_first
 

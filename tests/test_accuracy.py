@@ -176,6 +176,17 @@ def test_a_squat_after_a_bounced_one_is_timed_from_its_own_start(seed, set_index
         assert abs(found[0].reps[i].start_s - true_set.reps[i].start_s) < 1.0
 
 
+def test_a_rep_whose_return_fell_in_a_dropout_counts():
+    """Seed 218, set 2 of good mornings at 25 Hz: a 1.2 s dropout swallowed rep 3's way up, so the trunk
+    was back home with no return speed seen; the trip was abandoned, and the set split in two."""
+    rec, truth = simulate_session(random_session_spec(218, exercise="good-morning"))
+    analyzer = Analyzer(exercise="good-morning")
+    analyzer.push(rec.samples)
+    true_set = truth.sets[1]
+    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 4
+
+
 def test_a_first_pull_swaying_less_than_the_second_stays_in_the_set():
     """Seed 5, the first set of pulldowns: the first rep sways the trunk 2.3 deg, the second 3.4 deg. Rows
     and pulldowns vary that much from rep to rep; the first rep was dropped as a fidget (under 0.7 of the

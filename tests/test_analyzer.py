@@ -64,7 +64,7 @@ def _derive(t, x, acc_dev, tau_s, vertical_tau_s=1.0, mean_tau_s=3.0, split=None
     states = np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE)
     for a, b in ((0, split), (split, None)) if split else ((0, None),):
         zk._derive_run(t[a:b], x[a:b], x[a:b], x[a:b], None, acc_dev[a:b], 0.0, tau_s, vertical_tau_s,
-                       mean_tau_s, *states, out[:, a:b])
+                       mean_tau_s, 0.25, *states, out[:, a:b])
     return out
 
 
@@ -116,6 +116,22 @@ def test_vertical_mean_is_not_set_by_a_jolted_first_sample():
     assert np.abs(out[HEIGHT]).max() < 0.002  # m
 
 
+def test_rate_across_a_gap_is_the_flexions_mean_rate_over_it():
+    """A dropout longer than gap_s (0.25 s) while the trunk comes back: the gyroscope's rate is missing
+    for it, so the smoothed rate takes in the flexion's mean rate over the gap instead; elsewhere the
+    gyroscope's rate, as before."""
+    t = np.concatenate((np.arange(0.0, 1.0, 0.01), np.arange(2.0, 3.0, 0.01)))  # 1 s without data
+    flexion = np.where(t < 1.5, 60.0, 0.0)  # back from 60 deg to 0 during the gap
+    rate = np.zeros(t.size)
+    out = _derive(t, flexion, np.zeros(t.size), 0.05)  # (x as flexion and as rate: rebuild with rate 0)
+    states = np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE)
+    zk._derive_run(t, flexion, rate, flexion, None, np.zeros(t.size), 0.0, 0.05, 1.0, 3.0, 0.25, *states, out)
+    taken_in = rate.copy()
+    taken_in[100] = (0.0 - 60.0) / (t[100] - t[99])  # -60 deg/s over the 1.01 s step
+    np.testing.assert_allclose(out[RATE_SMOOTH], naive_lowpass2(t, taken_in, 0.05), rtol=1e-12, atol=1e-9)
+    assert out[RATE_SMOOTH, 100] < -50.0  # deg/s: the return shows, fast enough for a rep's
+
+
 @given(st.integers(0, 2**31 - 1), st.integers(1, 300), st.booleans())
 @settings(max_examples=40, deadline=None)
 def test_derive_matches_its_parts(seed, n, with_twist):
@@ -124,7 +140,7 @@ def test_derive_matches_its_parts(seed, n, with_twist):
     flexion, rate, lateral, twist = (rng.normal(0, 20, n) for _ in range(4))
     acc_norm = rng.normal(9.8, 2.0, n)
     out = np.full((N_COLUMNS, n), np.nan)
-    zk._derive_run(t, flexion, rate, lateral, twist if with_twist else None, acc_norm, 9.80665, 0.05, 1.0, 3.0,
+    zk._derive_run(t, flexion, rate, lateral, twist if with_twist else None, acc_norm, 9.80665, 0.05, 1.0, 3.0, 0.25,
                    np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE), out)
     velocity, height = naive_vertical(t, acc_norm - 9.80665, 1.0, 3.0)
     np.testing.assert_array_equal(out[T], t)
