@@ -145,16 +145,21 @@ def test_turning_around_while_walking_is_not_a_rep(seed, exercise):
     assert len(match_reps(found, true_reps)) == len(found)  # every rep found is a true one
 
 
+def _set_as_found(seed: int, exercise: str, set_index: int):
+    """The sets found within 1 s of a simulated session's true set `set_index` (1-based), and that set."""
+    rec, truth = simulate_session(random_session_spec(seed, exercise=exercise))
+    analyzer = Analyzer(exercise=exercise)
+    analyzer.push(rec.samples)
+    true_set = truth.sets[set_index - 1]
+    return [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0], true_set
+
+
 @pytest.mark.parametrize(("seed", "set_index"), [(21, 1), (27, 2)])
 def test_sitting_down_right_after_a_squat_set_is_not_a_rep(seed, set_index):
     """The hips sink onto the seat 0.5-1 s after the last squat; their leaky height comes back while
     seated, so the trip looked like one more (shallower) squat. The seat stops the hips: they rise at
     0.43-0.53 of their sinking speed, where squats rise at 0.63 and more."""
-    rec, truth = simulate_session(random_session_spec(seed, exercise="squat"))
-    analyzer = Analyzer(exercise="squat")
-    analyzer.push(rec.samples)
-    true_set = truth.sets[set_index - 1]
-    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    found, true_set = _set_as_found(seed, "squat", set_index)
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
 
 
@@ -164,11 +169,7 @@ def test_a_squat_after_a_bounced_one_is_timed_from_its_own_start(seed, set_index
     and took in the bounced rep's fast descent as this rep's way down, so the rep ran 2 s long and ended
     the set (its last rep was lost). The window now opens at the trunk's lowest point before the turn.
     Tolerance: the hips time a squat to ~0.4 s (sweep), so a start within 1 s is this rep's own."""
-    rec, truth = simulate_session(random_session_spec(seed, exercise="squat"))
-    analyzer = Analyzer(exercise="squat")
-    analyzer.push(rec.samples)
-    true_set = truth.sets[set_index - 1]
-    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    found, true_set = _set_as_found(seed, "squat", set_index)
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
     after_bounce = [i for i in range(1, len(true_set.reps)) if "momentum" in true_set.reps[i - 1].labels]
     assert after_bounce
@@ -179,11 +180,7 @@ def test_a_squat_after_a_bounced_one_is_timed_from_its_own_start(seed, set_index
 def test_a_rep_whose_return_fell_in_a_dropout_counts():
     """Seed 218, set 2 of good mornings at 25 Hz: a 1.2 s dropout swallowed rep 3's way up, so the trunk
     was back home with no return speed seen; the trip was abandoned, and the set split in two."""
-    rec, truth = simulate_session(random_session_spec(218, exercise="good-morning"))
-    analyzer = Analyzer(exercise="good-morning")
-    analyzer.push(rec.samples)
-    true_set = truth.sets[1]
-    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    found, true_set = _set_as_found(218, "good-morning", 2)
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 4
 
 
