@@ -70,6 +70,10 @@ class SegmentationSettings:
     # speed they sank (the seat stopped them: 0.43-0.53; squats 0.63 and up on the real sets) ...
     sit_max_lean_fraction: float = 0.8  # ... with less trunk lean than this fraction of the set's reps is
     # sitting down after the set, not a rep (simulated squat sets exact 87 -> 93 %)
+    stand_max_overlap_s: float = 0.25  # squats: a trip that begins more than this before the last rep ended ...
+    stand_max_lean_fraction: float = 0.5  # ... leaning less than this fraction of the set's reps is the hips'
+    # leaky height overshooting as the lifter stands tall after the set, not a rep (unseen simulated squat
+    # sets exact 89.5 -> 92.8 %; real squats unchanged)
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this

@@ -106,7 +106,8 @@ class OpenSet:
         longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
         far deeper than the set's reps (picking a plate off the floor); a floor-start rep must put the
         bar down where the set's reps lift it from (not stand up, then bend for a plate); a squat's
-        hips must be driven back up, not sink onto a seat with less lean than the set's reps."""
+        hips must be driven back up, not sink onto a seat with less lean than the set's reps, and a squat
+        must not begin well before the last one ended with a small lean (straightening up after it)."""
         seg = self.segmentation
         if m.start - self.last_end > seg.set_gap_s:
             return False
@@ -121,6 +122,9 @@ class OpenSet:
             return False
         if m.hips_rise_ratio < seg.sit_max_hips_rise_ratio and m.rom_deg < seg.sit_max_lean_fraction * rom:
             return False
+        if (self.tracker.detector == "vertical" and m.start < self.last_end - seg.stand_max_overlap_s
+                and m.rom_deg < seg.stand_max_lean_fraction * rom):
+            return False  # the hips' leaky height overshooting as the lifter stands tall after the set
         return m.rom_deg - rom <= seg.max_extra_depth_deg
 
     def close_due_s(self, history: History, t_now: float) -> float:
