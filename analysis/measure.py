@@ -10,7 +10,7 @@ import numpy as np
 from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _measure_trip, _rep_numbers
-from analysis.squats import hips_reversal_mps2, squat_like, squat_trunk_timing
+from analysis.squats import hips_reversal_mps2, squat_like, squat_trunk_timing, squat_trunk_turn
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -34,6 +34,8 @@ class Measured(NamedTuple):
     hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
     hips_rise_ratio: float  # a squat's peak rising speed of the hips over their peak sinking speed (else 1)
     hips_reversal_mps2: float | None  # a squat's turn at the bottom (analysis.squats.hips_reversal_mps2)
+    phases_s: tuple[float, float, float, float] | None  # reported (start, arrive, depart, end) where they
+    # differ from the rules' four above: a brisk squat's, with the trunk's start and turn (squat_trunk_turn)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -57,7 +59,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         tracker.pattern == TRUNK_STILL)
     if late < 0:
         return None
-    hips_rise_ratio = 1.0
+    hips_rise_ratio, phases_s = 1.0, None
     if row != FLEX_SMOOTH:
         hips_rise_ratio = back_dps / max(out_dps, 1e-9)
         timing = squat_trunk_timing(analyzer, trip, cols[:, late:])
@@ -65,6 +67,9 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
             start, arrive, depart, end, out_dps, back_dps = timing
             a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = (
                 _rep_numbers(cols[:, late:], start, arrive, depart, end, i_turn - late))
+        else:  # the rules keep the hips' timing; the phases reported take the trunk's turn
+            turn = squat_trunk_turn(cols[:, late:], start, arrive, end, seg.hysteresis_deg)
+            phases_s = None if turn is None else (*turn, end)
     if depart - arrive > tracker.rules.max_turn_dwell_s:
         return None
     if not seg.min_rep_s <= end - start <= tracker.rules.max_trip_s:
@@ -88,6 +93,8 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
     if tracker.pattern == TRUNK_STILL and walk_rms > walking:
         return None  # walking, not holding the trunk still while the arms pull
+    if tracker.pattern == TRUNK_STILL and lean_deg > tracker.rules.max_rom_deg:
+        return None  # the trunk swept through more than a pull's sway (a squat or a hinge seen from its turn)
     if tracker.pattern == FLOOR_START and depart - arrive >= 0.5 and held_rms > walking:
         return None  # walking about between two bends is not a lockout
     if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
@@ -96,4 +103,4 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     return Measured(start, arrive, depart, end, out_peak, back_peak, flex_max, flex_max - flex_min,
                     cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
                     hips_rise_ratio, hips_reversal_mps2(cols[T, ab], cols[VELOCITY, ab]) if row == HEIGHT else None,
-                    cols[T, ab].copy(), cols[FLEX, ab].copy())
+                    phases_s, cols[T, ab].copy(), cols[FLEX, ab].copy())

@@ -150,14 +150,15 @@ class OpenSet:
 
     def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
         """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
-        out_s, turn_pause, back_s = m.arrive - m.start, m.depart - m.arrive, m.end - m.depart
+        start, arrive, depart, end = m.phases_s or (m.start, m.arrive, m.depart, m.end)
+        out_s, turn_pause, back_s = arrive - start, depart - arrive, end - depart
         if self.tracker.pattern == TOP_START:
             ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
         else:
             con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
         t0 = self._t_first
         return frozen_instance(
-            Rep, index=number, start_s=m.start - t0, turn_s=0.5 * (m.arrive + m.depart) - t0, end_s=m.end - t0,
+            Rep, index=number, start_s=start - t0, turn_s=0.5 * (arrive + depart) - t0, end_s=end - t0,
             eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
             peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
             sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
@@ -323,7 +324,7 @@ class OpenSet:
                 continue
             fields = rep.__dict__ | {"flags": rep.flags if partial is None else (*rep.flags, partial)}
             if i + 1 < len(ms):
-                fields[home] = max(0.0, ms[i + 1].start - ms[i].end)
+                fields[home] = max(0.0, (ms[i + 1].phases_s or ms[i + 1])[0] - ms[i].end)  # (the start reported)
                 fields["tempo"] = tempo(fields["eccentric_s"], fields["pause_bottom_s"], fields["concentric_s"],
                                         fields["pause_top_s"])
             reps.append(frozen_instance(Rep, **fields))

@@ -49,6 +49,25 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     return timing
 
 
+def squat_trunk_turn(cols: np.ndarray, start_s: float, turn_s: float, end_s: float, hysteresis_deg: float
+                     ) -> tuple[float, float, float] | None:
+    """Start, arrival at and departure from the bottom of a squat whose start and end the hips timed (s),
+    from the trunk's one sweep between them (its lean peaks at the bottom; the hips' leaky height turns
+    and starts early); None when the trunk swept more than once (a tuck at the bottom) or not at all."""
+    a, b = np.searchsorted(cols[T], [start_s, end_s])
+    if b - a < 4:
+        return None
+    peaks = _maxima(cols[FLEX_SMOOTH, a:b], hysteresis_deg)
+    if peaks.size != 1:
+        return None
+    timing = time_rep(cols[T, a:b], cols[RATE_SMOOTH, a:b], 0, int(peaks[0]), b - a - 1)
+    if timing.start_s > turn_s:
+        return None  # the trunk's sweep began after the hips' bottom: not this squat's lean
+    start = max(timing.start_s, start_s)
+    arrive = min(max(timing.arrive_s, start), end_s)
+    return start, arrive, min(max(timing.depart_s, arrive), end_s)
+
+
 def hips_reversal_mps2(t: np.ndarray, velocity: np.ndarray) -> float:
     """How hard a squat turns at the bottom (m/s²): the hips' mean upward acceleration from their
     fastest descent to their fastest rise after it (vertical velocity, m/s, over the rep's samples at
