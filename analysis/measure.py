@@ -59,17 +59,15 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         tracker.pattern == TRUNK_STILL)
     if late < 0:
         return None
-    hips_rise_ratio, phases_s = 1.0, None
+    hips_rise_ratio, hips_timed = 1.0, row == HEIGHT
     if row != FLEX_SMOOTH:
         hips_rise_ratio = back_dps / max(out_dps, 1e-9)
         timing = squat_trunk_timing(analyzer, trip, cols[:, late:])
         if timing is not None:
+            hips_timed = False
             start, arrive, depart, end, out_dps, back_dps = timing
             a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = (
                 _rep_numbers(cols[:, late:], start, arrive, depart, end, i_turn - late))
-        else:  # the rules keep the hips' timing; the phases reported take the trunk's turn
-            turn = squat_trunk_turn(cols[:, late:], start, arrive, end, seg.hysteresis_deg)
-            phases_s = None if turn is None else (*turn, end)
     if depart - arrive > tracker.rules.max_turn_dwell_s:
         return None
     if not seg.min_rep_s <= end - start <= tracker.rules.max_trip_s:
@@ -99,6 +97,9 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         return None  # walking about between two bends is not a lockout
     if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
         out_peak, back_peak = out_dps, back_dps
+    phases_s = None  # the rules kept the hips' timing; the phases reported take the trunk's start and turn
+    if hips_timed and (turn := squat_trunk_turn(cols[:, late:], start, arrive, end, seg.hysteresis_deg)):
+        phases_s = (*turn, end)
     ab = slice(late + a, late + b)  # the rep's samples
     return Measured(start, arrive, depart, end, out_peak, back_peak, flex_max, flex_max - flex_min,
                     cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
