@@ -2,8 +2,10 @@
 
 A squat moves the hips far for little trunk flexion; a hinge or a deadlift flexes the trunk at least
 twice as much per metre of hip travel (the hips' height is the Analyzer's leaky double integral of
-| |acc| - g |, analysis.columns.HEIGHT). Where the hips moved slowly their leaky integral is mostly the
-integrators' own leak, so a squat found by the hips is timed by the trunk when the trunk swept once.
+|acc| - g, analysis.columns.HEIGHT). Where the hips moved slowly their leaky integral is mostly the
+integrators' own leak, so a squat found by the hips is timed by the trunk when the trunk swept once;
+where they moved briskly the leak still starts and turns them early, so the phases reported take the
+trunk's start and turn within the hips' rep. How hard the hips turn at the bottom tells a bounce.
 """
 
 from __future__ import annotations
