@@ -95,8 +95,9 @@ class OpenSet:
 
     def began_with_set_up(self, second: Measured) -> bool:
         """A top-start "set" whose first turn was held far longer than the second (and over 0.8 s):
-        the bend down to a bar on the floor and the set-up before the first pull of a deadlift."""
-        if self.tracker.pattern != TOP_START or len(self.measured) != 1:
+        the bend down to a bar on the floor and the set-up before the first pull of a deadlift. Not for the
+        hips' tracker: a set-up is a trunk's bend, and the hips' leaky height shows holds that are not."""
+        if self.tracker.pattern != TOP_START or self.tracker.detector == "vertical" or len(self.measured) != 1:
             return False
         first = self.measured[0]
         return first.depart - first.arrive > max(0.8, 2.0 * (second.depart - second.arrive))

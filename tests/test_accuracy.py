@@ -201,6 +201,20 @@ def test_a_squat_after_a_bounced_one_is_timed_from_its_own_start(seed, set_index
         assert abs(found[0].reps[i].start_s - true_set.reps[i].start_s) < 1.0
 
 
+def test_guessing_keeps_a_squat_sets_first_reps():
+    """Seed 21, the first set of six squats, exercise not given: the hips' leaky height held the first
+    rep's bottom 1.3 s and the second's not at all, so the set was taken for a deadlift's set-up and
+    dropped, and only the last four reps were found. A set-up is a trunk's bend: the hips' tracker no
+    longer judges it."""
+    rec, truth = simulate_session(random_session_spec(21, exercise="squat"))
+    analyzer = Analyzer()
+    analyzer.push(rec.samples)
+    true_set = truth.sets[0]
+    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 6
+    assert found[0].exercise == "squat"
+
+
 def test_a_rep_whose_return_fell_in_a_dropout_counts():
     """Seed 218, set 2 of good mornings at 25 Hz: a 1.2 s dropout swallowed rep 3's way up, so the trunk
     was back home with no return speed seen; the trip was abandoned, and the set split in two."""
