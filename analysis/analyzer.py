@@ -384,12 +384,18 @@ class Analyzer:
     # helpers for OpenSet ------------------------------------------------------------------------
 
     def squat_leaning(self) -> float:
-        """Guessing: how far a set under way tips the squat-or-hinge call its way (analysis.squats.squat_like):
-        a borderline rep (a shallow squat, a deep-knee hinge) goes with the set's other reps."""
-        if self._active is None:
+        """Guessing: how far a set under way (before one is confirmed, the open set with the most reps)
+        tips the squat-or-hinge call its way (analysis.squats.squat_like): a borderline rep (a shallow
+        squat, a deep-knee hinge) goes with the set's other reps."""
+        under_way = self._active
+        if under_way is None and self._open:
+            by_reps = sorted(self._open.values(), key=lambda s: len(s.reps))
+            if len(by_reps) == 1 or len(by_reps[-1].reps) > len(by_reps[-2].reps):
+                under_way = by_reps[-1]
+        if under_way is None:
             return 1.0
         bias = self.settings.segmentation.squat_set_leaning
-        return bias if self._active.tracker.detector == "vertical" else 1.0 / bias
+        return bias if under_way.tracker.detector == "vertical" else 1.0 / bias
 
     def columns(self, a: int, b: int) -> np.ndarray:
         """The history's rows (analysis.columns) for global sample indices [a, b), as far as held."""
