@@ -324,6 +324,8 @@ class Analyzer:
         t_now = self._rel(self._history.value(T, index))
         for event in open_set.add(rep, t_now):
             self._emit(index, event)
+        if self.exercise is None:
+            open_set.take_first([s for s in self._open.values() if s is not open_set])
         if self._active is None and len(open_set.reps) >= tracker.min_reps:
             self._active = open_set
             for other in list(self._open):

@@ -11,6 +11,7 @@ from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEn
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
 from analysis.segmentation import SegmentationSettings
+from analysis.squats import squat_like
 from analysis.stats import fsum_np, mean_np, median, std_np
 
 if TYPE_CHECKING:
@@ -269,6 +270,32 @@ class OpenSet:
         hold_ratio = (m.depart - m.arrive) / max(median(x.depart - x.arrive for x in others), 0.1)
         travel_ratio = m.hip_travel_m / max(median(x.hip_travel_m for x in others), 0.01)
         return rise_ratio > seg.unloaded_min_rise_ratio and hold_ratio * travel_ratio > seg.unloaded_min_unlikeness
+
+    def take_first(self, others: list[OpenSet]) -> None:
+        """Guessing, as this set takes its first rep: another top-start tracker's one-rep "set" that ended
+        just before it and is like it (range, duration, and squat-like or not as this set's tracker is,
+        with a set's leaning) was the first rep, claimed before a set showed which tracker it belongs to
+        (a first squat whose hips travelled just short of squat-like). Both sets go on; the first to be
+        confirmed stays."""
+        seg = self.segmentation
+        if len(self.measured) != 1 or self.tracker.pattern != TOP_START:
+            return
+        ones = [o.measured[0] for o in others if len(o.measured) == 1 and o.tracker.pattern == TOP_START]
+        if not ones:
+            return
+        m, medians = max(ones, key=lambda x: x.end), self._medians()
+        squat = self.tracker.detector == "vertical"
+        leaning = seg.squat_set_leaning if squat else 1.0 / seg.squat_set_leaning
+        if (not 0.0 <= self.measured[0].start - m.end <= seg.set_gap_s
+                or squat_like(m.hip_travel_m, m.rom_deg, seg, leaning) != squat
+                or not 0.65 * medians.rom_deg <= m.rom_deg <= medians.rom_deg + seg.max_extra_depth_deg
+                or m.end - m.start > seg.max_duration_ratio * medians.duration_s):
+            return
+        kept = [m, *self.measured]
+        self.measured, self.reps = [], []
+        for x in kept:
+            self._append(x)
+        self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, self._baseline_deg())
 
     def confirm(self, t_now: float) -> list[Event]:
         return [] if self.announced else self._announce(t_now, all_reps=True)

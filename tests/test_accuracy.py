@@ -215,6 +215,20 @@ def test_guessing_keeps_a_squat_sets_first_reps():
     assert found[0].exercise == "squat"
 
 
+def test_guessing_gives_a_squat_set_its_first_rep_claimed_as_a_hinge():
+    """Seed 9, the first set of four squats, exercise not given: the first squat's hips travelled 0.249 m
+    (squat-like from 0.25 m), so the trunk's tracker claimed it and the hips' set began with rep 2. A
+    one-rep "set" of the other top-start tracker that ended just before a set's first rep and is like it
+    (squat-like with a squat set's leaning) becomes its first rep."""
+    rec, truth = simulate_session(random_session_spec(9, exercise="squat"))
+    analyzer = Analyzer()
+    analyzer.push(rec.samples)
+    true_set = truth.sets[0]
+    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 4
+    assert found[0].exercise == "squat"
+
+
 def test_a_rep_whose_return_fell_in_a_dropout_counts():
     """Seed 218, set 2 of good mornings at 25 Hz: a 1.2 s dropout swallowed rep 3's way up, so the trunk
     was back home with no return speed seen; the trip was abandoned, and the set split in two."""
