@@ -159,10 +159,11 @@ def test_turning_around_while_walking_is_not_a_rep(seed, exercise):
     assert len(match_reps(found, true_reps)) == len(found)  # every rep found is a true one
 
 
-def _set_as_found(seed: int, exercise: str, set_index: int):
-    """The sets found within 1 s of a simulated session's true set `set_index` (1-based), and that set."""
+def _set_as_found(seed: int, exercise: str, set_index: int, guessed: bool = False):
+    """The sets found within 1 s of a simulated session's true set `set_index` (1-based), and that set;
+    guessed: the exercise not given to the analyzer."""
     rec, truth = simulate_session(random_session_spec(seed, exercise=exercise))
-    analyzer = Analyzer(exercise=exercise)
+    analyzer = Analyzer(exercise=None if guessed else exercise)
     analyzer.push(rec.samples)
     true_set = truth.sets[set_index - 1]
     return [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0], true_set
@@ -206,11 +207,7 @@ def test_guessing_keeps_a_squat_sets_first_reps():
     rep's bottom 1.3 s and the second's not at all, so the set was taken for a deadlift's set-up and
     dropped, and only the last four reps were found. A set-up is a trunk's bend: the hips' tracker no
     longer judges it."""
-    rec, truth = simulate_session(random_session_spec(21, exercise="squat"))
-    analyzer = Analyzer()
-    analyzer.push(rec.samples)
-    true_set = truth.sets[0]
-    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    found, true_set = _set_as_found(21, "squat", 1, guessed=True)
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 6
     assert found[0].exercise == "squat"
 
@@ -220,11 +217,7 @@ def test_guessing_gives_a_squat_set_its_first_rep_claimed_as_a_hinge():
     (squat-like from 0.25 m), so the trunk's tracker claimed it and the hips' set began with rep 2. A
     one-rep "set" of the other top-start tracker that ended just before a set's first rep and is like it
     (squat-like with a squat set's leaning) becomes its first rep."""
-    rec, truth = simulate_session(random_session_spec(9, exercise="squat"))
-    analyzer = Analyzer()
-    analyzer.push(rec.samples)
-    true_set = truth.sets[0]
-    found = [s for s in analyzer.finish().sets if abs(s.start_s - true_set.start_s) < 1.0]
+    found, true_set = _set_as_found(9, "squat", 1, guessed=True)
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 4
     assert found[0].exercise == "squat"
 
