@@ -178,6 +178,22 @@ def test_sitting_down_right_after_a_squat_set_is_not_a_rep(seed, set_index):
     assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
 
 
+def test_sitting_down_and_getting_up_between_squat_sets_are_not_reps():
+    """Seed 0 as a squat session sits down twice between sets 1 and 2 (hips 0.45 m down, trunk leaning
+    18-28 deg and back): the hips' leaky height shows each move as a dip, and six such "squats" had formed
+    a set that set 2's squats joined, its rounding baseline taken from the leans (5 false flags). Inside
+    those "reps" the hips' leaky height travelled 0.06-0.09 m; real squats travel 0.22 m and more, simulated
+    ones 0.11 m and more (min_squat_travel_m 0.10)."""
+    rec, truth = simulate_session(random_session_spec(0, exercise="squat"))
+    analyzer = Analyzer(exercise="squat")
+    analyzer.push(rec.samples)
+    found = analyzer.finish().sets
+    sits = [(a, b) for a, b, name in truth.rests if name == "sit"]
+    assert not [r for s in found for r in s.reps if any(a < 0.5 * (r.start_s + r.end_s) < b for a, b in sits)]
+    assert [len(s.reps) for s in found] == [len(s.reps) for s in truth.sets]
+    assert not [f for s in found for r in s.reps for f in r.flags if f.kind == "rounding"]
+
+
 @pytest.mark.parametrize(("seed", "set_index"), [(183, 2), (195, 1)])
 def test_standing_tall_after_a_squat_set_is_not_a_rep(seed, set_index):
     """After the last squat the hips' leaky height overshoots the top and sinks back while the lifter
