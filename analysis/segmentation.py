@@ -51,6 +51,9 @@ class SegmentationSettings:
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
     home_mismatch_deg: float = 12.0  # a rep ends this close to where it started (or half its range)
+    unlocked_max_extra_deg: float = 6.0  # a floor-start rep not still at lockout (0.1 s) and not rushed (over
+    # half the set's median duration) ends at most this much deeper than the set's reps start (standing up
+    # after the set and bending for a plate: 4-12 deg deeper; simulated reps 99 % within 2.5 deg)
     still_home_min_deg: float = 4.0  # without --exercise: trunk-still home at least this far from neutral (a
     # pulldown leaning back 5 deg; standing sways 1-2 deg)
     set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up

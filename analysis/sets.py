@@ -107,7 +107,8 @@ class OpenSet:
         """Does this trip continue the set? It must start soon after the last rep, not last far
         longer, not be both much smaller and much quicker (leaning to sit or stand up), and not go
         far deeper than the set's reps (picking a plate off the floor); a floor-start rep must put the
-        bar down where the set's reps lift it from (not stand up, then bend for a plate); a squat's
+        bar down where the set's reps lift it from (not stand up, then bend for a plate), and not deeper
+        with no hold at lockout (`unlocked_max_extra_deg`); a squat's
         hips must be driven back up, not sink onto a seat with less lean than the set's reps, and a squat
         must not begin well before the last one ended with a small lean (straightening up after it)."""
         seg = self.segmentation
@@ -115,8 +116,12 @@ class OpenSet:
             return False
         medians = self._medians()
         if self.tracker.pattern == FLOOR_START:  # where this rep put the bar down, against the set's
-            if abs(float(m.flex[-1]) - medians.home_flexion_deg) > seg.home_mismatch_deg:
+            deeper_deg = float(m.flex[-1]) - medians.home_flexion_deg
+            if abs(deeper_deg) > seg.home_mismatch_deg:
                 return False
+            if (deeper_deg > seg.unlocked_max_extra_deg and m.depart - m.arrive < 0.1
+                    and m.end - m.start > 0.5 * medians.duration_s):
+                return False  # not still at the top (0.1 s), nor rushed: stood up, then bent down for a plate
         duration, rom = medians.duration_s, medians.rom_deg
         if m.end - m.start > seg.max_duration_ratio * duration:
             return False

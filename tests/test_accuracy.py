@@ -205,6 +205,17 @@ def test_a_plate_picked_up_right_after_an_rdl_set_is_not_a_rounded_last_rep(seed
     assert not [f for r in found[0].reps for f in r.flags if f.kind == "rounding"]
 
 
+@pytest.mark.parametrize(("seed", "set_index"), [(323, 1), (350, 1)])
+def test_standing_up_after_a_deadlift_set_then_bending_for_a_plate_is_not_a_rep(seed, set_index):
+    """After the last deadlift the lifter stands up and at once bends for a plate 8-11 deg deeper than the
+    bar's floor position: a "pull" and a "set-down" with no hold at the top, counted and flagged rounding.
+    The set's reps put the bar down within 2.5 deg of where they lift it (99 % of simulated reps); a jerked
+    rep that does not stop at lockout is rushed (under half the set's duration), so it stays."""
+    found, true_set = _set_as_found(seed, "deadlift", set_index)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+    assert not [f for r in found[0].reps for f in r.flags if f.kind == "rounding"]
+
+
 @pytest.mark.parametrize(("seed", "set_index"), [(183, 2), (195, 1)])
 def test_standing_tall_after_a_squat_set_is_not_a_rep(seed, set_index):
     """After the last squat the hips' leaky height overshoots the top and sinks back while the lifter
