@@ -83,6 +83,10 @@ class SegmentationSettings:
     stand_max_lean_fraction: float = 0.5  # ... leaning less than this fraction of the set's reps is the hips'
     # leaky height overshooting as the lifter stands tall after the set, not a rep (unseen simulated squat
     # sets exact 89.5 -> 92.8 %; real squats unchanged)
+    bend_min_extra_deg: float = 10.0  # squats: a trip leaning this much past the set's reps ...
+    bend_min_lean_deg_per_m: float = 350.0  # ... and this much per metre of the hips' (leaky) travel is a bend
+    # for a plate, not a squat (simulated: half the plates, leaning 70-95 deg; squats leaning 10 deg past
+    # their set's, rounded ones, at most 268 deg/m; every real squat at most 178)
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this

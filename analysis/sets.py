@@ -132,7 +132,14 @@ class OpenSet:
         if (self.tracker.detector == "vertical" and m.start < self.last_end - seg.stand_max_overlap_s
                 and m.rom_deg < seg.stand_max_lean_fraction * rom):
             return False  # the hips' leaky height overshooting as the lifter stands tall after the set
-        return m.rom_deg - rom <= seg.max_extra_depth_deg
+        return m.rom_deg - rom <= seg.max_extra_depth_deg and not self._bend_among_squats(m, rom)
+
+    def _bend_among_squats(self, m: Measured, rom_deg: float) -> bool:
+        """Squats: did this trip lean well past rom_deg (a set's, or the next rep's) for the hips' travel of
+        a bend (`bend_min_lean_deg_per_m`): a plate picked up from the floor next to the set?"""
+        seg = self.segmentation
+        return (self.tracker.detector == "vertical" and m.rom_deg - rom_deg > seg.bend_min_extra_deg
+                and m.rom_deg > seg.bend_min_lean_deg_per_m * m.hip_travel_m)
 
     def close_due_s(self, history: History, t_now: float) -> float:
         """When the set ends for lack of a next rep (s, recording clock), as known at t_now: set_gap_s
@@ -215,7 +222,8 @@ class OpenSet:
             first = self.measured[0]
             if (first.end - first.start > seg.max_duration_ratio * (m.end - m.start)
                     or first.rom_deg < self._first_min_fraction() * m.rom_deg
-                    or first.rom_deg - m.rom_deg > seg.max_extra_depth_deg):
+                    or first.rom_deg - m.rom_deg > seg.max_extra_depth_deg
+                    or self._bend_among_squats(first, m.rom_deg)):
                 self.measured.clear()
                 self._medians_now = None
                 self.reps.clear()
