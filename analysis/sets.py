@@ -11,8 +11,9 @@ from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEn
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
 from analysis.segmentation import SegmentationSettings
+from analysis.set_summary import speed_reference, summary, tempo
 from analysis.squats import squat_like
-from analysis.stats import fsum_np, mean_np, median, std_np
+from analysis.stats import median
 
 if TYPE_CHECKING:
     from analysis.buffer import History
@@ -40,20 +41,6 @@ def frozen_instance(cls: type, **fields: object) -> object:
     obj = object.__new__(cls)
     obj.__dict__.update(fields)
     return obj
-
-
-def _speed_reference(rep: Rep) -> bool:
-    """Can this rep's speed be the set's best for velocity loss? Not a bounced or rounded one."""
-    return not rep.flags or not any(f.kind in ("momentum", "rounding") for f in rep.flags)
-
-
-def tempo(eccentric_s: float | None, pause_bottom_s: float | None, concentric_s: float | None,
-          pause_top_s: float | None) -> str:
-    """eccentric-pause_bottom-concentric-pause_top in whole seconds ('?' where unknown)."""
-    return (f"{'?' if eccentric_s is None else round(eccentric_s)}-"
-            f"{'?' if pause_bottom_s is None else round(pause_bottom_s)}-"
-            f"{'?' if concentric_s is None else round(concentric_s)}-"
-            f"{'?' if pause_top_s is None else round(pause_top_s)}")
 
 
 class OpenSet:
@@ -204,7 +191,7 @@ class OpenSet:
         `fatigue_loss_pct` (one slow rep is tempo noise; the cue is a signal to end the set)."""
         if not self.reps or any(f.kind == "fatigue" for r in self.reps for f in r.flags):
             return None
-        best = max([r.peak_velocity_dps for r in self.reps if _speed_reference(r)] + [rep.peak_velocity_dps])
+        best = max([r.peak_velocity_dps for r in self.reps if speed_reference(r)] + [rep.peak_velocity_dps])
         if fl.fatigue_flag(self.reps[-1], best, self.settings) is None:
             return None
         return fl.fatigue_flag(rep, best, self.settings)
@@ -377,40 +364,7 @@ class OpenSet:
         name = exercise or self._guess()
         return SetReport(index=self.index, exercise=name, exercise_guessed=exercise is None,
                          pattern=self.tracker.pattern, start_s=reps[0].start_s, end_s=reps[-1].end_s,
-                         reps=tuple(reps), summary=self._summary(reps))
-
-    def _summary(self, reps: list[Rep]) -> dict:
-        durations = [r.end_s - r.start_s for r in reps]
-        velocities = [r.peak_velocity_dps for r in reps]
-        clean = [r.peak_velocity_dps for r in reps if _speed_reference(r)]
-        best = max(clean) if clean else max(velocities)
-
-        def mean(name: str) -> float | None:
-            values = [v for r in reps if (v := getattr(r, name)) is not None]
-            return round(mean_np(values), 2) if values else None
-
-        baseline = self._baseline_deg()
-        counts: dict[str, int] = {}
-        for r in reps:
-            for f in r.flags:
-                counts[f.kind] = counts.get(f.kind, 0) + 1
-        return {
-            "reps": len(reps),
-            "flagged_reps": sum(1 for r in reps if r.flags),
-            "flags": counts,
-            "time_under_tension_s": round(fsum_np(durations), 2),
-            "mean_eccentric_s": mean("eccentric_s"),
-            "mean_pause_bottom_s": mean("pause_bottom_s"),
-            "mean_concentric_s": mean("concentric_s"),
-            "mean_pause_top_s": mean("pause_top_s"),
-            "rep_duration_cv_pct": round(100 * std_np(durations) / mean_np(durations), 1),
-            "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
-            "baseline_peak_flexion_deg": None if baseline is None else round(baseline, 2),
-            "rounding_threshold_deg": None if self.cue_threshold_deg is None else round(self.cue_threshold_deg, 2),
-            "median_rom_deg": round(median(r.rom_deg for r in reps), 2),
-            "best_velocity_dps": round(best, 1),
-            "velocity_loss_pct": round(100 * (1 - velocities[-1] / best), 1) if best > 0 else None,
-        }
+                         reps=tuple(reps), summary=summary(reps, self._baseline_deg(), self.cue_threshold_deg))
 
     def ended(self, set_report: SetReport, t_now: float) -> list[Event]:
         events: list[Event] = []
