@@ -79,8 +79,8 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
             return None
     if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
         return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-    if row == HEIGHT and travel_m < seg.min_squat_travel_m:
-        return None  # the trunk leaned but the hips hardly moved: sitting down or standing up, not a squat
+    if row == HEIGHT and travel_m < seg.min_squat_travel_m and flex_max - flex_min < seg.sit_max_lean_deg:
+        return None  # the trunk leaned a little, the hips hardly moved: sitting down or standing up, not a squat
     lean_deg = flex_max - flex_min
     if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
             travel_m, lean_deg, seg, analyzer.squat_leaning()):

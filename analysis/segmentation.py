@@ -61,9 +61,10 @@ class SegmentationSettings:
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
     vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much
     min_squat_depth_m: float = 0.05  # squats: a smaller dip of the (leaky) height is not a rep
-    min_squat_travel_m: float = 0.10  # squats: a rep whose hips' leaky height travels less than this, peak to
-    # peak, was a lean with the hips nearly still (sitting down, standing up; simulated squats 0.11 and up,
-    # 1st percentile 0.18; real 0.22 and up)
+    min_squat_travel_m: float = 0.10  # squats: a rep leaning less than sit_max_lean_deg whose hips' leaky height
+    # travels less than this, peak to peak, was a lean with the hips nearly still (sitting down, standing up:
+    # 0.06-0.09 m, 18-28 deg; simulated squats 1st percentile 0.18 m, a few deep-leaning ones under 0.1;
+    # real 0.22 and up)
     squat_min_hip_travel_m: float = 0.25  # without --exercise: a rep whose hips travel this far (leaky
     # height, peak to peak, m) ...
     squat_max_lean_deg_per_m: float = 150.0  # ... while the trunk flexes at most this much per metre of it is
