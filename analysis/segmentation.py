@@ -24,6 +24,8 @@ class SegmentationSettings:
     still_first_min_fraction: float = 0.5  # trunk-still: a first "rep" swaying less than this fraction of the
     # second is a fidget before the set, not a rep (a row's sway varies 2-3.5 deg from rep to rep; hinges use
     # flags.partial_fraction)
+    still_first_max_ratio: float = 3.0  # trunk-still: a first "rep" swaying over this many times the second is
+    # sitting down or leaning into position (a partial second pull sways 0.4-0.6 of a full one)
     max_still_activity_mps2: float = 1.5  # RMS of | |acc| - g | above this is walking: not in a trunk-still
     # rep, nor while holding a turning point
     max_rep_turn_deg: float = 90.0  # a trip turning the trunk this far about the vertical is turning around

@@ -26,8 +26,8 @@ class _Medians(NamedTuple):
 
     duration_s: float
     # how long after leaving home a next rep is first seen (s): a top-start lift's home turning point shows
-    # as soon as the lifter moves down; a floor-start or trunk-still trip only once it leaves its turning
-    # point (the median rep's time out and held there)
+    # as soon as the lifter moves down; a floor-start or trunk-still trip only once it has moved back from
+    # its turning point by the hysteresis (slow in a small, slow pull): by the end of a rep of median length
     sighting_lag_s: float
     rom_deg: float
     home_flexion_deg: float
@@ -74,7 +74,7 @@ class OpenSet:
             ms, k, pattern = self.measured, self.settings.baseline_reps, self.tracker.pattern
             self._medians_now = _Medians(
                 median([x.end - x.start for x in ms]),
-                0.0 if pattern == TOP_START else median([x.depart - x.start for x in ms]),
+                0.0 if pattern == TOP_START else median([x.end - x.start for x in ms]),
                 median([x.rom_deg for x in ms]),
                 median([x.home_flexion_deg for x in ms]),
                 None if len(ms) < k or pattern == TRUNK_STILL
@@ -210,7 +210,8 @@ class OpenSet:
             if (first.end - first.start > seg.max_duration_ratio * (m.end - m.start)
                     or first.rom_deg < self._first_min_fraction() * m.rom_deg
                     or first.rom_deg - m.rom_deg > seg.max_extra_depth_deg
-                    or self._bend_among_squats(first, m.rom_deg)):
+                    or self._bend_among_squats(first, m.rom_deg)
+                    or (self.tracker.pattern == TRUNK_STILL and first.rom_deg > seg.still_first_max_ratio * m.rom_deg)):
                 self.measured.clear()
                 self._medians_now = None
                 self.reps.clear()

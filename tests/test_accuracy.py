@@ -227,6 +227,29 @@ def test_a_plate_picked_up_right_after_a_squat_set_is_not_a_rep(seed, set_index)
     assert not [f for r in found[0].reps for f in r.flags if f.kind == "rounding"]
 
 
+def test_a_pull_seen_late_after_a_missed_partial_keeps_its_set():
+    """Seed 300 as a row session: the third pull sways 0.7 deg (a partial, below what the trackers see),
+    so 4.4 s pass between reps; the next pull (1.1 deg, slow) showed its turning point only after the set
+    had closed for lack of a next rep, which split the set in two. A trunk-still or floor-start rep's turn
+    shows by the end of a rep of median length: the set stays open that long past `set_gap_s`."""
+    rec, truth = simulate_session(random_session_spec(300, exercise="bent-over-row"))
+    analyzer = Analyzer(exercise="bent-over-row")
+    analyzer.push(rec.samples)
+    true_set = truth.sets[0]
+    inside = [s for s in analyzer.finish().sets if s.start_s < true_set.end_s and s.end_s > true_set.start_s]
+    assert len(inside) == 1
+    assert abs(inside[0].start_s - true_set.start_s) < 0.5 and abs(inside[0].end_s - true_set.end_s) < 0.5
+
+
+def test_sitting_down_to_the_pulldown_is_not_its_first_rep():
+    """Seed 306 as a pulldown session: sitting down on the machine leans the trunk 17 deg and back 4 s
+    before the first pull (2.7 deg): once the set stayed open long enough to see that pull, the lean was
+    its first rep, flagged momentum. A first trunk-still "rep" swaying over `still_first_max_ratio` (3)
+    times the second is dropped (a partial second pull sways 0.4-0.6 of a full one)."""
+    found, true_set = _set_as_found(306, "lat-pulldown", 1)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+
+
 @pytest.mark.parametrize(("seed", "set_index"), [(183, 2), (195, 1)])
 def test_standing_tall_after_a_squat_set_is_not_a_rep(seed, set_index):
     """After the last squat the hips' leaky height overshoots the top and sinks back while the lifter
