@@ -45,7 +45,7 @@ class SegmentationSettings:
     unloaded_min_unlikeness: float = 1.5  # bottom x hips' travel is this many times the set's (gripping a
     # plate, bending the knees to reach the floor; seeds 0-119: up to 1.28 for reps rising 1.2x slower,
     # 1.6-21 for most plates picked up 0.5-2 s from a set)
-    unloaded_min_hold_ratio: float = 1.05  # a last top-start "rep" past the set's rounding threshold that
+    unloaded_min_hold_ratio: float = 1.05  # a last top-start "rep" rounding_margin_deg past the set's first reps that
     # held at the bottom this many times as long as the set's reps is an unloaded bend (gripping a plate);
     # a rounded rep reaches its depth in a burst and turns (simulated rounded reps: 0.2-0.96)
     set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one

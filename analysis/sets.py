@@ -252,8 +252,9 @@ class OpenSet:
         (medians) it came up more slowly relative to its own descent, and either went down faster
         (`unloaded_descent_ratio`, `unloaded_rise_ratio`) or, counting also the hold at the bottom
         (gripping the plate) and the hips' drop (bending the knees to reach the floor), is unlike them
-        by a factor of `unloaded_min_unlikeness` (`unloaded_min_rise_ratio`); or, the last, went past the
-        rounding threshold and held the bottom as long as the set's reps (`unloaded_min_hold_ratio`): a rounded
+        by a factor of `unloaded_min_unlikeness` (`unloaded_min_rise_ratio`); or, the last, went
+        `rounding_margin_deg` past the set's first reps and held the bottom as long as the set's reps
+        (`unloaded_min_hold_ratio`): a rounded
         rep reaches its depth in a burst and turns. A rep slowing at the end
         of a hard set keeps its controlled descent, hold and hips, and a bounced rep (momentum flag) is
         a fault of the set, so both stay."""
@@ -271,8 +272,9 @@ class OpenSet:
                 and rise_ratio > seg.unloaded_rise_ratio):
             return True
         hold_ratio = (m.depart - m.arrive) / max(median(x.depart - x.arrive for x in others), 0.1)
-        if (i == len(self.measured) - 1 and hold_ratio >= seg.unloaded_min_hold_ratio
-                and any(f.kind == "rounding" for f in self.reps[i].flags)):
+        baseline = self._baseline_deg()
+        if (i == len(self.measured) - 1 and hold_ratio >= seg.unloaded_min_hold_ratio and baseline is not None
+                and m.peak_flexion_deg > baseline + self.settings.rounding_margin_deg):
             return True
         travel_ratio = m.hip_travel_m / max(median(x.hip_travel_m for x in others), 0.01)
         return rise_ratio > seg.unloaded_min_rise_ratio and hold_ratio * travel_ratio > seg.unloaded_min_unlikeness
