@@ -59,6 +59,9 @@ class SegmentationSettings:
     still_home_min_deg: float = 4.0  # without --exercise: trunk-still home at least this far from neutral (a
     # pulldown leaning back 5 deg; standing sways 1-2 deg)
     set_up_dwell_s: float = 1.2  # without --exercise: a top-start turn held this long was a set-up
+    set_up_hold_ratio: float = 1.5  # without --exercise: a top-start "set" whose first turn was held over 0.8 s
+    # and this many times as long as the second's began with a deadlift's set-up (simulated RDLs and good
+    # mornings: at most 1.38; deadlift set-ups held 0.9-1.2 s against 0.5-0.8 s on the floor between reps)
     vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
     vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much

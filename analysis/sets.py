@@ -88,7 +88,8 @@ class OpenSet:
         if self.tracker.pattern != TOP_START or self.tracker.detector == "vertical" or len(self.measured) != 1:
             return False
         first = self.measured[0]
-        return first.depart - first.arrive > max(0.8, 2.0 * (second.depart - second.arrive))
+        ratio = self.segmentation.set_up_hold_ratio
+        return first.depart - first.arrive > max(0.8, ratio * (second.depart - second.arrive))
 
     def fits(self, m: Measured) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far

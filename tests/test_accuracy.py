@@ -284,6 +284,17 @@ def test_guessing_keeps_a_squat_sets_first_reps():
     assert found[0].exercise == "squat"
 
 
+@pytest.mark.parametrize(("seed", "set_index"), [(0, 1), (162, 2)])
+def test_guessing_tells_a_deadlifts_set_up_from_a_hinge(seed, set_index):
+    """Exercise not given: the bend down to the bar and the hold to set up (0.9-1.2 s at the turn) made
+    the first trip of the top-start tracker, whose set (lockout to floor to lockout, half a rep off) was
+    confirmed before the floor-start tracker's. A first turn held 1.5 times the second's (was 2) is a
+    set-up: simulated RDLs and good mornings hold their first turn at most 1.38 times the second's."""
+    found, true_set = _set_as_found(seed, "deadlift", set_index, guessed=True)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+    assert found[0].exercise == "deadlift"
+
+
 def test_guessing_gives_a_squat_set_its_first_rep_claimed_as_a_hinge():
     """Seed 9, the first set of four squats, exercise not given: the first squat's hips travelled 0.249 m
     (squat-like from 0.25 m), so the trunk's tracker claimed it and the hips' set began with rep 2. A
