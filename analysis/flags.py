@@ -22,6 +22,8 @@ class FlagSettings:
     momentum_max_turn_pause_s: float = 0.12  # momentum: no longer pause than this at the turn ...
     momentum_max_concentric_s: float = 0.7  # ... and a concentric faster than this (bounce, jerk)
     momentum_hips_reversal_mps2: float = 3.0  # momentum on squats: the hips turn up out of the bottom this hard
+    momentum_hips_reversal_ratio: float = 3.0  # ... or this many times as hard as the set's earlier reps (their
+    momentum_hips_min_reversal_mps2: float = 1.5  # median, from two) and at least this hard
     heave_sway_deg: float = 6.0  # momentum on trunk-still lifts: trunk swing larger than this ...
     heave_velocity_dps: float = 30.0  # ... or a trunk velocity higher than this
     partial_fraction: float = 0.7  # partial: range of motion below this fraction of the set's median
@@ -58,13 +60,19 @@ def rounding_flag(rep: Rep, threshold_deg: float | None, crossed_s: float, basel
 
 
 def momentum_flag(rep: Rep, pattern: str, turn_pause_s: float | None, settings: FlagSettings,
-                  hips_reversal_mps2: float | None = None) -> Flag | None:
+                  hips_reversal_mps2: float | None = None, set_reversal_mps2: float | None = None) -> Flag | None:
     """Ballistic concentric with no pause at the turn, or a torso heave on trunk-still lifts; on squats
-    timed by the hips (whose leaky height shows no pause to time), hips reversing hard at the bottom."""
+    timed by the hips (whose leaky height shows no pause to time), hips reversing hard at the bottom:
+    harder than `momentum_hips_reversal_mps2`, or than `momentum_hips_reversal_ratio` times the set's
+    earlier reps (set_reversal_mps2, their median) and `momentum_hips_min_reversal_mps2`."""
     if hips_reversal_mps2 is not None:
-        if hips_reversal_mps2 < settings.momentum_hips_reversal_mps2:
+        threshold = settings.momentum_hips_reversal_mps2
+        if set_reversal_mps2 is not None:
+            threshold = min(threshold, max(settings.momentum_hips_min_reversal_mps2,
+                                           settings.momentum_hips_reversal_ratio * set_reversal_mps2))
+        if hips_reversal_mps2 < threshold:
             return None
-        return Flag("momentum", rep.turn_s, round(hips_reversal_mps2, 2), settings.momentum_hips_reversal_mps2,
+        return Flag("momentum", rep.turn_s, round(hips_reversal_mps2, 2), round(threshold, 2),
                     "m/s²", f"Bounce: your hips turned up out of the bottom at {hips_reversal_mps2 / 9.81:.2f} g. "
                     "Control the descent and drive up without bouncing.")
     if pattern == TRUNK_STILL:

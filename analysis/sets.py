@@ -181,7 +181,9 @@ class OpenSet:
         turn_pause = rep.pause_bottom_s if self.tracker.pattern == TOP_START else None
         if self.tracker.pattern not in (TOP_START, TRUNK_STILL) and len(self.measured) > 1:
             turn_pause = max(0.0, m.start - self.measured[-2].end)  # the dwell on the floor before this pull
-        out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings, m.hips_reversal_mps2))
+        earlier = [x.hips_reversal_mps2 for x in self.measured[:-1] if x.hips_reversal_mps2 is not None]
+        out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings, m.hips_reversal_mps2,
+                                    median(earlier) if len(earlier) >= 2 else None))
         out.append(fl.twist_flag(rep, self.settings))
         if not any(f is not None for f in out):  # a flagged rep is fast for the wrong reason
             out.append(self._fatigue(rep))

@@ -132,6 +132,18 @@ def test_squat_bounces_are_told_by_the_hips():
     assert score.recall("momentum") >= 0.9
 
 
+@pytest.mark.parametrize(("seed", "set_index", "rep_index"), [(320, 3, 5), (337, 1, 3)])
+def test_a_bounce_in_a_slow_squat_set_is_told_against_the_set(seed, set_index, rep_index):
+    """A bounce whose hips turned up at 2.3-3 m/s², under the 3 m/s² that flags any squat, in a set whose
+    controlled reps turn at ~0.3 m/s²: 7-10 times theirs. A reversal 3 times the set's earlier reps and at
+    least 1.5 m/s² is a bounce too (real unbounced bodyweight squats: at most 1.8 times their set's)."""
+    found, true_set = _set_as_found(seed, "squat", set_index)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+    assert "momentum" in true_set.reps[rep_index - 1].labels
+    flagged = [r.index for r in found[0].reps if any(f.kind == "momentum" for f in r.flags)]
+    assert flagged == [rep_index]
+
+
 def test_first_rep_after_a_long_rest_is_found():
     """Seed 105: 27 s of standing, then a set of four squats; the hips' last turning point dates from the
     set before (a regression: the first rep was lost)."""
