@@ -48,6 +48,8 @@ class SegmentationSettings:
     unloaded_min_hold_ratio: float = 1.05  # a last top-start "rep" rounding_margin_deg past the set's first reps that
     # held at the bottom this many times as long as the set's reps is an unloaded bend (gripping a plate);
     # a rounded rep reaches its depth in a burst and turns (simulated rounded reps: 0.2-0.96)
+    unloaded_last_hold_ratio: float = 2.0  # ... and so is a last one held this many times as long, however deep
+    # (simulated true last reps: 99th percentile 1.26, one of ~1900 at 2.12; plates held 1-7.5 times)
     set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral

@@ -257,10 +257,10 @@ class OpenSet:
         (gripping the plate) and the hips' drop (bending the knees to reach the floor), is unlike them
         by a factor of `unloaded_min_unlikeness` (`unloaded_min_rise_ratio`); or, the last, went
         `rounding_margin_deg` past the set's first reps and held the bottom as long as the set's reps
-        (`unloaded_min_hold_ratio`): a rounded
-        rep reaches its depth in a burst and turns. A rep slowing at the end
-        of a hard set keeps its controlled descent, hold and hips, and a bounced rep (momentum flag) is
-        a fault of the set, so both stay."""
+        (`unloaded_min_hold_ratio`), or held it `unloaded_last_hold_ratio` times as long however deep: a
+        rounded rep reaches its depth in a burst and turns, and a loaded rep is not held at the bottom.
+        A rep slowing at the end of a hard set keeps its controlled descent, hold and hips, and a bounced
+        rep (momentum flag) is a fault of the set, so both stay."""
         if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(self.measured) < 4:
             return False
         others = self.measured[:i] + self.measured[i + 1:]
@@ -276,8 +276,9 @@ class OpenSet:
             return True
         hold_ratio = (m.depart - m.arrive) / max(median(x.depart - x.arrive for x in others), 0.1)
         baseline = self._baseline_deg()
-        if (i == len(self.measured) - 1 and hold_ratio >= seg.unloaded_min_hold_ratio and baseline is not None
-                and m.peak_flexion_deg > baseline + self.settings.rounding_margin_deg):
+        if i == len(self.measured) - 1 and (hold_ratio >= seg.unloaded_last_hold_ratio or (
+                hold_ratio >= seg.unloaded_min_hold_ratio and baseline is not None
+                and m.peak_flexion_deg > baseline + self.settings.rounding_margin_deg)):
             return True
         travel_ratio = m.hip_travel_m / max(median(x.hip_travel_m for x in others), 0.01)
         return rise_ratio > seg.unloaded_min_rise_ratio and hold_ratio * travel_ratio > seg.unloaded_min_unlikeness

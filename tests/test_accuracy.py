@@ -217,6 +217,15 @@ def test_a_plate_picked_up_right_after_an_rdl_set_is_not_a_rounded_last_rep(seed
     assert not [f for r in found[0].reps for f in r.flags if f.kind == "rounding"]
 
 
+@pytest.mark.parametrize(("seed", "set_index"), [(300, 1), (315, 1)])
+def test_a_plate_held_at_the_bottom_after_a_good_morning_set_is_not_a_rep(seed, set_index):
+    """A plate picked up right after the set, no deeper than its reps: held at the bottom 2.8-7.5 times as
+    long as the set's reps (gripping it). Simulated true last reps hold at most ~1.3 times (99th
+    percentile), so a last rep held `unloaded_last_hold_ratio` (2) times as long is an unloaded bend."""
+    found, true_set = _set_as_found(seed, "good-morning", set_index)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+
+
 @pytest.mark.parametrize(("seed", "set_index"), [(323, 1), (350, 1)])
 def test_standing_up_after_a_deadlift_set_then_bending_for_a_plate_is_not_a_rep(seed, set_index):
     """After the last deadlift the lifter stands up and at once bends for a plate 8-11 deg deeper than the
