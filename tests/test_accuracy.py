@@ -1,11 +1,11 @@
 """Accuracy against ground truth: simulated sessions (truth files) and labelled real recordings.
 
-Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep, and seeds 60-119 the
+Issue #3 targets, and where the analyzer stands on seeds 0-59 (the larger sweep, and seeds 60-299 the
 rules are checked on: scripts/sweep_analysis.py --first-seed 60): rep F1 >= 0.98 (0.999);
-exact rep count in >= 95 % of sets (98.9 %, 183 of 185 sets; seeds 60-119: 96.7 %); eccentric
+exact rep count in >= 95 % of sets (98.9 %, 183 of 185 sets; seeds 60-299: 96.8-98.3 %); eccentric
 and concentric within 0.15 s mean (0.089 / 0.095 s); peak flexion <= 1 deg mean (0.43); flexion RMSE
 <= 1.5 deg (0.61 mean, 0.86 at the 90th percentile); rounding and momentum precision and recall >= 0.9
-(1.00 / 1.00, 1.00 / 1.00); accelerometer-only rep F1 >= 0.95 (0.990).
+(1.00 / 1.00, 1.00 / 1.00); accelerometer-only rep F1 >= 0.95 (0.991).
 """
 
 from __future__ import annotations
