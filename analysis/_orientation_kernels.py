@@ -347,9 +347,10 @@ def _run(t, acc, gyro, state, params, out, flags):
                         fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, px, py, pz)
                 elif decided == 1.0:
                     # refined (its sign kept) until that first excursion turns back by half the decision angle
+                    # or is held still (a row's lifter stays bent over: a twist in the set is not the plane)
                     max_tilt_cos = min(max_tilt_cos, du)
                     max_sin = math.sqrt(max(0.0, 1.0 - max_tilt_cos * max_tilt_cos))
-                    if du < gather_cos and du < max_tilt_cos * gather_cos + max_sin * math.sqrt(
+                    if not flags[STILL, i] and du < gather_cos and du < max_tilt_cos * gather_cos + max_sin * math.sqrt(
                             1.0 - gather_cos * gather_cos):
                         sxx, sxy, sxz = sxx + dt * wx * wx, sxy + dt * wx * wy, sxz + dt * wx * wz
                         syy, syz, szz = syy + dt * wy * wy, syz + dt * wy * wz, szz + dt * wz * wz

@@ -21,7 +21,8 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    signed so that this first large excursion is forward flexion (the excursion's own axis instead when
    that rotation lies more than 30° off it, or none was gathered: a gap made the tilt settle during
    the lean); refined (sign kept) with the rotation of the rest of that excursion until it turns back
-   by half of `sagittal_decide_deg` from its deepest tilt, and kept from then on. Until then the axis
+   by half of `sagittal_decide_deg` from its deepest tilt or is held still (a row's lifter stays bent
+   over, and a twisted rep would turn the plane), and kept from then on. Until then the axis
    of the largest excursion so far is used (also signed forward). The accelerometer-only plane is
    decided once, unrefined.
 

@@ -126,9 +126,9 @@ class NaiveOrientation:
 
         tilt_deg = self._tilt_deg(decide_up)
         if self.decided and not self.refined and not self.acc_only:  # until the first excursion turns back
-            self.max_tilt_deg = max(self.max_tilt_deg, tilt_deg)
+            self.max_tilt_deg = max(self.max_tilt_deg, tilt_deg)  # ... or is held still
             half = 0.5 * s.sagittal_decide_deg
-            if tilt_deg > half and tilt_deg > self.max_tilt_deg - half:
+            if not still and tilt_deg > half and tilt_deg > self.max_tilt_deg - half:
                 self.scatter += dt * np.outer(w, w)
                 axis = self._principal_axis(np.cross(decide_up, self.n))
                 self._set_axes(axis if axis @ self.a >= 0.0 else -axis)
