@@ -76,9 +76,10 @@ class SegmentationSettings:
     # height, peak to peak, m) ...
     squat_max_lean_deg_per_m: float = 150.0  # ... while the trunk flexes at most this much per metre of it is
     # a squat, found and timed by the hips; otherwise a hinge or deadlift, found by the trunk
-    squat_set_leaning: float = 1.25  # without --exercise, inside a set of squats both limits above widen by
-    # this factor (inside a set of hinges they narrow): a shallow squat stays with its set (real partial
-    # squats: 0.24-0.29 m for 36-43 deg, 130-165 deg/m)
+    squat_set_leaning: float = 1.25  # without --exercise, inside a set of squats the lean limit above widens by
+    # this factor and the travel need only pass min_squat_travel_m (inside a set of hinges both narrow): a
+    # shallow squat stays with its set (real partial squats: 0.24-0.29 m for 36-43 deg, 130-165 deg/m;
+    # simulated partials 0.14-0.27 m)
     sit_max_lean_deg: float = 40.0  # with --exercise, a top-start hinge trip leaning less than this ...
     hinge_min_lean_deg_per_m: float = 300.0  # ... and less than this per metre of the hips' (leaky) travel
     # is sitting down or standing up (RDLs and good mornings: 430-2100 deg/m, 5th-95th percentile;

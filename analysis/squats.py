@@ -85,9 +85,10 @@ def hips_reversal_mps2(t: np.ndarray, velocity: np.ndarray) -> float:
 def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings, leaning: float = 1.0) -> bool:
     """Hips that travel far (squat_min_hip_travel_m) for little trunk flexion (squat_max_lean_deg_per_m):
     a squat, not a hinge or a deadlift (whose trunk flexes twice as much per metre of hip travel).
-    leaning > 1 widens both limits by that factor (inside a set of squats), < 1 narrows them."""
-    return (travel_m * leaning >= seg.squat_min_hip_travel_m
-            and lean_deg <= seg.squat_max_lean_deg_per_m * leaning * travel_m)
+    leaning > 1 (inside a set of squats) widens the flexion limit by that factor and lowers the travel to
+    min_squat_travel_m (a partial squat's hips travel 0.14-0.27 m); < 1 narrows both."""
+    min_travel_m = seg.min_squat_travel_m if leaning > 1.0 else seg.squat_min_hip_travel_m / leaning
+    return travel_m >= min_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * leaning * travel_m
 
 
 def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:

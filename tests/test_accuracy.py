@@ -305,6 +305,16 @@ def test_guessing_keeps_a_squat_sets_first_reps():
     assert found[0].exercise == "squat"
 
 
+def test_guessing_keeps_a_partial_squat_in_its_set():
+    """Seed 213, the first set of eight squats, exercise not given: rep 7 is a partial (21 deg) whose hips
+    travelled under the 0.2 m a squat needed inside a squat set, so neither tracker took it, 6.4 s passed
+    between reps and the set ended with rep 6. Partial squats' hips travel 0.14-0.27 m at a squat's lean
+    per metre; inside a squat set the travel need only pass min_squat_travel_m (0.1 m)."""
+    found, true_set = _set_as_found(213, "squat", 1, guessed=True)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps) == 8
+    assert found[0].exercise == "squat"
+
+
 @pytest.mark.parametrize(("seed", "set_index"), [(0, 1), (162, 2)])
 def test_guessing_tells_a_deadlifts_set_up_from_a_hinge(seed, set_index):
     """Exercise not given: the bend down to the bar and the hold to set up (0.9-1.2 s at the turn) made
