@@ -18,12 +18,7 @@ import numpy as np
 from analysis import _extrema_kernels as zk
 from analysis.buffer import History
 from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
-from analysis.events import (
-    CalibrationDone,
-    Event,
-    PostureUpdate,
-    SetDiscarded,
-)
+from analysis.events import CalibrationDone, Event, PostureUpdate, SetDiscarded
 from analysis.exercises import pattern_of
 from analysis.flags import FlagSettings
 from analysis.measure import measure
