@@ -25,10 +25,6 @@ class _Medians(NamedTuple):
     """The set's medians over its reps so far (recomputed when they change)."""
 
     duration_s: float
-    # how long after leaving home a next rep is first seen (s): a top-start lift's home turning point shows
-    # as soon as the lifter moves down; a floor-start or trunk-still trip only once it has moved back from
-    # its turning point by the hysteresis (slow in a small, slow pull): by the end of a rep of median length
-    sighting_lag_s: float
     rom_deg: float
     home_flexion_deg: float
     baseline_deg: float | None  # peak flexion of the first `baseline_reps` reps (None: too few, or trunk-still)
@@ -74,7 +70,6 @@ class OpenSet:
             ms, k, pattern = self.measured, self.settings.baseline_reps, self.tracker.pattern
             self._medians_now = _Medians(
                 median([x.end - x.start for x in ms]),
-                0.0 if pattern == TOP_START else median([x.end - x.start for x in ms]),
                 median([x.rom_deg for x in ms]),
                 median([x.home_flexion_deg for x in ms]),
                 None if len(ms) < k or pattern == TRUNK_STILL
@@ -131,12 +126,14 @@ class OpenSet:
 
     def close_due_s(self, history: History, t_now: float) -> float:
         """When the set ends for lack of a next rep (s, recording clock), as known at t_now: set_gap_s
-        after its last rep (and the time a rep leaving home then would take to be seen, `_Medians.sighting_lag_s`),
-        or, once the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds
-        later), when that trip has lasted longer than any rep of the set could (history: the Analyzer's)."""
+        after its last rep, and for a floor-start or trunk-still set a rep of median length more (such a
+        trip is first seen once it has moved back from its turning point by the hysteresis, slow in a small,
+        slow pull; a top-start lift's home turning point shows as soon as the lifter moves down), or, once
+        the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later),
+        when that trip has lasted longer than any rep of the set could (history: the Analyzer's)."""
         seg, medians = self.segmentation, self._medians()
         last_end = self.measured[-1].end
-        due = last_end + seg.set_gap_s + medians.sighting_lag_s
+        due = last_end + seg.set_gap_s + (0.0 if self.tracker.pattern == TOP_START else medians.duration_s)
         if t_now < due:
             return due  # (the trip under way can only put it later)
         left = self.tracker.left_home_index
