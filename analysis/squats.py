@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepTiming | None:
     """Phases of a squat found by the hips' travel, timed by the trunk instead when the hips moved
     slowly (peak vertical speed below `squat_brisk_mps`: their doubly integrated acceleration is then
-    mostly the integrators' own leak) and the trunk moved in one sweep. Where the pelvis tucks at the
-    bottom (butt wink) the trunk sweeps twice and the hips keep the time.
+    mostly the integrators' own leak) and the trunk moved in one sweep, from its lowest point since its
+    previous turn (up to 1 s before the hips' trip: not a bounced rep's start). Where the pelvis tucks at
+    the bottom (butt wink) the trunk sweeps twice and the hips keep the time.
     """
     seg = analyzer.settings.segmentation
     if float(np.max(np.abs(cols[VELOCITY]))) >= seg.squat_brisk_mps:
@@ -40,7 +41,9 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
     offset = int(np.searchsorted(wide[T], cols[T, 0]))
     i_turn = offset + int(peaks[0])
-    i_home = int(np.argmin(wide[FLEX_SMOOTH, : i_turn + 1]))  # (not the previous rep's way down)
+    before = _maxima(wide[FLEX_SMOOTH, : i_turn + 1], seg.hysteresis_deg)  # the previous rep's turn, if any
+    after = int(before[-1]) if before.size else 0
+    i_home = after + int(np.argmin(wide[FLEX_SMOOTH, after : i_turn + 1]))  # (not the previous rep's way down)
     timing = time_rep(wide[T], wide[RATE_SMOOTH], i_home, i_turn, wide.shape[1] - 1)
     rate = wide[RATE_SMOOTH, i_turn:]
     i_back = int(np.argmin(rate))

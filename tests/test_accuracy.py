@@ -295,6 +295,18 @@ def test_a_squat_after_a_bounced_one_is_timed_from_its_own_start(seed, set_index
         assert abs(found[0].reps[i].start_s - true_set.reps[i].start_s) < 1.0
 
 
+def test_a_squat_after_a_bounce_is_timed_from_the_trunks_low_point_after_the_bounce():
+    """Seed 303 as a squat session, set 1: rep 4 follows a bounced rep 3. The trunk's timing window opened
+    1 s before the hips' trip and took its lowest point in it, which was the standing before the bounce
+    (0.5 deg, against 1 deg between the two reps): the rep was timed from the bounce's start, held "3.5 s"
+    at the bottom and was dropped. The low point is now sought after the trunk's last turn before this
+    rep's. Tolerance: the rep's start within 1 s of the true one (the hips time a squat to ~0.4 s)."""
+    found, true_set = _set_as_found(303, "squat", 1)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+    assert "momentum" in true_set.reps[2].labels
+    assert abs(found[0].reps[3].start_s - true_set.reps[3].start_s) < 1.0
+
+
 def test_guessing_keeps_a_squat_sets_first_reps():
     """Seed 21, the first set of six squats, exercise not given: the hips' leaky height held the first
     rep's bottom 1.3 s and the second's not at all, so the set was taken for a deadlift's set-up and
