@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from functools import cache
-from itertools import repeat
 
 import numpy as np
 
 from analysis import _extrema_kernels as zk
+from analysis import _tracker_kernels as tk
 from analysis.buffer import History
 from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
 from analysis.events import CalibrationDone, Event, PostureUpdate, SetDiscarded
@@ -28,7 +28,7 @@ from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import OpenSet, frozen_instance
 from analysis.trace import Trace
-from analysis.tracker import TripTracker, held_before
+from analysis.tracker import Trip, TripTracker
 
 CHUNK = 4096  # samples analysed at a time (bounds the history a long block needs)
 
@@ -71,16 +71,17 @@ class Analyzer:
         seg = settings.segmentation
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
         self._trackers = trackers_for(seg, exercise)
-        self._detectors = [
-            (name, SIGNALS[name][0], h, np.zeros(zk.ZZ_STATE_SIZE))
+        self._detectors = {  # detector -> (signal row, hysteresis, zig-zag state, turning points' buffers)
+            name: (SIGNALS[name][0], h, np.zeros(zk.ZZ_STATE_SIZE),
+                   tuple(np.empty(CHUNK, dtype=np.int64) for _ in range(3)))
             for name, h in (("coarse", seg.hysteresis_deg), ("fine", seg.fine_hysteresis_deg),
                             ("vertical", seg.vertical_hysteresis_m))
             if any(tr.detector == name for tr in self._trackers)
-        ]
+        }
+        self._log = np.empty((2 * CHUNK + 1, tk.LOG_COLUMNS), dtype=np.int64)
         self._lp_flex = np.zeros(zk.LP_STATE_SIZE)
         self._lp_rate = np.zeros(zk.LP_STATE_SIZE)
         self._vertical = np.zeros(zk.VERTICAL_STATE_SIZE)
-        self._turning_buffers = tuple(np.empty(CHUNK, dtype=np.int64) for _ in range(3))
         seg_history = int(seg.history_s * seg.max_rate_hz)
         self._history = History(N_COLUMNS, seg_history + CHUNK)
         self._n_seen = 0
@@ -139,7 +140,7 @@ class Analyzer:
             up = block.acc[i] / np.linalg.norm(block.acc[i])
             tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
             self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        self._walk(i0, cols, self._turning_points(cols, i0))
+        self._walk(i0, cols, self._tracked(i0, cols))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report."""
@@ -202,85 +203,59 @@ class Analyzer:
     def _rate(self) -> float:
         return (self._n_seen - 1) / self._duration() if self._duration() > 0 else float("nan")
 
-    def _turning_points(self, cols: np.ndarray, i0: int) -> list[tuple[int, int, str, int, float]]:
-        """(confirm index, extreme index, detector, kind, value) sorted by confirmation."""
-        out = []
-        sources = 0
-        idx, conf, kind = self._turning_buffers
-        for name, row, h, state in self._detectors:
+    def _tracked(self, i0: int, cols: np.ndarray) -> list:
+        """The trackers' log rows (analysis._tracker_kernels) over the chunk `cols` just added to the
+        history (global indices from i0), each as a list ending with its tracker, in the walk's order."""
+        hist, g0 = self._history.held()
+        n = cols.shape[1]
+        turning = {}
+        for name, (row, h, state, (idx, conf, kind)) in self._detectors.items():
             m = zk._zigzag_run(cols[row], i0, h, state, idx, conf, kind)
-            if m:
-                sources += 1
-                out += zip(conf[:m].tolist(), idx[:m].tolist(), repeat(name), kind[:m].tolist(), repeat(0.0))
-        if sources > 1:  # (one detector's come in confirmation order already: at most one per sample)
-            out.sort(key=lambda e: (e[0], e[2]))
-        return out
-
-    def _walk(self, a: int, cols: np.ndarray, turning: list) -> None:
-        """Process the chunk `cols` (global indices from a) in index order: turning points, trip ends,
-        cues, set closes."""
-        h = self._history
-        k, m = 0, len(turning)
-        lo, n = 0, cols.shape[1]  # columns of the chunk: [lo, hi) is scanned next
-        while lo < n:
-            hi = turning[k][0] - a if k < m else n
-            if lo < hi:
-                happened = self._scan_segment(a, cols, lo, hi)
-                if happened is not None:
-                    lo = happened + 1 - a
-                    continue
-            lo = hi
-            while k < m and turning[k][0] == a + hi:
-                conf, idx, name, kind, _ = turning[k]
-                k += 1
-                value = h.value(SIGNALS[name][0], idx) if idx >= h.first_index else math.nan
-                if math.isnan(value):
-                    continue
-                held = held_before(h, self.settings.segmentation, idx, kind) if name == "fine" else None
-                for tracker in self._trackers:
-                    if tracker.detector == name:
-                        trip = tracker.on_turning_point(idx, kind, value, held)
-                        if trip is not None:
-                            self._on_trip(tracker, trip, conf)
-
-    def _scan_segment(self, a: int, cols: np.ndarray, lo: int, hi: int) -> int | None:
-        """Find and handle the earliest happening in the columns [lo, hi) (lo < hi) of the chunk `cols`
-        (global indices from a); returns its global index, or None (all consumed)."""
-        best: tuple[int, str, object] | None = None
+            turning[name] = (idx, conf, kind), m
+        rows = []
         for tracker in self._trackers:
-            if tracker.out_since_index is None:
-                continue
-            outcome, i = tracker.scan(a, cols, lo, hi)
-            if outcome and (best is None or i < best[0]):
-                best = (i, outcome, tracker)
-        closing = self._close_index(a, cols[T], lo, hi) if self._open else None
-        if closing is not None and (best is None or closing[0] < best[0]):
-            best = (closing[0], "close", closing[1])
-        cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None else None
-        if cue_i is not None and (best is None or cue_i < best[0]):
-            best = (cue_i, "cue", None)
-        if best is None:  # every sample taken in: the trackers keep what their scan saw
+            k = tracker.run(hist, g0, i0 - g0, n, *turning[tracker.detector], self._log)
+            rows += [row + [tracker] for row in self._log[:k].tolist()]
+        if len(self._trackers) > 1:  # at one sample: turning points first, then by tracker (and detector)
+            order = {id(tr): j for j, tr in enumerate(self._trackers)}
+            rows.sort(key=lambda r: (r[tk.L_INDEX], r[tk.L_PHASE], order[id(r[-1])]))
+        return rows
+
+    def _walk(self, a: int, cols: np.ndarray, rows: list) -> None:
+        """Process the chunk `cols` (global indices from a) in index order: the trackers' log (trips,
+        and where the lifter left home), and between its rows the set closes and cues."""
+        lo = 0
+        for index, phase, left, out, home, turn, done, tracker in rows:
+            x = index - a
+            if lo < x:
+                self._quiet(a, cols, lo, x)
+            if phase and self._posture_on:  # (found by a scan: the sample is taken in)
+                self._posture(a, cols, x, x + 1)
+            tracker.see(left, out)
+            if home >= 0:
+                self._on_trip(tracker, Trip(home, turn, done), index)
+            lo = x + phase
+        if lo < cols.shape[1]:
+            self._quiet(a, cols, lo, cols.shape[1])
+
+    def _quiet(self, a: int, cols: np.ndarray, lo: int, hi: int) -> None:
+        """The columns [lo, hi) of the chunk `cols` (global indices from a), where no tracker's state
+        changes: set closes and rounding cues, in index order (a close before a cue at one sample)."""
+        while lo < hi:
+            closing = self._close_index(a, cols[T], lo, hi) if self._open else None
+            cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None else None
+            if closing is None and cue_i is None:
+                if self._posture_on:
+                    self._posture(a, cols, lo, hi)
+                return
+            i = closing[0] if cue_i is None or (closing is not None and closing[0] <= cue_i) else cue_i
             if self._posture_on:
-                self._posture(a, cols, lo, hi)
-            for tracker in self._trackers:
-                tracker.advance_scanned()
-            return None
-        end = best[0] + 1 - a
-        if self._posture_on:
-            self._posture(a, cols, lo, end)
-        for tracker in self._trackers:
-            if best[2] is not tracker:
-                tracker.advance(cols[T, lo:end], cols[SIGNALS[tracker.detector][1], lo:end])
-        i, what, who = best
-        if what == "close":
-            self._close(who, i)
-        elif what == "cue":
-            self._cue(i)
-        else:
-            trip = who.resolve(what, i)
-            if trip is not None:
-                self._on_trip(who, trip, i)
-        return i
+                self._posture(a, cols, lo, i + 1 - a)
+            if closing is not None and closing[0] == i:
+                self._close(closing[1], i)
+            else:
+                self._cue(i)
+            lo = i + 1 - a
 
     def _posture(self, a: int, cols: np.ndarray, lo: int, hi: int) -> None:
         """A PostureUpdate at the first sample of each 1/posture_update_hz slot of data time, in the columns

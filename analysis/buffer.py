@@ -40,6 +40,10 @@ class History:
         b = min(stop_index, self.end_index) - self.first_index
         return self._data[:, a:max(a, b)]
 
+    def held(self) -> tuple[np.ndarray, int]:
+        """Every column held (a view) and the global index of its first."""
+        return self._data[:, : self._len], self.first_index
+
     def value(self, row: int, index: int) -> float:
         """One column's value at a held global index."""
         return self._data.item(row, index - self.first_index)

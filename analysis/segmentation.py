@@ -114,29 +114,29 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
     up = inf if exercise else seg.upright_max_deg  # a told exercise trusts the lifter, not the calibration
     top = TripTracker(TOP_START, 1.0, "coarse", TrackerRules(
         min_rom_deg=seg.min_rom_deg, home_min_deg=-up, home_max_deg=up,
-        max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n)
+        max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n, seg)
     floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
         min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
-        max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n)
+        max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n, seg)
     # the hips' leaky height overshoots home after a fast rep: their rep is back once 20 % of the way up and slow
     hips = TripTracker(TOP_START, -1.0, "vertical", TrackerRules(
         min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf,
         home_min_deg=-inf, home_max_deg=inf, band_fraction=0.8, band_min_deg=0.02, min_return_dps=0.05,
-        max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s), n)
+        max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s), n, seg)
     if exercise in HIPS_TRAVEL:
         return [hips]
     if exercise is not None:
         pattern = pattern_of(exercise)
         if pattern == TRUNK_STILL:
             rules = TrackerRules(home_min_deg=-inf, home_max_deg=inf, **still)
-            return [TripTracker(pattern, -1.0, "fine", rules, n, plateau_home=True)]
+            return [TripTracker(pattern, -1.0, "fine", rules, n, seg, plateau_home=True)]
         return [top if pattern == TOP_START else floor]
     return [
         top,
         floor,
         TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
-            home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1, plateau_home=True),
+            home_min_deg=seg.still_home_min_deg, home_max_deg=inf, **still), n + 1, seg, plateau_home=True),
         TripTracker(TRUNK_STILL, -1.0, "fine", TrackerRules(
-            home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1, plateau_home=True),
+            home_min_deg=-inf, home_max_deg=-seg.still_home_min_deg, **still), n + 1, seg, plateau_home=True),
         hips,
     ]

@@ -234,6 +234,104 @@ def naive_scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_tur
 
 
 # ---------------------------------------------------------------------------------------------
+# A trip tracker (analysis/_tracker_kernels.py): its state as Python values, the held start with
+# numpy masks, the trip's end with naive_scan_trip, driven between turning points as the kernel is.
+# ---------------------------------------------------------------------------------------------
+
+
+def naive_held_before(t, flex, rate, index, kind, window_n, hold_max_dps, min_sway_deg):
+    """(index, flexion) where the movement into the turning point at `index` began (arrays from index 0),
+    or None: the end of the last run of >= 0.1 s of samples not moving toward it faster than hold_max_dps
+    and at least min_sway_deg away from it, within 3 s and window_n samples before it."""
+    start = max(index - window_n, 0)
+    keep = np.flatnonzero(t[start:index + 1] >= t[index] - 3.0) + start
+    held = [j for j in keep if not kind * rate[j] > hold_max_dps and abs(flex[j] - flex[index]) >= min_sway_deg]
+    runs: list[list[int]] = []
+    for j in held:
+        if runs and j == runs[-1][-1] + 1:
+            runs[-1].append(j)
+        else:
+            runs.append([j])
+    good = [r for r in runs if t[r[-1]] - t[r[0]] >= 0.1]
+    return None if not good else (good[-1][-1], float(flex[good[-1][-1]]))
+
+
+class NaiveTracker:
+    """TripTracker's walk in plain Python. rules: dict with sign, min_rom, max_rom, home_min, home_max,
+    band_fraction, band_min, min_return, max_trip_s, plateau, top_start, window_n, hold_max_dps,
+    min_sway_deg."""
+
+    def __init__(self, rules: dict) -> None:
+        self.r = rules
+        self.home = None  # (index, s)
+        self.cand = None  # dict: i_home, home_s, i_turn, turn_s, t_turn, band, peak
+
+    def visible(self) -> tuple[int, int]:
+        if self.cand is not None:
+            return self.cand["i_home"], self.cand["i_home"]
+        if self.home is not None and self.r["top_start"]:
+            return self.home[0], -1
+        return -1, -1
+
+    def turning_point(self, t, x, flex, rate, index, kind):
+        """Returns (home, turn) of a trip a bounce off home completed, else None."""
+        r, s = self.r, self.r["sign"] * x[index]
+        if kind * r["sign"] < 0:
+            c = self.cand
+            if c is None:
+                self.home = (index, s)
+                return None
+            if s - c["home_s"] > c["band"] and (c["turn_s"] - s) / (c["turn_s"] - c["home_s"]) < 0.5:
+                return None
+            self.cand, self.home = None, (index, s)
+            return (c["i_home"], c["i_turn"]) if c["peak"] >= r["min_return"] else None
+        if self.cand is not None:
+            if s > self.cand["turn_s"]:
+                band = max(r["band_min"], r["band_fraction"] * (s - self.cand["home_s"]))
+                self.cand.update(i_turn=index, turn_s=s, band=band)
+            return None
+        if self.home is None:
+            return None
+        i_home, home_s = self.home
+        if s - home_s > r["max_rom"] and r["plateau"]:
+            held = naive_held_before(t, flex, rate, index, kind, r["window_n"], r["hold_max_dps"], r["min_sway_deg"])
+            if held is not None:
+                i_home, home_s = held[0], r["sign"] * held[1]
+        rom = s - home_s
+        if r["min_rom"] <= rom <= r["max_rom"] and r["home_min"] <= r["sign"] * home_s <= r["home_max"]:
+            self.cand = dict(i_home=i_home, home_s=home_s, i_turn=index, turn_s=s, t_turn=math.nan,
+                             band=max(r["band_min"], r["band_fraction"] * rom), peak=0.0)
+        return None
+
+    def run(self, t, x, v, flex, rate, lo, hi, turning) -> list[list[int]]:
+        """Samples [lo, hi) with the turning points (index, confirmation, kind) confirmed there: log rows as
+        the kernel writes them (indices from 0)."""
+        log, pos, before = [], lo, self.visible()
+        for index, conf, kind in [*turning, (None, hi, 0)]:
+            while self.cand is not None and pos < conf:
+                c = self.cand
+                if math.isnan(c["t_turn"]):
+                    c["t_turn"] = t[pos]
+                code, i, c["peak"] = naive_scan_trip(t[pos:conf], x[pos:conf], v[pos:conf], self.r["sign"], c["home_s"],
+                                                     c["band"], c["peak"], self.r["min_return"], c["t_turn"],
+                                                     self.r["max_trip_s"])
+                if code == 0:
+                    break
+                self.cand = None
+                trip = [c["i_home"], c["i_turn"], pos + i] if code == 1 else [-1, -1, -1]
+                log.append([pos + i, 1, *self.visible(), *trip])
+                before, pos = self.visible(), pos + i + 1
+            pos = conf
+            if index is None or math.isnan(x[index]):
+                continue
+            trip = self.turning_point(t, x, flex, rate, index, kind)
+            if trip is not None or self.visible() != before:
+                log.append([conf, 0, *self.visible(), *(trip or (-1, -1)), index if trip else -1])
+                before = self.visible()
+        return log
+
+
+# ---------------------------------------------------------------------------------------------
 # One rep's numbers (analysis/reps.py): phase times and what measure reports, with numpy masks.
 # ---------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, fields
 
 import numpy as np
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import _extrema_kernels as zk
+from analysis import _tracker_kernels as tk
 from analysis import reps
 from analysis.analyzer import Analyzer, AnalyzerSettings, _as_dict
 from analysis.columns import (
@@ -32,6 +34,7 @@ from analysis.samples import Samples
 from analysis.sets import frozen_instance
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
+    NaiveTracker,
     naive_first_crossing,
     naive_lowpass2,
     naive_measure_trip,
@@ -169,6 +172,43 @@ def test_scan_trip_matches_naive_twin(seed, n, sign):
     code, i, peak = zk._scan_trip(cols, FLEX_SMOOTH, RATE_SMOOTH, lo, hi, *args)
     want_code, want_i, want_peak = naive_scan_trip(t, x, rate, *args)
     assert (code, i, peak) == (want_code, want_i if want_i < 0 else lo + want_i, want_peak)
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(2, 600), st.integers(1, 4))
+@settings(max_examples=150, deadline=None)
+def test_track_run_matches_naive_twin(seed, n, blocks):
+    """The tracker kernel against NaiveTracker: random rules, a random walk with its rate, the zig-zag's
+    turning points, the run split into blocks (state carried across); every log row and the state left."""
+    rng = np.random.default_rng(seed)
+    hist = np.full((N_COLUMNS, n), np.nan)
+    t = hist[T] = np.cumsum(rng.uniform(0.005, 0.05, n))
+    x = hist[FLEX_SMOOTH] = np.cumsum(rng.normal(0, 2.0, n))
+    v = hist[RATE_SMOOTH] = np.gradient(x, t) + rng.normal(0, 5.0, n)
+    inf = math.inf
+    sign, top_start, plateau = float(rng.choice([-1.0, 1.0])), bool(rng.integers(2)), bool(rng.integers(2))
+    min_rom = float(rng.uniform(1, 10))
+    rules = dict(sign=sign, min_rom=min_rom, max_rom=float(rng.choice([inf, min_rom + rng.uniform(0, 20)])),
+                 home_min=float(rng.choice([-inf, rng.uniform(-20, 5)])),
+                 home_max=float(rng.choice([inf, rng.uniform(5, 40)])), band_fraction=float(rng.uniform(0.2, 0.8)),
+                 band_min=float(rng.uniform(0.5, 3)), min_return=float(rng.uniform(0, 40)),
+                 max_trip_s=float(rng.uniform(0.5, 8)), plateau=plateau, top_start=top_start,
+                 window_n=int(rng.integers(5, 300)), hold_max_dps=float(rng.uniform(0, 20)),
+                 min_sway_deg=float(rng.uniform(0.5, 4)))
+    packed = np.array([rules[k] for k in ("sign", "min_rom", "max_rom", "home_min", "home_max", "band_fraction",
+                                          "band_min", "min_return", "max_trip_s", "plateau", "top_start",
+                                          "window_n", "hold_max_dps", "min_sway_deg")], dtype=float)
+    state, zz = np.zeros(tk.TRACKER_STATE_SIZE), np.zeros(zk.ZZ_STATE_SIZE)
+    naive, h = NaiveTracker(rules), float(rng.uniform(1, 8))
+    idx, conf, kind = (np.empty(n, dtype=np.int64) for _ in range(3))
+    log = np.empty((2 * n + 1, tk.LOG_COLUMNS), dtype=np.int64)
+    cuts = [0, *sorted(rng.choice(np.arange(1, n), size=min(blocks - 1, n - 1), replace=False)), n]
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        m = zk._zigzag_run(x[lo:hi], lo, h, zz, idx, conf, kind)
+        k = tk._track_run(hist, 0, lo, hi - lo, FLEX_SMOOTH, RATE_SMOOTH, idx, conf, kind, m, packed, state, log)
+        want = naive.run(t, x, v, x, v, lo, hi, list(zip(idx[:m].tolist(), conf[:m].tolist(), kind[:m].tolist(),
+                                                         strict=True)))
+        assert log[:k].tolist() == want
+    assert tk._visible(state, packed) == naive.visible()
 
 
 def _random_rep(rng, n):
