@@ -207,18 +207,16 @@ class Analyzer:
         """The trackers' log rows (analysis._tracker_kernels) over the chunk `cols` just added to the
         history (global indices from i0), each as a list ending with its tracker, in the walk's order."""
         hist, g0 = self._history.held()
-        n = cols.shape[1]
-        turning = {}
-        for name, (row, h, state, (idx, conf, kind)) in self._detectors.items():
-            m = zk._zigzag_run(cols[row], i0, h, state, idx, conf, kind)
-            turning[name] = (idx, conf, kind), m
+        found = {name: zk._zigzag_run(cols[row], i0, h, state, *turning)
+                 for name, (row, h, state, turning) in self._detectors.items()}
         rows = []
         for tracker in self._trackers:
-            k = tracker.run(hist, g0, i0 - g0, n, *turning[tracker.detector], self._log)
-            rows += [row + [tracker] for row in self._log[:k].tolist()]
-        if len(self._trackers) > 1:  # at one sample: turning points first, then by tracker (and detector)
-            order = {id(tr): j for j, tr in enumerate(self._trackers)}
-            rows.sort(key=lambda r: (r[tk.L_INDEX], r[tk.L_PHASE], order[id(r[-1])]))
+            turning = self._detectors[tracker.detector][3]
+            k = tracker.run(hist, g0, i0 - g0, cols.shape[1], turning, found[tracker.detector], self._log)
+            if k:
+                rows += [row + [tracker] for row in self._log[:k].tolist()]
+        if len(self._trackers) > 1:  # at one sample turning points first, then in the trackers' order (stable)
+            rows.sort(key=lambda r: (r[tk.L_INDEX], r[tk.L_PHASE]))
         return rows
 
     def _walk(self, a: int, cols: np.ndarray, rows: list) -> None:

@@ -81,6 +81,8 @@ class TripTracker:
         """Track through the history columns [c0, c0 + n) of hist (column 0 = global index g0) given the m
         turning points of this tracker's detector there (index, confirmation, kind arrays); writes the
         log rows (analysis._tracker_kernels) and returns how many."""
+        if m == 0 and self._state[tk.S_OUT] == 0.0:
+            return 0  # (no trip out, no turning point: nothing can happen)
         return tk._track_run(hist, g0, c0, n, self._row, self._rate_row, *turning, m, self._rules, self._state, log)
 
     def see(self, left_home_index: int, out_since_index: int) -> None:
