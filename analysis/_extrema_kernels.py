@@ -29,7 +29,7 @@ from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
 LP_STATE_SIZE = 5
-VERTICAL_STATE_SIZE = 6
+VERTICAL_STATE_SIZE = 7
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
 ZZ_STATE_SIZE = 6
@@ -84,12 +84,15 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     constant mean_tau_s: the sensor's own reading of gravity, bias and scale error; over the first
     mean_tau_s the plain average so far, so one jolted first sample is soon outweighed) is taken off,
     then two leaky integrators (time constant vertical_tau_s) give velocity and height that return to
-    zero at rest, so drift cannot build up. state (vertical, VERTICAL_STATE_SIZE): started, v, h, t_prev,
-    mean, t_first.
+    zero at rest, so drift cannot build up. Across a gap longer than gap_s (a dropout, whose acceleration
+    is unknown and, over a rep, as often up as down) the sample after it counts as one ordinary step (the
+    last one up to gap_s) in the velocity and in the slow mean, not as held over the whole gap; the leaks
+    run over the gap. state (vertical, VERTICAL_STATE_SIZE): started, v, h, t_prev, mean, t_first, the
+    last step up to gap_s (the first step, before any).
     """
     started, t_prev, flex_prev = lp_flex[0], lp_flex[3], lp_flex[4]  # locals: no store per sample
     f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
-    v, h, mean, t_first = vertical[1], vertical[2], vertical[4], vertical[5]
+    v, h, mean, t_first, step = vertical[1], vertical[2], vertical[4], vertical[5], vertical[6]
     leak = 1.0 / vertical_tau_s  # (a product, not a division, on the integrators' sample-to-sample chain)
     for i in range(t.size):
         ti = t[i]
@@ -106,8 +109,13 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
             f2 += a * (f1 - f2)
             r1 += a * ((rate[i] if dt <= gap_s else (flexion[i] - flex_prev) / dt) - r1)
             r2 += a * (r1 - r2)
-            mean += dt / (min(mean_tau_s, t_prev - t_first) + dt) * (deviation - mean)
-            v += dt * (deviation - mean - v * leak)
+            if dt <= gap_s or step == 0.0:
+                step = dt
+            mean += step / (min(mean_tau_s, t_prev - t_first) + step) * (deviation - mean)
+            if dt <= gap_s:
+                v += dt * (deviation - mean - v * leak)
+            else:  # a dropout: one ordinary step's worth of this sample's acceleration, the leak over all of it
+                v += step * (deviation - mean) - dt * v * leak
             h += dt * (v - h * leak)
         t_prev, flex_prev = ti, flexion[i]
         out[T_ROW, i] = ti
@@ -122,6 +130,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     lp_flex[0], lp_flex[1], lp_flex[2], lp_flex[3], lp_flex[4] = started, f1, f2, t_prev, flex_prev
     lp_rate[0], lp_rate[1], lp_rate[2], lp_rate[3] = started, r1, r2, t_prev
     vertical[0], vertical[1], vertical[2], vertical[3], vertical[4], vertical[5] = started, v, h, t_prev, mean, t_first
+    vertical[6] = step
 
 
 @njit(cache=True)

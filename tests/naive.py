@@ -206,15 +206,17 @@ def naive_zigzag(x: np.ndarray, hysteresis: float) -> list[tuple[int, int, int]]
     return out
 
 
-def naive_vertical(t: np.ndarray, acc_dev: np.ndarray, tau_s: float, mean_tau_s: float
+def naive_vertical(t: np.ndarray, acc_dev: np.ndarray, tau_s: float, mean_tau_s: float, gap_s: float = math.inf
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Written out: m += dt/(min(tau_m, t - t0) + dt) (a - m); v' = (a - m) - v/tau; h' = v - h/tau
-    (explicit Euler)."""
-    m, v, h = float(acc_dev[0]), [0.0], [0.0]
+    """Written out: m += w/(min(tau_m, t - t0) + w) (a - m); v += w (a - m) - dt v/tau; h += dt (v - h/tau)
+    (explicit Euler), with w = dt, or across a gap (dt > gap_s) the last step up to gap_s (the first step,
+    before any): a dropout takes in one sample's worth of acceleration, and the leak runs over it."""
+    m, v, h, w = float(acc_dev[0]), [0.0], [0.0], 0.0
     for i in range(1, len(t)):
         dt = t[i] - t[i - 1]
-        m = m + dt / (min(mean_tau_s, t[i - 1] - t[0]) + dt) * (acc_dev[i] - m)
-        v.append(v[-1] + dt * (acc_dev[i] - m - v[-1] / tau_s))
+        w = w if dt > gap_s and w > 0.0 else dt
+        m = m + w / (min(mean_tau_s, t[i - 1] - t[0]) + w) * (acc_dev[i] - m)
+        v.append(v[-1] + w * (acc_dev[i] - m) - dt * v[-1] / tau_s)
         h.append(h[-1] + dt * (v[-1] - h[-1] / tau_s))
     return np.array(v), np.array(h)
 

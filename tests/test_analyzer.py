@@ -97,11 +97,12 @@ def test_zigzag_matches_naive_twin(seed, n, hysteresis):
 @given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.floats(0.2, 5.0), st.floats(0.5, 20.0))
 @settings(max_examples=60, deadline=None)
 def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
+    """With dropouts (steps over _derive's gap_s of 0.25 s) among the ordinary steps."""
     rng = np.random.default_rng(seed)
-    t = np.cumsum(rng.uniform(0.001, 0.05, n))
+    t = np.cumsum(np.where(rng.random(n) < 0.05, rng.uniform(0.3, 1.0, n), rng.uniform(0.001, 0.05, n)))
     acc_dev = rng.normal(0.2, 2.0, n)
     out = _derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s)
-    v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s)
+    v_naive, h_naive = naive_vertical(t, acc_dev, tau_s, mean_tau_s, gap_s=0.25)
     np.testing.assert_allclose(out[VELOCITY], v_naive, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(out[HEIGHT], h_naive, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(_derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s, split=n // 2), out)
@@ -117,6 +118,19 @@ def test_vertical_mean_is_not_set_by_a_jolted_first_sample():
     out = _derive(t, np.zeros(t.size), acc_dev, 0.04, 1.0, 3.0)
     assert np.abs(out[VELOCITY]).max() < 0.005  # m/s (0.09 with the first sample as the mean)
     assert np.abs(out[HEIGHT]).max() < 0.002  # m
+
+
+def test_vertical_takes_a_dropout_as_one_ordinary_step():
+    """Standing still at 100 Hz, a 0.6 s dropout, and the first sample after it caught mid-movement (+3 m/s²):
+    that sample counts for one 0.01 s step, not for the whole gap (0.6 s x 3 m/s² = 1.8 m/s, which had sunk
+    the hips' leaky height by 0.75 m in a real dropout during a squat's rise and lost the rep), in the
+    velocity and in the slow mean of |acc| alike."""
+    t = np.concatenate((np.arange(0.0, 5.0, 0.01), np.arange(5.6, 8.0, 0.01)))
+    acc_dev = np.where(np.isclose(t, 5.6), 3.0, 0.0)
+    out = _derive(t, np.zeros(t.size), acc_dev, 0.04, 1.0, 3.0)
+    assert np.abs(out[VELOCITY]).max() < 0.05  # m/s (one step: 0.03)
+    assert np.abs(out[HEIGHT]).max() < 0.02  # m
+    assert np.abs(out[VELOCITY, -1]) < 0.01 and np.abs(out[HEIGHT, -1]) < 0.01  # and it leaks away
 
 
 def test_rate_across_a_gap_is_the_flexions_mean_rate_over_it():
