@@ -85,7 +85,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
             travel_m, lean_deg, seg, analyzer.squat_leaning()):
         return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
-    if (analyzer.exercise is not None and tracker.pattern == TOP_START and row == FLEX_SMOOTH
+    if (tracker.pattern == TOP_START and row == FLEX_SMOOTH and travel_m < seg.sit_max_travel_m
             and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
         return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
     if not analyzer.accelerometer_only and twist > seg.max_rep_turn_deg:

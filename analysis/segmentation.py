@@ -80,10 +80,13 @@ class SegmentationSettings:
     # this factor and the travel need only pass min_squat_travel_m (inside a set of hinges both narrow): a
     # shallow squat stays with its set (real partial squats: 0.24-0.29 m for 36-43 deg, 130-165 deg/m;
     # simulated partials 0.14-0.27 m)
-    sit_max_lean_deg: float = 40.0  # with --exercise, a top-start hinge trip leaning less than this ...
+    sit_max_lean_deg: float = 40.0  # a top-start hinge trip leaning less than this ...
     hinge_min_lean_deg_per_m: float = 300.0  # ... and less than this per metre of the hips' (leaky) travel
     # is sitting down or standing up (RDLs and good mornings: 430-2100 deg/m, 5th-95th percentile;
-    # sitting down or up: 100-370 deg/m, leaning 18-30 deg)
+    # sitting down or up: 100-370 deg/m, leaning 18-30 deg) ...
+    sit_max_travel_m: float = 0.2  # ... when the hips' leaky height travelled less than this (guessing, the
+    # trunk's tracker holds a squat's first rep until the hips' set claims it: 0.23-0.25 m for 36-39 deg;
+    # sitting down or up, seeds 0-359 guessed: under 0.2 m in 603 of 608 trips)
     sit_max_hips_rise_ratio: float = 0.6  # squats: a trip whose hips rise at less than this fraction of the
     # speed they sank (the seat stopped them: 0.43-0.53; squats 0.63 and up on the real sets) ...
     sit_max_lean_fraction: float = 0.8  # ... with less trunk lean than this fraction of the set's reps is

@@ -348,6 +348,29 @@ def test_guessing_gives_a_squat_set_its_first_rep_claimed_as_a_hinge():
     assert found[0].exercise == "squat"
 
 
+@pytest.mark.parametrize(("seed", "set_index"), [(37, 2), (349, 1)])
+def test_guessing_sitting_down_after_an_rdl_set_is_not_its_last_rep(seed, set_index):
+    """Exercise not given: sitting down right after the set leans the trunk 20-25 deg while the hips drop,
+    and joined the set as a partial last rep. The rule that a top-start trunk trip leaning under 40 deg and
+    under 300 deg per metre of the hips' travel is sitting down or standing up held only with --exercise;
+    guessing, it holds too, for hips that travelled under 0.2 m (a squat's first rep, which the trunk's
+    tracker holds until the hips' set claims it, travels more)."""
+    found, true_set = _set_as_found(seed, "rdl", set_index, guessed=True)
+    assert len(found) == 1 and len(found[0].reps) == len(true_set.reps)
+
+
+def test_guessing_standing_up_and_sitting_down_to_the_pulldown_are_not_a_set():
+    """Seed 5 as pulldowns, exercise not given: between sets 2 and 3 the lifter gets up from a seat
+    (leaning 24 deg) and sits down at the pulldown (16 deg), with dropouts of 0.5 and 1.1 s; the two made a
+    two-rep "squat" set."""
+    rec, truth = simulate_session(random_session_spec(5, exercise="lat-pulldown"))
+    analyzer = Analyzer()
+    analyzer.push(rec.samples)
+    found = analyzer.finish().sets
+    assert [s.exercise for s in found] == ["lat-pulldown"] * len(truth.sets)
+    assert [len(s.reps) for s in found] == [len(s.reps) for s in truth.sets]
+
+
 def test_a_rep_whose_return_fell_in_a_dropout_counts():
     """Seed 218, set 2 of good mornings at 25 Hz: a 1.2 s dropout swallowed rep 3's way up, so the trunk
     was back home with no return speed seen; the trip was abandoned, and the set split in two."""
