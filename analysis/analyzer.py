@@ -9,7 +9,7 @@ recording into blocks gives the identical report and events (tested).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 
 import numpy as np
@@ -71,6 +71,9 @@ class Analyzer:
         seg = settings.segmentation
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
         self._trackers = trackers_for(seg, exercise)
+        flags = settings.flags
+        self._flag_settings = flags if not accelerometer_only else replace(
+            flags, momentum_max_concentric_s=flags.momentum_max_concentric_accelerometer_only_s)
         self._detectors = {  # detector -> (signal row, hysteresis, zig-zag state, turning points' buffers)
             name: (SIGNALS[name][0], h, np.zeros(zk.ZZ_STATE_SIZE),
                    tuple(np.empty(CHUNK, dtype=np.int64) for _ in range(3)))
@@ -163,7 +166,8 @@ class Analyzer:
         notes = []
         if self.accelerometer_only:
             notes.append("Accelerometer-only recording: trunk angles come from the accelerometer alone and "
-                         "err by several degrees during fast reps; twist is not measured.")
+                         "err by several degrees during fast reps; tempo phases are about 0.4 s off (a short "
+                         "pause at the bottom mostly merges into the phases around it); twist is not measured.")
         if not self._calibrated:
             notes.append("The lifter never stood still for a second, so angles are relative to the first "
                          "sample rather than to a calibrated standing pose.")
@@ -285,7 +289,7 @@ class Analyzer:
             del self._open[key]  # guessing: that was a deadlift's set-up, not a squat or RDL
             return
         if open_set is None:
-            open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self.settings.flags,
+            open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self._flag_settings,
                                live=self.exercise is not None, t_first=self._t_first,
                                segmentation=self.settings.segmentation)
             self._open[key] = open_set

@@ -21,6 +21,9 @@ class FlagSettings:
     flexion_limit_deg: float | None = None  # rounding: personal hinge limit (calibrate / --flexion-limit)
     momentum_max_turn_pause_s: float = 0.12  # momentum: no longer pause than this at the turn ...
     momentum_max_concentric_s: float = 0.7  # ... and a concentric faster than this (bounce, jerk)
+    momentum_max_concentric_accelerometer_only_s: float = 1.0  # the same, as timed without a gyroscope (the
+    # low-passed tilt stretches a hinge's concentric by 0.3-0.35 s: bounced ones measure 0.78-1.01 s,
+    # controlled ones 1.16 s and up)
     momentum_hips_reversal_mps2: float = 3.0  # momentum on squats: the hips turn up out of the bottom this hard
     momentum_hips_reversal_ratio: float = 3.0  # ... or this many times as hard as the set's earlier reps (their
     momentum_hips_min_reversal_mps2: float = 1.5  # median, from two) and at least this hard

@@ -75,9 +75,23 @@ def test_flags(sixty_sessions, kind):
     assert score.recall(kind) >= 0.9
 
 
-def test_accelerometer_only_reps():
-    score, _ = _score(range(24), accelerometer_only=True)
-    assert score.f1 >= 0.95
+@pytest.fixture(scope="module")
+def sixty_sessions_accelerometer_only():
+    return _score(SEEDS, accelerometer_only=True)
+
+
+def test_accelerometer_only_reps(sixty_sessions_accelerometer_only):
+    score, _ = sixty_sessions_accelerometer_only
+    assert score.f1 >= 0.95  # (0.992)
+
+
+def test_accelerometer_only_bounces(sixty_sessions_accelerometer_only):
+    """Without a gyroscope the low-passed tilt stretches a hinge's concentric by 0.3-0.35 s, so a bounce is
+    judged against momentum_max_concentric_accelerometer_only_s (1.0 s) instead of 0.7 s: recall 0.49 ->
+    0.81, precision 0.81 -> 0.85 on seeds 0-59 (60-119: 0.54 -> 0.92, 0.84 -> 0.90). The issue asks no
+    flag figures of accelerometer-only recordings; these floors keep what was reached."""
+    summary = sixty_sessions_accelerometer_only[0].summary()
+    assert summary["momentum_recall"] >= 0.75 and summary["momentum_precision"] >= 0.8
 
 
 @pytest.mark.skipif(not SQUAT5.exists(), reason="../shared/data/squat5_lowback is not beside the project")
