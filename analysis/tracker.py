@@ -55,8 +55,8 @@ class TripTracker:
 
     def __init__(self, pattern: str, sign: float, detector: str, rules: TrackerRules, min_reps: int,
                  seg: SegmentationSettings, plateau_home: bool = False) -> None:
+        """plateau_home: a trip may start from a held level, not only from a turning point (trunk-still)."""
         self.pattern = pattern
-        self.plateau_home = plateau_home  # may start from a held level, not only from a turning point
         self.sign = sign
         self.detector = detector  # "coarse", "fine" or "vertical" (see analysis.columns.SIGNALS)
         self._row, self._rate_row = SIGNALS[detector]
