@@ -53,19 +53,16 @@ def _held_before(hist, g0, index, kind, rules):
     t_last, flex_last = hist[T_ROW, b - 1], hist[FLEX_SMOOTH_ROW, b - 1]
     while hist[T_ROW, a] < t_last - 3.0:
         a += 1
-    j = b - 1
-    while j >= a:
-        held = (not kind * hist[RATE_SMOOTH_ROW, j] > rules[R_HOLD_MAX_DPS]
-                and abs(hist[FLEX_SMOOTH_ROW, j] - flex_last) >= rules[R_MIN_SWAY])
-        if not held:
-            j -= 1
-            continue
-        last = j
-        while j >= a and (not kind * hist[RATE_SMOOTH_ROW, j] > rules[R_HOLD_MAX_DPS]
-                          and abs(hist[FLEX_SMOOTH_ROW, j] - flex_last) >= rules[R_MIN_SWAY]):
-            j -= 1
-        if hist[T_ROW, last] - hist[T_ROW, j + 1] >= 0.1:
-            return g0 + last, hist[FLEX_SMOOTH_ROW, last]
+    last = -1  # the last column of the run of held samples being walked back through (-1: none)
+    for j in range(b - 1, a - 2, -1):
+        held = j >= a and not kind * hist[RATE_SMOOTH_ROW, j] > rules[R_HOLD_MAX_DPS] and abs(
+            hist[FLEX_SMOOTH_ROW, j] - flex_last) >= rules[R_MIN_SWAY]
+        if held and last < 0:
+            last = j
+        elif not held and last >= 0:
+            if hist[T_ROW, last] - hist[T_ROW, j + 1] >= 0.1:
+                return g0 + last, hist[FLEX_SMOOTH_ROW, last]
+            last = -1
     return -1, math.nan
 
 
