@@ -48,6 +48,8 @@ class Score:
     truth: int = 0
     sets: int = 0
     sets_exact: int = 0
+    sets_named: int = 0  # truth sets matched by one found set whose exercise was guessed (no --exercise)
+    sets_named_right: int = 0  # ... and guessed right
     ecc_err_s: list[float] = field(default_factory=list)
     con_err_s: list[float] = field(default_factory=list)
     peak_err_deg: list[float] = field(default_factory=list)
@@ -87,6 +89,8 @@ class Score:
         out = {
             "rep_f1": round(self.f1, 4),
             "sets_exact_pct": round(100 * self.sets_exact / self.sets, 1) if self.sets else float("nan"),
+            "exercise_guessed_right_pct": (round(100 * self.sets_named_right / self.sets_named, 1)
+                                           if self.sets_named else float("nan")),
             "eccentric_mae_s": round(mean(self.ecc_err_s), 3),
             "concentric_mae_s": round(mean(self.con_err_s), 3),
             "peak_flexion_mae_deg": round(mean(self.peak_err_deg), 3),
@@ -100,7 +104,7 @@ class Score:
 def score_sets(report: SessionReport, truth_sets: list, flag_kinds: tuple[str, ...] = ("rounding", "momentum"),
                ) -> Score:
     """Score a report against truth sets (objects with .reps having start_s, end_s, and optionally
-    eccentric_s, concentric_s, peak_flexion_deg, labels)."""
+    eccentric_s, concentric_s, peak_flexion_deg, labels; optionally .exercise, to score guessed names)."""
     score = Score()
     found: list[Rep] = [r for s in report.sets for r in s.reps]
     truth = [r for s in truth_sets for r in s.reps]
@@ -140,4 +144,7 @@ def score_sets(report: SessionReport, truth_sets: list, flag_kinds: tuple[str, .
         inside = [s for s in report.sets if iou((s.start_s, s.end_s), (ts.start_s, ts.end_s)) > 0.5]
         if len(inside) == 1 and len(inside[0].reps) == len(ts.reps):
             score.sets_exact += 1
+        if len(inside) == 1 and inside[0].exercise_guessed and getattr(ts, "exercise", None):
+            score.sets_named += 1
+            score.sets_named_right += inside[0].exercise == ts.exercise
     return score

@@ -70,7 +70,8 @@ def main() -> None:
             s = score.summary()
             print(f"  {exercise:14s} rep F1 {s['rep_f1']:.3f}, exact sets {s['sets_exact_pct']:5.1f} % "
                   f"({score.sets_exact}/{score.sets}), eccentric / concentric {s['eccentric_mae_s']:.3f} / "
-                  f"{s['concentric_mae_s']:.3f} s")
+                  f"{s['concentric_mae_s']:.3f} s"
+                  + (f", named right {s['exercise_guessed_right_pct']:.1f} %" if score.sets_named else ""))
 
 
 if __name__ == "__main__":
