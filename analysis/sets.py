@@ -147,26 +147,28 @@ class OpenSet:
     def rel(self, t_abs: float) -> float:
         return float(t_abs) - self._t_first
 
-    def _rep(self, m: Measured, number: int, home_pause: float | None, flags: tuple[Flag, ...] = ()) -> Rep:
-        """Build the Rep in the lifter's terms (eccentric/concentric by pattern)."""
+    def _rep(self, m: Measured, number: int) -> Rep:
+        """The Rep in the lifter's terms (eccentric/concentric by pattern), no flags yet; the pause at home,
+        known when the next rep starts, is filled in by `report`."""
         start, arrive, depart, end = m.phases_s or (m.start, m.arrive, m.depart, m.end)
         out_s, turn_pause, back_s = arrive - start, depart - arrive, end - depart
-        if self.tracker.pattern == TOP_START:
-            ecc, pb, con, pt, vel = out_s, turn_pause, back_s, home_pause, m.back_peak_dps
+        pattern = self.tracker.pattern
+        if pattern == TOP_START:
+            ecc, pb, con, pt, vel = out_s, turn_pause, back_s, None, m.back_peak_dps
         else:
-            con, pt, ecc, pb, vel = out_s, turn_pause, back_s, home_pause, m.out_peak_dps
+            con, pt, ecc, pb, vel = out_s, turn_pause, back_s, None, m.out_peak_dps
         t0 = self._t_first
         return frozen_instance(
             Rep, index=number, start_s=start - t0, turn_s=0.5 * (arrive + depart) - t0, end_s=end - t0,
             eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
             peak_flexion_deg=m.peak_flexion_deg, rom_deg=m.rom_deg, peak_velocity_dps=abs(vel),
-            sway_deg=m.rom_deg if self.tracker.pattern == TRUNK_STILL else None,
-            peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg, flags=flags)
+            sway_deg=m.rom_deg if pattern == TRUNK_STILL else None,
+            peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg, flags=())
 
     def _baseline_deg(self) -> float | None:
         return self._medians().baseline_deg
 
-    def _flags(self, rep: Rep, m: Measured) -> list[Flag]:
+    def _flags(self, rep: Rep, m: Measured) -> tuple[Flag, ...]:
         """Flags known when the rep completes (partial waits for the set's end)."""
         out = []
         baseline = self._baseline_deg() if len(self.measured) > self.settings.baseline_reps else None
@@ -174,17 +176,23 @@ class OpenSet:
         if threshold is not None and rep.peak_flexion_deg > threshold:  # (else no flag: no crossing to time)
             over = zk._first_crossing(m.flex, 0, m.flex.size, threshold, True)
             crossed = self.rel(m.t[over]) if over >= 0 else rep.turn_s
-            out.append(fl.rounding_flag(rep, threshold, crossed, baseline, self.settings))
-        turn_pause = rep.pause_bottom_s if self.tracker.pattern == TOP_START else None
-        if self.tracker.pattern not in (TOP_START, TRUNK_STILL) and len(self.measured) > 1:
+            if flag := fl.rounding_flag(rep, threshold, crossed, baseline, self.settings):
+                out.append(flag)
+        pattern = self.tracker.pattern
+        turn_pause = rep.pause_bottom_s if pattern == TOP_START else None
+        if pattern == FLOOR_START and len(self.measured) > 1:
             turn_pause = max(0.0, m.start - self.measured[-2].end)  # the dwell on the floor before this pull
-        earlier = [x.hips_reversal_mps2 for x in self.measured[:-1] if x.hips_reversal_mps2 is not None]
-        out.append(fl.momentum_flag(rep, self.tracker.pattern, turn_pause, self.settings, m.hips_reversal_mps2,
-                                    median(earlier) if len(earlier) >= 2 else None))
-        out.append(fl.twist_flag(rep, self.settings))
-        if not any(f is not None for f in out):  # a flagged rep is fast for the wrong reason
-            out.append(self._fatigue(rep))
-        return [f for f in out if f is not None]
+        set_reversal = None
+        if m.hips_reversal_mps2 is not None:
+            earlier = [x.hips_reversal_mps2 for x in self.measured[:-1] if x.hips_reversal_mps2 is not None]
+            set_reversal = median(earlier) if len(earlier) >= 2 else None
+        if flag := fl.momentum_flag(rep, pattern, turn_pause, self.settings, m.hips_reversal_mps2, set_reversal):
+            out.append(flag)
+        if flag := fl.twist_flag(rep, self.settings):
+            out.append(flag)
+        if not out and (flag := self._fatigue(rep)):  # a flagged rep is fast for the wrong reason
+            out.append(flag)
+        return tuple(out)
 
     def _fatigue(self, rep: Rep) -> Flag | None:
         """Velocity loss, flagged once per set: at the second rep in a row below the best clean rep by
@@ -242,9 +250,9 @@ class OpenSet:
     def _append(self, m: Measured) -> None:
         self.measured.append(m)
         self._medians_now = None
-        rep = self._rep(m, len(self.measured), None)
-        flags = self._flags(rep, m)
-        self.reps.append(frozen_instance(Rep, **(rep.__dict__ | {"flags": tuple(flags)})) if flags else rep)
+        rep = self._rep(m, len(self.measured))
+        rep.__dict__["flags"] = self._flags(rep, m)  # (the Rep is not shared yet)
+        self.reps.append(rep)
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
