@@ -27,29 +27,25 @@ def summary(reps: list[Rep], baseline_deg: float | None, rounding_threshold_deg:
     velocities = [r.peak_velocity_dps for r in reps]
     clean = [r.peak_velocity_dps for r in reps if speed_reference(r)]
     best = max(clean) if clean else max(velocities)
-
-    def mean(name: str) -> float | None:
-        values = [v for r in reps if (v := getattr(r, name)) is not None]
-        return round(mean_np(values), 2) if values else None
-
     counts: dict[str, int] = {}
     for r in reps:
         for f in r.flags:
             counts[f.kind] = counts.get(f.kind, 0) + 1
+    means = {}
+    for name in ("eccentric_s", "pause_bottom_s", "concentric_s", "pause_top_s"):
+        values = [v for r in reps if (v := getattr(r, name)) is not None]
+        means[f"mean_{name}"] = round(mean_np(values), 2) if values else None
     return {
         "reps": len(reps),
         "flagged_reps": sum(1 for r in reps if r.flags),
         "flags": counts,
         "time_under_tension_s": round(fsum_np(durations), 2),
-        "mean_eccentric_s": mean("eccentric_s"),
-        "mean_pause_bottom_s": mean("pause_bottom_s"),
-        "mean_concentric_s": mean("concentric_s"),
-        "mean_pause_top_s": mean("pause_top_s"),
+        **means,
         "rep_duration_cv_pct": round(100 * std_np(durations) / mean_np(durations), 1),
         "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
         "baseline_peak_flexion_deg": None if baseline_deg is None else round(baseline_deg, 2),
         "rounding_threshold_deg": None if rounding_threshold_deg is None else round(rounding_threshold_deg, 2),
-        "median_rom_deg": round(median(r.rom_deg for r in reps), 2),
+        "median_rom_deg": round(median([r.rom_deg for r in reps]), 2),
         "best_velocity_dps": round(best, 1),
         "velocity_loss_pct": round(100 * (1 - velocities[-1] / best), 1) if best > 0 else None,
     }
