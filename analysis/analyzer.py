@@ -73,7 +73,8 @@ class Analyzer:
         self._trackers = trackers_for(seg, exercise)
         flags = settings.flags
         self._flag_settings = flags if not accelerometer_only else replace(
-            flags, momentum_max_concentric_s=flags.momentum_max_concentric_accelerometer_only_s)
+            flags, momentum_max_concentric_s=flags.momentum_max_concentric_accelerometer_only_s,
+            rounding_bounce_extra_deg=flags.rounding_bounce_extra_accelerometer_only_deg)
         self._detectors = {  # detector -> (signal row, hysteresis, zig-zag state, turning points' buffers)
             name: (SIGNALS[name][0], h, np.zeros(zk.ZZ_STATE_SIZE),
                    tuple(np.empty(CHUNK, dtype=np.int64) for _ in range(3)))

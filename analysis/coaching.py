@@ -25,12 +25,14 @@ _ADVICE = {
         "rounding",
         "Rounded lower back",
         "Your lower back bent further forward than your own normal reps (or past the limit you set) "
-        "at the bottom of the lift. That is where the spine takes the most load.",
+        "at the bottom of the lift, or in a squat your pelvis tucked under at the bottom (butt wink). That is "
+        "where the spine takes the most load.",
         (
             "Lighten the load until every rep looks like your first two.",
             "Brace before each rep: breathe in, tighten your belly as if about to be punched, then move.",
             "Hinge at the hips: push your hips back and keep your chest proud instead of bending the back.",
             "Lower the weight more slowly so you can feel where your back starts to round, and stop there.",
+            "In a squat, stop just above the depth where your pelvis tucks; a wider stance or raised heels help.",
         ),
         "Brace, flat back",
     ),

@@ -24,6 +24,9 @@ class FlagSettings:
     momentum_max_concentric_accelerometer_only_s: float = 1.0  # the same, as timed without a gyroscope (the
     # low-passed tilt stretches a hinge's concentric by 0.3-0.35 s: bounced ones measure 0.78-1.01 s,
     # controlled ones 1.16 s and up)
+    rounding_bounce_extra_deg: float = 0.0  # rounding on a rep flagged for momentum: this far past the threshold
+    rounding_bounce_extra_accelerometer_only_deg: float = 8.0  # the same, as measured without a gyroscope: a
+    # bounce's rebound tilts the accelerometer past the trunk (simulated: +3.3 ± 2.9°, up to 10.5°)
     momentum_hips_reversal_mps2: float = 3.0  # momentum on squats: the hips turn up out of the bottom this hard
     momentum_hips_reversal_ratio: float = 3.0  # ... or this many times as hard as the set's earlier reps (their
     momentum_hips_min_reversal_mps2: float = 1.5  # median, from two) and at least this hard
@@ -34,6 +37,9 @@ class FlagSettings:
     lateral_deg: float = 10.0  # twist: lateral bend during the rep beyond this
     fatigue_loss_pct: float = 30.0  # fatigue: peak trunk velocity this far below the set's best rep
     min_rounding_flexion_deg: float = 20.0  # no rounding flag for reps shallower than this
+    rounding_tuck_deg: float = 6.0  # rounding on squats (butt wink): the pelvis tucks under at the bottom,
+    # tipping the sensor back and forward again this far as the hips turn (needs a gyroscope) ...
+    rounding_tuck_window_s: float = 0.6  # ... each way within this time
 
 
 def rounding_threshold_deg(settings: FlagSettings, baseline_peak_deg: float | None) -> float | None:
@@ -47,8 +53,10 @@ def rounding_threshold_deg(settings: FlagSettings, baseline_peak_deg: float | No
 
 
 def rounding_flag(rep: Rep, threshold_deg: float | None, crossed_s: float, baseline_deg: float | None,
-                  settings: FlagSettings) -> Flag | None:
-    if threshold_deg is None or rep.peak_flexion_deg <= threshold_deg:
+                  settings: FlagSettings, extra_deg: float = 0.0) -> Flag | None:
+    """Peak flexion past threshold_deg (`rounding_threshold_deg`) + extra_deg (a bounced rep measured by
+    the accelerometer alone: `rounding_bounce_extra_deg`)."""
+    if threshold_deg is None or rep.peak_flexion_deg <= threshold_deg + extra_deg:
         return None
     if rep.peak_flexion_deg < settings.min_rounding_flexion_deg:
         return None
@@ -57,9 +65,19 @@ def rounding_flag(rep: Rep, threshold_deg: float | None, crossed_s: float, basel
     else:
         why = f"past your flexion limit of {threshold_deg:.0f}°"
     return Flag(
-        "rounding", crossed_s, round(rep.peak_flexion_deg, 2), round(threshold_deg, 2), "deg",
+        "rounding", crossed_s, round(rep.peak_flexion_deg, 2), round(threshold_deg + extra_deg, 2), "deg",
         f"Your lower back rounded: {why}. Reduce the load, brace, and push the hips back.",
     )
+
+
+def tuck_flag(rep: Rep, tuck_deg: float | None, settings: FlagSettings) -> Flag | None:
+    """A squat's butt wink: the pelvis tucked under at the bottom by more than `rounding_tuck_deg`
+    (analysis.squats.pelvis_tuck_deg); None when not measured (not a squat, or no gyroscope)."""
+    if tuck_deg is None or tuck_deg <= settings.rounding_tuck_deg:
+        return None
+    return Flag("rounding", rep.turn_s, round(tuck_deg, 1), settings.rounding_tuck_deg, "deg",
+                f"Butt wink: your pelvis tucked under at the bottom, rounding your lower back {tuck_deg:.0f}°. "
+                "Stop just above the depth where it happens; a slightly wider stance or raised heels help.")
 
 
 def momentum_flag(rep: Rep, pattern: str, turn_pause_s: float | None, settings: FlagSettings,

@@ -10,7 +10,7 @@ import numpy as np
 from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _measure_trip, _rep_numbers
-from analysis.squats import hips_reversal_mps2, squat_like, squat_trunk_timing, squat_trunk_turn
+from analysis.squats import hips_reversal_mps2, pelvis_tuck_deg, squat_like, squat_trunk_timing, squat_trunk_turn
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -34,6 +34,8 @@ class Measured(NamedTuple):
     hip_travel_m: float  # the hips' leaky vertical travel, peak to peak
     hips_rise_ratio: float  # a squat's peak rising speed of the hips over their peak sinking speed (else 1)
     hips_reversal_mps2: float | None  # a squat's turn at the bottom (analysis.squats.hips_reversal_mps2)
+    pelvis_tuck_deg: float | None  # a squat's tuck at the bottom (analysis.squats.pelvis_tuck_deg; the tilt of
+    # the accelerometer alone is too disturbed at the bottom of a squat to tell one: None without a gyroscope)
     phases_s: tuple[float, float, float, float] | None  # reported (start, arrive, depart, end) where they
     # differ from the rules' four above: a brisk squat's, with the trunk's start and turn (squat_trunk_turn)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
@@ -106,4 +108,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     return Measured(start, arrive, depart, end, out_peak, back_peak, flex_max, flex_max - flex_min,
                     cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
                     hips_rise_ratio, hips_reversal_mps2(cols[T, ab], cols[VELOCITY, ab]) if row == HEIGHT else None,
+                    pelvis_tuck_deg(cols[T, ab], cols[FLEX, ab], cols[VELOCITY, ab],
+                                    analyzer.settings.flags.rounding_tuck_window_s)
+                    if row == HEIGHT and not analyzer.accelerometer_only else None,
                     phases_s, cols[T, ab].copy(), cols[FLEX, ab].copy())

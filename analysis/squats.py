@@ -73,6 +73,25 @@ def squat_trunk_turn(cols: np.ndarray, start_s: float, turn_s: float, end_s: flo
     return start, arrive, min(max(timing.depart_s, arrive), end_s)
 
 
+def pelvis_tuck_deg(t: np.ndarray, flex: np.ndarray, velocity: np.ndarray, window_s: float) -> float:
+    """How far the trunk tipped back and forward again at the bottom of a squat (deg): the deepest dip of
+    the flexion below its maxima within window_s before and after (t: s, flex: deg, velocity: the hips'
+    vertical velocity, m/s, over the rep's samples), at a sample between the hips' fastest descent and
+    their fastest rise after it. The sensor sits on the pelvis and lumbar spine, so the pelvis tucking
+    under at the bottom of a squat (a butt wink: the lumbar spine flexing under load) shows as its
+    inclination falling and rising again while the hips turn; standing tall between reps is no tuck."""
+    n = flex.size
+    w = int(round(window_s * (n - 1) / (t[-1] - t[0]))) if n > 1 and t[-1] > t[0] else 0
+    if n < 3 or w < 1:
+        return 0.0
+    i_down = int(np.argmin(velocity))
+    i_up = i_down + int(np.argmax(velocity[i_down:]))
+    padded = np.concatenate((np.full(w, -np.inf), flex, np.full(w, -np.inf)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, w + 1).max(axis=1)  # max of padded[k: k + w + 1]
+    dips = np.minimum(windows[:n], windows[w:]) - flex  # (the maxima over flex[j - w: j + 1], flex[j: j + w + 1])
+    return float(np.max(dips[i_down : i_up + 1]))
+
+
 def hips_reversal_mps2(t: np.ndarray, velocity: np.ndarray) -> float:
     """How hard a squat turns at the bottom (m/s²): the hips' mean upward acceleration from their
     fastest descent to their fastest rise after it (vertical velocity, m/s, over the rep's samples at

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.flags import FlagSettings, momentum_flag
+from analysis.flags import FlagSettings, momentum_flag, tuck_flag
 from analysis.measure import Measured
 from analysis.report import Rep
 from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import OpenSet
+from analysis.squats import pelvis_tuck_deg
 
 
 def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float = 1.0, hold_s: float = 0.5,
@@ -19,7 +20,7 @@ def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float 
     t = np.linspace(start_s, end_s, 36)
     flex = 60.0 * np.sin(np.pi * (t - start_s) / (end_s - start_s))
     return Measured(start_s, start_s + down_s, start_s + down_s + hold_s, end_s, 40.0, back_peak_dps, 60.0, 60.0,
-                    0.0, 1.0, 1.0, hip_travel_m, 1.0, None, None, t, flex)
+                    0.0, 1.0, 1.0, hip_travel_m, 1.0, None, None, None, t, flex)
 
 
 def _open_set() -> OpenSet:
@@ -92,3 +93,52 @@ def test_a_squat_bounces_when_the_hips_turn_up_hard():
     assert "0.43 g" in flag.message
     # a hinge (no hips' reversal measured) keeps the pause and concentric rule
     assert momentum_flag(rep, "top-start", 0.0, settings) is None
+
+
+def test_a_tuck_is_a_dip_of_the_lean_as_the_hips_turn_not_standing_between_reps():
+    t = np.arange(0.0, 3.0, 0.01)
+    velocity = -np.sin(2 * np.pi * t / 3)  # the hips' fastest descent at 0.75 s, fastest rise at 2.25 s
+    lean = 30 * np.sin(np.pi * t / 3)  # one squat, no tuck
+    assert pelvis_tuck_deg(t, lean, velocity, 0.6) < 1e-9
+    wink = lean - 10 * np.exp(-(((t - 1.5) / 0.15) ** 2))  # the pelvis tips back 10 deg at the bottom
+    assert 7.5 < pelvis_tuck_deg(t, wink, velocity, 0.6) <= 10.0  # (below the lean 0.6 s either side)
+    slow = lean - 10 * np.exp(-(((t - 1.5) / 0.8) ** 2))  # a lean that eases over seconds is no tuck
+    assert pelvis_tuck_deg(t, slow, velocity, 0.6) < 1.0
+    # the rep's samples begin with the last one's rise and the lifter standing tall before this one (a dip of
+    # 20 deg), and this squat runs from 0.6 s: its hips' fastest descent at 1.2 s
+    after = np.where(t > 0.6, np.sin(np.pi * (t - 0.6) / 2.4), 0.0)
+    tail = np.where(t < 0.3, 20 * (1 - t / 0.3), 0.0) + 30 * after
+    velocity = np.where(t > 0.6, -np.sin(2 * np.pi * (t - 0.6) / 2.4), 0.0)
+    assert pelvis_tuck_deg(t, tail, velocity, 0.6) < 1e-9
+
+
+def test_tuck_flag():
+    settings = FlagSettings()
+    rep = OpenSet(trackers_for(SegmentationSettings(), "squat")[0], "squat", 1, settings, live=True, t_first=0.0,
+                  segmentation=SegmentationSettings())._rep(_rep(0.0, 60.0), 1)
+    assert tuck_flag(rep, None, settings) is None and tuck_flag(rep, 5.9, settings) is None
+    flag = tuck_flag(rep, 12.3, settings)
+    assert (flag.kind, flag.value, flag.threshold, flag.unit) == ("rounding", 12.3, 6.0, "deg")
+    assert "pelvis tucked" in flag.message
+
+
+def _flag_kinds_of_a_bounced_deeper_last_rep(peak_deg: float, settings: FlagSettings) -> list[tuple[str, float]]:
+    """Three plain RDL reps to 60 deg, then one bounced (no hold, 0.5 s up) to peak_deg."""
+    open_set = OpenSet(trackers_for(SegmentationSettings(), "rdl")[0], "rdl", 1, settings, live=True, t_first=0.0,
+                       segmentation=SegmentationSettings())
+    reps = [_rep(4.0 * k, 100.0) for k in range(3)]
+    bounced = _rep(12.0, 150.0, hold_s=0.0, up_s=0.5)
+    reps.append(bounced._replace(peak_flexion_deg=peak_deg, flex=bounced.flex * peak_deg / 60.0))
+    for m in reps:
+        open_set.add(m, m.end)
+    return [(f.kind, f.threshold) for f in open_set.reps[-1].flags]
+
+
+def test_a_bounce_must_round_further_as_the_accelerometer_alone_measures_it():
+    # baseline 60 deg -> threshold 68; without a gyroscope a bounce's rebound reads 3 +- 3 deg deeper (up to
+    # 10.5), so a bounced rep is judged against 68 + 8
+    gyro = FlagSettings()
+    accelerometer_only = FlagSettings(rounding_bounce_extra_deg=gyro.rounding_bounce_extra_accelerometer_only_deg)
+    assert _flag_kinds_of_a_bounced_deeper_last_rep(72.0, gyro) == [("rounding", 68.0), ("momentum", 0.7)]
+    assert _flag_kinds_of_a_bounced_deeper_last_rep(72.0, accelerometer_only) == [("momentum", 0.7)]
+    assert _flag_kinds_of_a_bounced_deeper_last_rep(80.0, accelerometer_only) == [("rounding", 76.0), ("momentum", 0.7)]
