@@ -72,6 +72,11 @@ class Analyzer:
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
         self._trackers = trackers_for(seg, exercise)
         flags = settings.flags
+        # the trunk's rates lag by the group delay of two cascaded one-pole low-passes (2 tau), and the tilt
+        # of the accelerometer alone by its own low-pass too; reported rep times take that off
+        self._trunk_lag_s = 2.0 * (seg.accelerometer_only_smoothing_s if accelerometer_only
+                                   else seg.smoothing_time_constant_s) + (
+            settings.orientation.accelerometer_only_time_constant_s if accelerometer_only else 0.0)
         self._flag_settings = flags if not accelerometer_only else replace(
             flags, momentum_max_concentric_s=flags.momentum_max_concentric_accelerometer_only_s,
             rounding_bounce_extra_deg=flags.rounding_bounce_extra_accelerometer_only_deg)
@@ -292,7 +297,8 @@ class Analyzer:
         if open_set is None:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self._flag_settings,
                                live=self.exercise is not None, t_first=self._t_first,
-                               segmentation=self.settings.segmentation)
+                               segmentation=self.settings.segmentation,
+                               lag_s=0.0 if tracker.detector == "vertical" else self._trunk_lag_s)
             self._open[key] = open_set
         t_now = self._rel(self._history.value(T, index))
         for event in open_set.add(rep, t_now):

@@ -91,6 +91,7 @@ class Score:
             "sets_exact_pct": round(100 * self.sets_exact / self.sets, 1) if self.sets else float("nan"),
             "exercise_guessed_right_pct": (round(100 * self.sets_named_right / self.sets_named, 1)
                                            if self.sets_named else float("nan")),
+            "rep_iou_mean": round(float(np.mean(self.ious)), 3) if self.ious else float("nan"),
             "eccentric_mae_s": round(mean(self.ecc_err_s), 3),
             "concentric_mae_s": round(mean(self.con_err_s), 3),
             "peak_flexion_mae_deg": round(mean(self.peak_err_deg), 3),

@@ -40,14 +40,17 @@ def frozen_instance(cls: type, **fields: object) -> object:
 
 
 class OpenSet:
-    """Reps of one tracker that may form a set; announced live at once with --exercise."""
+    """Reps of one tracker that may form a set; announced live at once with --exercise.
+
+    Times reported (reps, flags) count from t_first (s, recording clock) and take off lag_s, the delay of
+    the causal smoothing the tracker's rates are timed by (the rules keep the times as measured)."""
 
     def __init__(self, tracker: TripTracker, exercise: str | None, index: int,
                  settings: fl.FlagSettings, live: bool, t_first: float,
-                 segmentation: SegmentationSettings) -> None:
+                 segmentation: SegmentationSettings, lag_s: float = 0.0) -> None:
         self.tracker = tracker
         self.segmentation = segmentation
-        self._t_first = t_first
+        self._t_first = t_first + lag_s
         self.exercise = exercise
         self.index = index
         self.settings = settings

@@ -56,6 +56,7 @@ def test_reps_are_found(sixty_sessions):
     assert score.truth > 1000
     assert score.f1 >= 0.98
     assert score.sets_exact / score.sets >= 0.95
+    assert np.mean(score.ious) >= 0.95  # (0.967: reported times take off the smoothing's 0.08 s delay)
 
 
 def test_tempo_phases(sixty_sessions):
@@ -99,7 +100,10 @@ def sixty_sessions_accelerometer_only():
 
 def test_accelerometer_only_reps(sixty_sessions_accelerometer_only):
     score, _ = sixty_sessions_accelerometer_only
-    assert score.f1 >= 0.95  # (0.992)
+    assert score.f1 >= 0.95  # (0.993)
+    # reported times take off the smoothing's delay (0.34 s without a gyroscope): mean overlap with the true
+    # rep 0.835 -> 0.917
+    assert np.mean(score.ious) >= 0.89
 
 
 def test_accelerometer_only_flags(sixty_sessions_accelerometer_only):
