@@ -219,6 +219,20 @@ def test_normal_tempo_depth_and_fault_placement_over_many_seeds():
             assert 15.0 <= sum(d for _, d in rest) <= 45.0
 
 
+def test_tempo_scale_stretches_every_rep_but_a_bounce():
+    normal, slow = (random_session_spec(3, exercise="squat", tempo_scale=k) for k in (1.0, 2.0))
+    for a_set, b_set in zip(normal.sets, slow.sets, strict=True):
+        for a, b in zip(a_set.reps, b_set.reps, strict=True):
+            phases = ("eccentric_s", "pause_bottom_s", "concentric_s", "pause_top_s")
+            if "momentum" in a.labels:
+                assert [getattr(b, p) for p in phases] == [getattr(a, p) for p in phases]
+            else:
+                assert [getattr(b, p) for p in phases] == pytest.approx([2.0 * getattr(a, p) for p in phases])
+    truth = simulate_session(slow)[1]
+    plain = [r for s in truth.sets for r in s.reps if not r.labels]
+    assert min(r.eccentric_s for r in plain) >= 2.4 - 0.05
+
+
 def test_same_seed_same_session_and_noise_leaves_the_motion_alone():
     a_rec, a_truth = simulate_session(random_session_spec(5))
     b_rec, b_truth = simulate_session(random_session_spec(5))

@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--taping-deg", type=float, help="sensor rotation about the skin normal, deg")
     parser.add_argument("--face", choices=("out", "in"), help="sensor face away from the skin or on it")
     parser.add_argument("--load-kg", type=float, help="bar load written to the notes, kg")
+    parser.add_argument("--tempo-scale", type=float,
+                        help="stretch every rep's phases and pauses, 0.5-4 (tempo work, grinders; default: 1)")
     parser.add_argument("--out", help="recording path (default: simulated-<exercise>-<seed>.csv)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
 
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
             )
     if args.rate_hz is not None and not 25.0 <= args.rate_hz <= 400.0:
         raise InputError(f"--rate-hz: expected 25 to 400 Hz, got {args.rate_hz:g}")
+    if args.tempo_scale is not None and not 0.5 <= args.tempo_scale <= 4.0:
+        raise InputError(f"--tempo-scale: expected 0.5 to 4, got {args.tempo_scale:g}")
     for name in ("sets", "reps"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise InputError(f"--{name}: expected a positive whole number, got {getattr(args, name)}")
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         "taping_deg": args.taping_deg,
         "face": args.face,
         "load_kg": args.load_kg,
+        "tempo_scale": args.tempo_scale,
     }
     overrides = {k: v for k, v in options.items() if v is not None}
     spec = random_session_spec(args.seed, args.exercise, fault_kinds=kinds, noise=args.noise, **overrides)
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 def _command(args: argparse.Namespace, exercise: str) -> str:
     """The command line that reproduces this session."""
     words = ["backcheck simulate", f"--exercise {exercise}", f"--seed {args.seed}", f"--faults {args.faults}"]
-    for name in ("sets", "reps", "rate_hz", "taping_deg", "face", "load_kg"):
+    for name in ("sets", "reps", "rate_hz", "taping_deg", "face", "load_kg", "tempo_scale"):
         if getattr(args, name) is not None:
             words.append(
                 f"--{name.replace('_', '-')} {getattr(args, name):g}"

@@ -129,10 +129,12 @@ def random_set(
     n_reps: int,
     fault_kinds: tuple[str, ...],
     faults: dict[int, str] | None = None,
+    tempo_scale: float = 1.0,
 ) -> SetSpec:
     """Draw a set: depth, tempo (concentric slowing ~3 %/rep with fatigue) and faulty reps.
 
-    faults: 1-based rep -> label; None draws 0-2 of `fault_kinds` on reps 3 and later.
+    faults: 1-based rep -> label; None draws 0-2 of `fault_kinds` on reps 3 and later. tempo_scale
+    stretches every phase and pause of the reps (tempo work, grinding heavy reps), not a bounce's.
     """
     pattern = PATTERNS[exercise]
     depth, drop, back = (float(rng.uniform(*r)) for r in _PROFILES[exercise])
@@ -154,10 +156,10 @@ def random_set(
         vary = rng.uniform(0.9, 1.1, 4)
         reps.append(
             RepSpec(
-                eccentric_s=float(np.clip(ecc * vary[0], 1.2, 3.0)),
-                pause_bottom_s=float(np.clip(pb * vary[1], 0.2, 1.0)),
-                concentric_s=float(np.clip(conc * vary[2] * (1 + 0.03 * (k - 1)), 0.9, 1.8)),
-                pause_top_s=float(np.clip(pt * vary[3], 0.5, 2.0)),
+                eccentric_s=tempo_scale * float(np.clip(ecc * vary[0], 1.2, 3.0)),
+                pause_bottom_s=tempo_scale * float(np.clip(pb * vary[1], 0.2, 1.0)),
+                concentric_s=tempo_scale * float(np.clip(conc * vary[2] * (1 + 0.03 * (k - 1)), 0.9, 1.8)),
+                pause_top_s=tempo_scale * float(np.clip(pt * vary[3], 0.5, 2.0)),
                 depth_offset_deg=float(rng.uniform(-1.5, 1.5)),
                 top_offset_deg=float(rng.uniform(-1.0, 1.0)),
                 lateral_deg=float(rng.uniform(-1.5, 1.5)),

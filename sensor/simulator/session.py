@@ -73,7 +73,8 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
     Overrides: sets (int), reps (int or one int per set), faults (iterable of (set, rep, label),
     1-based; empty for none), fault_kinds (labels drawn from), rate_hz, noise (False: ideal device,
     no dropouts), dropouts (bool), taping_deg, face, lordosis_deg, mounting (Mounting), device
-    (Device), load_kg, rest_activities (allowed activities), start_still_s, end_still_s.
+    (Device), load_kg, rest_activities (allowed activities), start_still_s, end_still_s, tempo_scale
+    (stretches every rep's phases and pauses; a bounce's stay fast).
     """
     unknown = set(overrides) - {
         "sets",
@@ -92,6 +93,7 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
         "rest_activities",
         "start_still_s",
         "end_still_s",
+        "tempo_scale",
     }
     if unknown:
         raise TypeError(f"unknown override(s) {sorted(unknown)}")
@@ -127,7 +129,7 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
         fixed = None if placed is None else {r: label for s, r, label in placed if s == i + 1}
         if fixed and min(fixed) < 3 or fixed and max(fixed) > reps[i]:
             raise ValueError(f"set {i + 1}: faults go on reps 3..{reps[i]}, got reps {sorted(fixed)}")
-        sets.append(random_set(r_sets, exercise, reps[i], kinds, fixed))
+        sets.append(random_set(r_sets, exercise, reps[i], kinds, fixed, float(overrides.get("tempo_scale", 1.0))))
     allowed = tuple(overrides.get("rest_activities", ACTIVITIES))
     still_s = float(overrides.get("start_still_s", r_rests.uniform(5.0, 10.0)))
     activities = [(("stand", still_s),)]
