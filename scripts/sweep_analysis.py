@@ -1,6 +1,7 @@
 """Accuracy sweep of the analyzer over simulated sessions (the larger sibling of the accuracy test).
 
-    .venv/bin/python scripts/sweep_analysis.py --sessions 60 [--auto] [--accelerometer-only] [--verbose]
+    .venv/bin/python scripts/sweep_analysis.py --sessions 60 [--auto] [--accelerometer-only] [--tempo-scale K]
+        [--verbose]
 
 Seeds 0..N-1; exercises cycle through the six of the simulator so every one is covered. Prints a
 line per session below rep F1 0.98 and the totals: rep F1, sets with the exact rep count, eccentric /
@@ -22,9 +23,10 @@ from sensor.simulator import random_session_spec, simulate_session
 EXERCISES = ("deadlift", "rdl", "good-morning", "squat", "bent-over-row", "lat-pulldown")
 
 
-def run_session(seed: int, exercise: str, auto: bool, accelerometer_only: bool) -> tuple[Score, float]:
+def run_session(seed: int, exercise: str, auto: bool, accelerometer_only: bool, tempo_scale: float = 1.0,
+                ) -> tuple[Score, float]:
     """Score one simulated session; returns (score, trunk flexion RMSE in degrees)."""
-    rec, truth = simulate_session(random_session_spec(seed, exercise=exercise))
+    rec, truth = simulate_session(random_session_spec(seed, exercise=exercise, tempo_scale=tempo_scale))
     samples = rec.samples
     if accelerometer_only:
         samples = Samples(samples.t, samples.acc, None)
@@ -44,6 +46,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--auto", action="store_true", help="do not tell the analyzer the exercise")
     parser.add_argument("--accelerometer-only", action="store_true")
+    parser.add_argument("--tempo-scale", type=float, default=1.0,
+                        help="stretch every rep's phases and pauses (slow tempo work; default 1)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     total = Score()
@@ -51,14 +55,15 @@ def main() -> None:
     rmses = []
     for seed in range(args.first_seed, args.first_seed + args.sessions):
         exercise = EXERCISES[seed % len(EXERCISES)]
-        score, rmse = run_session(seed, exercise, args.auto, args.accelerometer_only)
+        score, rmse = run_session(seed, exercise, args.auto, args.accelerometer_only, args.tempo_scale)
         total.merge(score)
         by_exercise[exercise].merge(score)
         rmses.append(rmse)
         if args.verbose or score.f1 < 0.98:
             print(f"seed {seed:3d} {exercise:14s} rmse {rmse:5.2f}° {score.summary()}")
     print("sessions", args.sessions, "auto" if args.auto else "exercise given",
-          "accelerometer-only" if args.accelerometer_only else "")
+          "accelerometer-only" if args.accelerometer_only else "",
+          f"tempo x{args.tempo_scale:g}" if args.tempo_scale != 1.0 else "")
     summary = total.summary()
     summary["flexion_rmse_deg_mean"] = round(float(np.mean(rmses)), 3)
     summary["flexion_rmse_deg_max"] = round(float(np.max(rmses)), 3)
