@@ -3,6 +3,7 @@ the tests that tell a rep from what only looks like one (walking, sitting down, 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -55,10 +56,14 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     # so the gyroscope's residual bias is taken off the rate
     seg = analyzer.settings.segmentation
     row, rate_row = SIGNALS[tracker.detector]
+    # a hinge's trip starts and ends near home (not the hips' leaky height, nor a pull's small sway, nor the
+    # accelerometer's tilt, which a hinge's own acceleration moves)
+    home_fraction = (seg.home_fraction if row == FLEX_SMOOTH and tracker.pattern != TRUNK_STILL
+                     and not analyzer.accelerometer_only else math.inf)
     (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist, walk_rms,
      held_rms, out_peak, back_peak, travel_m) = _measure_trip(
         cols, i_turn, tracker.rules.max_trip_s, 0.5 * seg.max_rep_turn_deg, row, rate_row, tracker.sign,
-        tracker.pattern == TRUNK_STILL)
+        tracker.pattern == TRUNK_STILL, home_fraction)
     if late < 0:
         return None
     hips_rise_ratio, hips_timed = 1.0, row == HEIGHT

@@ -102,6 +102,49 @@ def _time_rep(t, v, sign, i_start, i_turn, i_end):
     return start, arrive, depart, end, sign * v[i_out], -sign * v[i_back]
 
 
+@njit(cache=True)
+def _home_start(t, x, v, sign, start, i_turn, home_fraction):
+    """The trip's start (s) moved back to the onset of an earlier pulse of sign * v for as long as the
+    excursion sign * x there is still more than home_fraction of the way from x[0] to x[i_turn]: a burst
+    late in a slow phase (the back rounding at the end of a slow descent) outpeaks the phase itself, and
+    the onset of the fastest pulse is then where the burst began, not where the trip did."""
+    j = np.searchsorted(t, start)
+    while 0 < j <= i_turn and sign * (x[j] - x[0]) > home_fraction * sign * (x[i_turn] - x[0]):
+        i_peak = 0
+        for i in range(1, j + 1):
+            if sign * v[i] > sign * v[i_peak]:
+                i_peak = i
+        if sign * v[i_peak] <= 0.0:
+            break
+        earlier = _onset(t, v, sign, i_peak, -1)
+        if earlier >= start:
+            break
+        start = max(earlier, t[0])
+        j = np.searchsorted(t, start)
+    return start
+
+
+@njit(cache=True)
+def _home_end(t, x, v, sign, end, i_turn, home_fraction):
+    """The trip's end (s), moved on to the end of a later pulse of the return likewise (a jerk off the turn
+    and then a slow return)."""
+    n = t.size - 1
+    j = np.searchsorted(t, end)
+    while i_turn <= j < n and sign * (x[j] - x[n]) > home_fraction * sign * (x[i_turn] - x[n]):
+        i_peak = j
+        for i in range(j + 1, n + 1):
+            if sign * v[i] < sign * v[i_peak]:
+                i_peak = i
+        if sign * v[i_peak] >= 0.0:
+            break
+        later = _onset(t, v, -sign, i_peak, +1)
+        if later <= end:
+            break
+        end = min(later, t[n])
+        j = np.searchsorted(t, end)
+    return end
+
+
 def time_rep(t: np.ndarray, v: np.ndarray, i_start: int, i_turn: int, i_end: int, sign: float = 1.0) -> RepTiming:
     """Phase times of one trip.
 
@@ -244,12 +287,13 @@ def _trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg):
 
 
 @njit(cache=True)
-def _measure_trip(cols, i_turn, max_trip_s, limit_deg, row, rate_row, sign, still):
+def _measure_trip(cols, i_turn, max_trip_s, limit_deg, row, rate_row, sign, still, home_fraction):
     """measure.measure's numbers of one trip in one call. cols: the trip's history (rows of
     analysis.columns), i_turn: its turning point's column. The trip is cut at its earliest start
     (`_trip_start`, with max_trip_s and limit_deg), timed by sign * cols[rate_row] (`_time_rep`; with
-    still=True less the gyroscope's residual bias: the rate's mean beyond what cols[row] changed), and
-    measured (`_rep_numbers`).
+    still=True less the gyroscope's residual bias: the rate's mean beyond what cols[row] changed; its start
+    and end kept within home_fraction of its range from home, `_home_start` and `_home_end`, unless
+    home_fraction is inf), and measured (`_rep_numbers`).
 
     Returns the cut (-1: fewer than 4 columns left, or the turn at an end), the six RepTiming fields and
     the eleven of `_rep_numbers` (a, b counted from the cut).
@@ -265,7 +309,11 @@ def _measure_trip(cols, i_turn, max_trip_s, limit_deg, row, rate_row, sign, stil
     bias = 0.0  # (x - 0.0 is x, bit for bit)
     if still:
         bias = _mean(c[rate_row]) - (c[row, n - 1] - c[row, 0]) / (t[n - 1] - t[0])
-    start, arrive, depart, end, out_dps, back_dps = _time_rep(t, c[rate_row] - bias, sign, 0, i_turn, n - 1)
+    v = c[rate_row] - bias
+    start, arrive, depart, end, out_dps, back_dps = _time_rep(t, v, sign, 0, i_turn, n - 1)
+    if home_fraction < math.inf:
+        start = _home_start(t, c[row], v, sign, start, i_turn, home_fraction)
+        end = _home_end(t, c[row], v, sign, end, i_turn, home_fraction)
     a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = _rep_numbers(
         c, start, arrive, depart, end, i_turn)
     return (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist,

@@ -35,6 +35,9 @@ class SegmentationSettings:
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
     max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
+    home_fraction: float = 0.25  # a hinge's rep starts and ends this close to home, as a fraction of its range:
+    # where the trunk is further out at the onset found, it was a burst's (the back rounding at the end of
+    # a slow descent) and the rep began at the earlier pulse's
     max_duration_ratio: float = 2.0  # a rep this many times longer than the set's median ends the set
     max_extra_depth_deg: float = 25.0  # a trip this much deeper than the set's reps ends it (a plate pick-up)
     unloaded_descent_ratio: float = 0.85  # a first or last top-start "rep" lowered faster than this

@@ -406,7 +406,7 @@ def naive_trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg) -> int:
 
 
 def naive_measure_trip(t, flex, lateral, twist_rate, acc_dev, rate_smooth, height, x, v, i_turn, max_trip_s,
-                       limit_deg, sign, still) -> tuple | None:
+                       limit_deg, sign, still, home_fraction) -> tuple | None:
     """_measure_trip from the twins of its parts (x, v: the tracked signal and its rate), with np.mean for
     a trunk-still trip's bias; None where the kernel says -1."""
     late = naive_trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg)
@@ -417,9 +417,43 @@ def naive_measure_trip(t, flex, lateral, twist_rate, acc_dev, rate_smooth, heigh
         return None
     if still:
         v = v - (float(np.mean(v)) - (x[-1] - x[0]) / (t[-1] - t[0]))
-    timing = naive_time_rep(t, sign * v, 0, i_turn, t.size - 1)
+    timing = list(naive_time_rep(t, sign * v, 0, i_turn, t.size - 1))
+    if home_fraction < np.inf:
+        timing[0] = naive_home_start(t, sign * x, sign * v, timing[0], i_turn, home_fraction)
+        timing[3] = naive_home_end(t, sign * x, sign * v, timing[3], i_turn, home_fraction)
     return (late, *timing, *naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate_smooth, height,
                                               *timing[:4], i_turn))
+
+
+def naive_home_start(t, x, v, start, i_turn, home_fraction, noise_dps=1.0) -> float:
+    """_home_start on the excursion x and its velocity v (going out positive), with NumPy's argmax."""
+    while True:
+        j = int(np.searchsorted(t, start))
+        if not (0 < j <= i_turn and x[j] - x[0] > home_fraction * (x[i_turn] - x[0])):
+            return start
+        i_peak = int(np.argmax(v[: j + 1]))
+        if v[i_peak] <= 0.0:
+            return start
+        earlier = _naive_onset(t, v, i_peak, -1, noise_dps)
+        if earlier >= start:
+            return start
+        start = max(earlier, float(t[0]))
+
+
+def naive_home_end(t, x, v, end, i_turn, home_fraction, noise_dps=1.0) -> float:
+    """_home_end likewise: the return's later pulses, with NumPy's argmin."""
+    n = t.size - 1
+    while True:
+        j = int(np.searchsorted(t, end))
+        if not (i_turn <= j < n and x[j] - x[n] > home_fraction * (x[i_turn] - x[n])):
+            return end
+        i_peak = j + int(np.argmin(v[j:]))
+        if v[i_peak] >= 0.0:
+            return end
+        later = _naive_onset(t, -v, i_peak, +1, noise_dps)
+        if later <= end:
+            return end
+        end = min(later, float(t[n]))
 
 # ---------------------------------------------------------------------------------------------
 # Live checks (analysis/_extrema_kernels.py): the rounding cue's crossing and the posture slots.

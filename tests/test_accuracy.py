@@ -175,6 +175,22 @@ def test_real_butt_winks_are_flagged_and_correct_squats_are_not():
     assert len(correct) >= 57 and sum(correct) == 0
 
 
+def test_a_slow_rep_that_rounds_at_the_bottom_is_timed_from_home():
+    """Tempo RDLs (seed 300 at twice the simulator's durations: a 5 s descent): the last rep's back rounds
+    in a burst at the bottom, faster than the descent itself, so the onset of its fastest pulse was the
+    burst's, 4.6 s late, and the rep was dropped as unlike the set. Timed from home (segmentation
+    .home_fraction), it is found whole and flagged."""
+    rec, truth = simulate_session(random_session_spec(300, exercise="rdl", tempo_scale=2.0))
+    analyzer = Analyzer(exercise="rdl")
+    analyzer.push(rec.samples)
+    last_set = analyzer.finish().sets[-1]
+    rounded = [r for s in truth.sets for r in s.reps if "rounding" in r.labels]
+    assert len(rounded) == 1 and len(last_set.reps) == 9
+    rep = last_set.reps[-1]
+    assert abs(rep.start_s - rounded[0].start_s) < 0.15 and abs(rep.end_s - rounded[0].end_s) < 0.15
+    assert [f.kind for f in rep.flags] == ["rounding"]
+
+
 def test_squat_phases_take_the_trunks_turn():
     """The ten squat sessions of seeds 0-59: the hips' leaky height starts and turns early (eccentric /
     concentric 0.36 / 0.54 s off before), so a brisk squat reports the trunk's start and turn inside the

@@ -289,9 +289,10 @@ def test_measure_trip_matches_naive_twin(seed, n, sign, still):
     cols[ACC_DEV] = np.abs(rng.normal(0, rng.uniform(0.1, 3), n))
     i_turn = int(rng.integers(1, n - 1))  # (measure asks for a turn inside the trip)
     args = (i_turn, float(rng.uniform(0.5, 30)), float(rng.uniform(5, 200)))
-    got = reps._measure_trip(cols, *args, FLEX_SMOOTH, RATE_SMOOTH, sign, still)
+    home_fraction = float(rng.choice([0.25, rng.uniform(0.0, 1.0), np.inf]))
+    got = reps._measure_trip(cols, *args, FLEX_SMOOTH, RATE_SMOOTH, sign, still, home_fraction)
     want = naive_measure_trip(cols[T], cols[FLEX], cols[LATERAL], cols[TWIST_RATE], cols[ACC_DEV], cols[RATE_SMOOTH],
-                              cols[HEIGHT], cols[FLEX_SMOOTH], cols[RATE_SMOOTH], *args, sign, still)
+                              cols[HEIGHT], cols[FLEX_SMOOTH], cols[RATE_SMOOTH], *args, sign, still, home_fraction)
     if want is None:
         assert got[0] == -1
     else:
