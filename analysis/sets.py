@@ -42,15 +42,17 @@ def frozen_instance(cls: type, **fields: object) -> object:
 class OpenSet:
     """Reps of one tracker that may form a set; announced live at once with --exercise.
 
-    Times reported (reps, flags) count from t_first (s, recording clock) and take off lag_s, the delay of
-    the causal smoothing the tracker's rates are timed by (the rules keep the times as measured)."""
+    Times reported count from t_first (s, recording clock); a rep's start, turn and end also take off lag_s,
+    the delay of the causal smoothing the tracker's rates are timed by (the rules keep the times as
+    measured; a rounding flag's crossing is read on the unsmoothed flexion)."""
 
     def __init__(self, tracker: TripTracker, exercise: str | None, index: int,
                  settings: fl.FlagSettings, live: bool, t_first: float,
                  segmentation: SegmentationSettings, lag_s: float = 0.0) -> None:
         self.tracker = tracker
         self.segmentation = segmentation
-        self._t_first = t_first + lag_s
+        self._t_first = t_first
+        self._lag_s = lag_s
         self.exercise = exercise
         self.index = index
         self.settings = settings
@@ -160,7 +162,7 @@ class OpenSet:
             ecc, pb, con, pt, vel = out_s, turn_pause, back_s, None, m.back_peak_dps
         else:
             con, pt, ecc, pb, vel = out_s, turn_pause, back_s, None, m.out_peak_dps
-        t0 = self._t_first
+        t0 = self._t_first + self._lag_s
         return frozen_instance(
             Rep, index=number, start_s=start - t0, turn_s=0.5 * (arrive + depart) - t0, end_s=end - t0,
             eccentric_s=ecc, pause_bottom_s=pb, concentric_s=con, pause_top_s=pt, tempo=tempo(ecc, pb, con, pt),
