@@ -72,9 +72,10 @@ class Analyzer:
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
         self._trackers = trackers_for(seg, exercise)
         flags = settings.flags
-        # the trunk's rates lag by the group delay of two cascaded one-pole low-passes (2 tau), and the tilt
-        # of the accelerometer alone by its own low-pass too; reported rep times take that off
-        self._trunk_lag_s = 2.0 * (seg.accelerometer_only_smoothing_s if accelerometer_only
+        # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
+        # (2 tau), and the tilt of the accelerometer alone by its own low-pass too (s): reported rep times
+        # take it off, and a deadlift's peak is read from that much before the trip's smoothed start
+        self.trunk_lag_s = 2.0 * (seg.accelerometer_only_smoothing_s if accelerometer_only
                                    else seg.smoothing_time_constant_s) + (
             settings.orientation.accelerometer_only_time_constant_s if accelerometer_only else 0.0)
         self._flag_settings = flags if not accelerometer_only else replace(
@@ -298,7 +299,7 @@ class Analyzer:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self._flag_settings,
                                live=self.exercise is not None, t_first=self._t_first,
                                segmentation=self.settings.segmentation,
-                               lag_s=0.0 if tracker.detector == "vertical" else self._trunk_lag_s)
+                               lag_s=0.0 if tracker.detector == "vertical" else self.trunk_lag_s)
             self._open[key] = open_set
         t_now = self._rel(self._history.value(T, index))
         for event in open_set.add(rep, t_now):

@@ -75,6 +75,12 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
             start, arrive, depart, end, out_dps, back_dps = timing
             a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = (
                 _rep_numbers(cols[:, late:], start, arrive, depart, end, i_turn - late))
+    peak_deg = flex_max
+    if tracker.pattern == FLOOR_START:  # deepest where the bar leaves the floor, which the smoothed turning
+        # point the trip starts from shows only the smoothing's delay later: read the peak from that much earlier
+        t_home, lag_s = cols.item(T, 0), analyzer.trunk_lag_s
+        wider = analyzer.columns(trip.i_home - int(math.ceil(lag_s * seg.max_rate_hz)), trip.i_home + 1)
+        peak_deg = max(flex_max, float(wider[FLEX, int(np.searchsorted(wider[T], t_home - lag_s)):].max()))
     if depart - arrive > tracker.rules.max_turn_dwell_s:
         return None
     if not seg.min_rep_s <= end - start <= tracker.rules.max_trip_s:
@@ -110,7 +116,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     if hips_timed and (turn := squat_trunk_turn(cols[:, late:], start, arrive, end, seg.hysteresis_deg)):
         phases_s = (*turn, end)
     ab = slice(late + a, late + b)  # the rep's samples
-    return Measured(start, arrive, depart, end, out_peak, back_peak, flex_max, flex_max - flex_min,
+    return Measured(start, arrive, depart, end, out_peak, back_peak, peak_deg, flex_max - flex_min,
                     cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
                     hips_rise_ratio, hips_reversal_mps2(cols[T, ab], cols[VELOCITY, ab]) if row == HEIGHT else None,
                     pelvis_tuck_deg(cols[T, ab], cols[FLEX, ab], cols[VELOCITY, ab],

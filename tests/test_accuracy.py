@@ -112,11 +112,13 @@ def test_accelerometer_only_flags(sixty_sessions_accelerometer_only):
     0.81, precision 0.81 -> 0.85 on seeds 0-59 (60-119: 0.54 -> 0.92, 0.84 -> 0.90). A bounce's rebound
     reads 3.3 +- 2.9 deg deeper (up to 10.5), so a bounced rep rounds only 8 deg further
     (rounding_bounce_extra_accelerometer_only_deg): rounding precision 0.81 -> 1.00 (60-119: 0.78 -> 0.97,
-    120-179: 0.81 -> 0.94), recall unchanged (0.86). The issue asks no flag figures of accelerometer-only
-    recordings; these floors keep what was reached."""
+    120-179: 0.81 -> 0.94). A deadlift's peak is read from the smoothing's delay (0.34 s) before the
+    trip's smoothed start, where the back rounds as the bar leaves the floor: recall 0.86 -> 0.97
+    (60-119: 0.82 -> 0.97, 120-179: 0.94 -> 0.97), precision 0.97. The issue asks no flag figures of
+    accelerometer-only recordings; these floors keep what was reached."""
     summary = sixty_sessions_accelerometer_only[0].summary()
     assert summary["momentum_recall"] >= 0.75 and summary["momentum_precision"] >= 0.8
-    assert summary["rounding_precision"] >= 0.9 and summary["rounding_recall"] >= 0.8
+    assert summary["rounding_precision"] >= 0.9 and summary["rounding_recall"] >= 0.9
 
 
 @pytest.mark.skipif(not SQUAT5.exists(), reason="../shared/data/squat5_lowback is not beside the project")
