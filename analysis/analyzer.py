@@ -74,7 +74,7 @@ class Analyzer:
         flags = settings.flags
         # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
         # (2 tau), and the tilt of the accelerometer alone by its own low-pass too (s): reported rep times
-        # take it off, and a deadlift's peak is read from that much before the trip's smoothed start
+        # take it off (and without a gyroscope a deadlift's peak is read from that much before its trip)
         self.trunk_lag_s = 2.0 * (seg.accelerometer_only_smoothing_s if accelerometer_only
                                    else seg.smoothing_time_constant_s) + (
             settings.orientation.accelerometer_only_time_constant_s if accelerometer_only else 0.0)

@@ -76,8 +76,10 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
             a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = (
                 _rep_numbers(cols[:, late:], start, arrive, depart, end, i_turn - late))
     peak_deg = flex_max
-    if tracker.pattern == FLOOR_START:  # deepest where the bar leaves the floor, which the smoothed turning
-        # point the trip starts from shows only the smoothing's delay later: read the peak from that much earlier
+    if tracker.pattern == FLOOR_START and analyzer.accelerometer_only:
+        # deepest where the bar leaves the floor, which the smoothed turning point the trip starts from shows
+        # only the smoothing's delay later: read the peak from that much earlier (0.34 s without a gyroscope;
+        # with one, 0.08 s moved the peaks by 0.02 deg on average, not worth a read per trip)
         t_home, lag_s = cols.item(T, 0), analyzer.trunk_lag_s
         wider = analyzer.columns(trip.i_home - int(math.ceil(lag_s * seg.max_rate_hz)), trip.i_home + 1)
         peak_deg = max(flex_max, float(wider[FLEX, int(np.searchsorted(wider[T], t_home - lag_s)):].max()))
