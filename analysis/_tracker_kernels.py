@@ -27,8 +27,8 @@ from analysis.columns import T as T_ROW
 S_HOME, S_HOME_I, S_HOME_S, S_OUT, S_OUT_HOME_I, S_OUT_HOME_S, S_TURN_I, S_TURN_S, S_T_TURN, S_BAND, S_PEAK = range(11)
 TRACKER_STATE_SIZE = 11
 (R_SIGN, R_MIN_ROM, R_MAX_ROM, R_HOME_MIN, R_HOME_MAX, R_BAND_FRACTION, R_BAND_MIN, R_MIN_RETURN, R_MAX_TRIP,
- R_PLATEAU, R_TOP_START, R_HOLD_WINDOW_N, R_HOLD_MAX_DPS, R_MIN_SWAY) = range(14)
-RULES_SIZE = 14
+ R_PLATEAU, R_TOP_START, R_HOLD_WINDOW_N, R_HOLD_MAX_DPS, R_MIN_SWAY, R_HOLD_WINDOW_S) = range(15)
+RULES_SIZE = 15
 L_INDEX, L_PHASE, L_LEFT, L_OUT, L_HOME, L_TURN, L_DONE = range(7)
 LOG_COLUMNS = 7
 
@@ -47,11 +47,11 @@ def _visible(state, rules):
 def _held_before(hist, g0, index, kind, rules):
     """Where the movement into the turning point at global `index` began: the end of the last hold
     (0.1 s or more slower than R_HOLD_MAX_DPS toward it, at least R_MIN_SWAY deg from the turning
-    point) within the 3 s (and R_HOLD_WINDOW_N samples) before it; (global index, flexion) or (-1, nan)."""
+    point) within R_HOLD_WINDOW_S (and R_HOLD_WINDOW_N samples) before it; (global index, flexion) or (-1, nan)."""
     a = max(index - int(rules[R_HOLD_WINDOW_N]), g0) - g0
     b = index + 1 - g0
     t_last, flex_last = hist[T_ROW, b - 1], hist[FLEX_SMOOTH_ROW, b - 1]
-    while hist[T_ROW, a] < t_last - 3.0:
+    while hist[T_ROW, a] < t_last - rules[R_HOLD_WINDOW_S]:
         a += 1
     last = -1  # the last column of the run of held samples being walked back through (-1: none)
     for j in range(b - 1, a - 2, -1):

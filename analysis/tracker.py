@@ -62,11 +62,14 @@ class TripTracker:
         self._row, self._rate_row = SIGNALS[detector]
         self.rules = rules
         self.min_reps = min_reps
+        # a plateau-home trip starts where the movement into its turning point began, after a hold: looked for
+        # within the 3 s a pull takes and the hold at its turn, which the turning point may end (a squeeze)
+        hold_window_s = 3.0 + seg.max_turn_dwell_s
         self._rules = np.array([
             sign, rules.min_rom_deg, rules.max_rom_deg, rules.home_min_deg, rules.home_max_deg,
             rules.band_fraction, rules.band_min_deg, rules.min_return_dps, rules.max_trip_s, float(plateau_home),
-            float(pattern == TOP_START), float(int(3.0 * seg.max_rate_hz)), 0.25 * seg.min_return_dps,
-            seg.min_sway_deg])
+            float(pattern == TOP_START), float(int(hold_window_s * seg.max_rate_hz)), 0.25 * seg.min_return_dps,
+            seg.min_sway_deg, hold_window_s])
         self._state = np.zeros(tk.TRACKER_STATE_SIZE)
         self.out_since_index: int | None = None
         """Global index of the home the current trip left from, or None when no trip is out."""

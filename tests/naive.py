@@ -241,12 +241,12 @@ def naive_scan_trip(t, x, rate, sign, home_s, band, back_peak, min_return, t_tur
 # ---------------------------------------------------------------------------------------------
 
 
-def naive_held_before(t, flex, rate, index, kind, window_n, hold_max_dps, min_sway_deg):
+def naive_held_before(t, flex, rate, index, kind, window_n, hold_max_dps, min_sway_deg, window_s):
     """(index, flexion) where the movement into the turning point at `index` began (arrays from index 0),
     or None: the end of the last run of >= 0.1 s of samples not moving toward it faster than hold_max_dps
-    and at least min_sway_deg away from it, within 3 s and window_n samples before it."""
+    and at least min_sway_deg away from it, within window_s and window_n samples before it."""
     start = max(index - window_n, 0)
-    keep = np.flatnonzero(t[start:index + 1] >= t[index] - 3.0) + start
+    keep = np.flatnonzero(t[start:index + 1] >= t[index] - window_s) + start
     held = [j for j in keep if not kind * rate[j] > hold_max_dps and abs(flex[j] - flex[index]) >= min_sway_deg]
     runs: list[list[int]] = []
     for j in held:
@@ -261,7 +261,7 @@ def naive_held_before(t, flex, rate, index, kind, window_n, hold_max_dps, min_sw
 class NaiveTracker:
     """TripTracker's walk in plain Python. rules: dict with sign, min_rom, max_rom, home_min, home_max,
     band_fraction, band_min, min_return, max_trip_s, plateau, top_start, window_n, hold_max_dps,
-    min_sway_deg."""
+    min_sway_deg, window_s."""
 
     def __init__(self, rules: dict) -> None:
         self.r = rules
@@ -296,7 +296,8 @@ class NaiveTracker:
             return None
         i_home, home_s = self.home
         if s - home_s > r["max_rom"] and r["plateau"]:
-            held = naive_held_before(t, flex, rate, index, kind, r["window_n"], r["hold_max_dps"], r["min_sway_deg"])
+            held = naive_held_before(t, flex, rate, index, kind, r["window_n"], r["hold_max_dps"], r["min_sway_deg"],
+                                     r["window_s"])
             if held is not None:
                 i_home, home_s = held[0], r["sign"] * held[1]
         rom = s - home_s

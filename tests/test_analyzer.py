@@ -36,6 +36,7 @@ from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     NaiveTracker,
     naive_first_crossing,
+    naive_held_before,
     naive_lowpass2,
     naive_measure_trip,
     naive_posture_slots,
@@ -188,6 +189,26 @@ def test_scan_trip_matches_naive_twin(seed, n, sign):
     assert (code, i, peak) == (want_code, want_i if want_i < 0 else lo + want_i, want_peak)
 
 
+@given(st.integers(0, 2**31 - 1), st.integers(2, 800))
+@settings(max_examples=150, deadline=None)
+def test_held_before_matches_naive_twin(seed, n):
+    """Holds of random length in a random walk, looked for within a random window (s and samples)."""
+    rng = np.random.default_rng(seed)
+    hist = np.full((N_COLUMNS, n), np.nan)
+    t = hist[T] = np.cumsum(rng.uniform(0.005, 0.05, n))
+    steps = rng.normal(0, 1.0, n) * (rng.uniform(size=n) < rng.uniform(0.1, 0.9))  # still in between
+    x = hist[FLEX_SMOOTH] = np.cumsum(steps)
+    v = hist[RATE_SMOOTH] = np.gradient(x, t)
+    rules = np.zeros(tk.RULES_SIZE)
+    rules[tk.R_HOLD_WINDOW_N], rules[tk.R_HOLD_MAX_DPS] = int(rng.integers(5, 800)), float(rng.uniform(0, 20))
+    rules[tk.R_MIN_SWAY], rules[tk.R_HOLD_WINDOW_S] = float(rng.uniform(0.0, 3.0)), float(rng.uniform(0.2, 10.0))
+    index, kind = int(rng.integers(0, n)), int(rng.choice([-1, 1]))
+    got = tk._held_before(hist, 0, index, kind, rules)
+    want = naive_held_before(t, x, v, index, kind, int(rules[tk.R_HOLD_WINDOW_N]), rules[tk.R_HOLD_MAX_DPS],
+                             rules[tk.R_MIN_SWAY], rules[tk.R_HOLD_WINDOW_S])
+    assert (got[0], got[1]) == ((-1, got[1]) if want is None else want) and (want is not None or np.isnan(got[1]))
+
+
 @given(st.integers(0, 2**31 - 1), st.integers(2, 600), st.integers(1, 4))
 @settings(max_examples=150, deadline=None)
 def test_track_run_matches_naive_twin(seed, n, blocks):
@@ -207,10 +228,10 @@ def test_track_run_matches_naive_twin(seed, n, blocks):
                  band_min=float(rng.uniform(0.5, 3)), min_return=float(rng.uniform(0, 40)),
                  max_trip_s=float(rng.uniform(0.5, 8)), plateau=plateau, top_start=top_start,
                  window_n=int(rng.integers(5, 300)), hold_max_dps=float(rng.uniform(0, 20)),
-                 min_sway_deg=float(rng.uniform(0.5, 4)))
+                 min_sway_deg=float(rng.uniform(0.5, 4)), window_s=float(rng.uniform(0.5, 8)))
     packed = np.array([rules[k] for k in ("sign", "min_rom", "max_rom", "home_min", "home_max", "band_fraction",
                                           "band_min", "min_return", "max_trip_s", "plateau", "top_start",
-                                          "window_n", "hold_max_dps", "min_sway_deg")], dtype=float)
+                                          "window_n", "hold_max_dps", "min_sway_deg", "window_s")], dtype=float)
     state, zz = np.zeros(tk.TRACKER_STATE_SIZE), np.zeros(zk.ZZ_STATE_SIZE)
     naive, h = NaiveTracker(rules), float(rng.uniform(1, 8))
     idx, conf, kind = (np.empty(n, dtype=np.int64) for _ in range(3))
