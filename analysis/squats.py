@@ -73,6 +73,12 @@ def squat_trunk_turn(cols: np.ndarray, start_s: float, turn_s: float, end_s: flo
     return start, arrive, min(max(timing.depart_s, arrive), end_s)
 
 
+def _hips_turn(velocity: np.ndarray) -> tuple[int, int]:
+    """The samples of the hips' fastest descent and of their fastest rise after it (vertical velocity)."""
+    i_down = int(np.argmin(velocity))
+    return i_down, i_down + int(np.argmax(velocity[i_down:]))
+
+
 def pelvis_tuck_deg(t: np.ndarray, flex: np.ndarray, velocity: np.ndarray, window_s: float) -> float:
     """How far the trunk tipped back and forward again at the bottom of a squat (deg): the deepest dip of
     the flexion below its maxima within window_s before and after (t: s, flex: deg, velocity: the hips'
@@ -84,8 +90,7 @@ def pelvis_tuck_deg(t: np.ndarray, flex: np.ndarray, velocity: np.ndarray, windo
     w = int(round(window_s * (n - 1) / (t[-1] - t[0]))) if n > 1 and t[-1] > t[0] else 0
     if n < 3 or w < 1:
         return 0.0
-    i_down = int(np.argmin(velocity))
-    i_up = i_down + int(np.argmax(velocity[i_down:]))
+    i_down, i_up = _hips_turn(velocity)
     padded = np.concatenate((np.full(w, -np.inf), flex, np.full(w, -np.inf)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, w + 1).max(axis=1)  # max of padded[k: k + w + 1]
     dips = np.minimum(windows[:n], windows[w:]) - flex  # (the maxima over flex[j - w: j + 1], flex[j: j + w + 1])
@@ -97,8 +102,7 @@ def hips_reversal_mps2(t: np.ndarray, velocity: np.ndarray) -> float:
     fastest descent to their fastest rise after it (vertical velocity, m/s, over the rep's samples at
     times t, s). A controlled squat turns at ~0.3-2 m/s² (simulated: at most 1.2; real bodyweight
     squats without a pause: median 1.7); a bounce out of the bottom at 3-5 m/s²."""
-    i_down = int(np.argmin(velocity))
-    i_up = i_down + int(np.argmax(velocity[i_down:]))
+    i_down, i_up = _hips_turn(velocity)
     if i_up == i_down:
         return 0.0
     return float((velocity[i_up] - velocity[i_down]) / (t[i_up] - t[i_down]))
