@@ -7,7 +7,7 @@ Analyzer runs it over a whole block first and handles the log in order afterward
 
 State (float64, TRACKER_STATE_SIZE): the last home turning point (set, global index, s) and the trip
 out (set, home index, home s, turn index, turn s, time of the first sample after the turn or NaN,
-band, peak return speed so far); s = sign * signal. Rules (float64, see `TripTracker.rules_array`).
+band, peak return speed so far); s = sign * signal. Rules (float64, the R_ indices; packed by `TripTracker.__init__`).
 Log rows (int64, LOG_COLUMNS): global index, phase (0 at a turning point: the sample itself is scanned
 next; 1 found by the scan: scanning goes on after it), left-home index and out-since index after it
 (-1: none), and the trip's home, turn and done indices (-1: no trip).

@@ -75,9 +75,11 @@ class Analyzer:
         # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
         # (2 tau), and the tilt of the accelerometer alone by its own low-pass too (s): reported rep times
         # take it off (and without a gyroscope a deadlift's peak is read from that much before its trip)
-        self.trunk_lag_s = 2.0 * (seg.accelerometer_only_smoothing_s if accelerometer_only
-                                   else seg.smoothing_time_constant_s) + (
-            settings.orientation.accelerometer_only_time_constant_s if accelerometer_only else 0.0)
+        if accelerometer_only:
+            self.trunk_lag_s = (2.0 * seg.accelerometer_only_smoothing_s
+                                + settings.orientation.accelerometer_only_time_constant_s)
+        else:
+            self.trunk_lag_s = 2.0 * seg.smoothing_time_constant_s
         self._flag_settings = flags if not accelerometer_only else replace(
             flags, momentum_max_concentric_s=flags.momentum_max_concentric_accelerometer_only_s,
             rounding_bounce_extra_deg=flags.rounding_bounce_extra_accelerometer_only_deg)
