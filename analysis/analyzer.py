@@ -21,12 +21,13 @@ from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
 from analysis.events import CalibrationDone, Event, PostureUpdate, SetDiscarded
 from analysis.exercises import pattern_of
 from analysis.flags import FlagSettings
-from analysis.measure import measure
+from analysis.measure import Measured, measure
 from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import OpenSet, frozen_instance
+from analysis.squats import squat_like
 from analysis.trace import Trace
 from analysis.tracker import Trip, TripTracker
 
@@ -294,6 +295,8 @@ class Analyzer:
         if open_set is not None and not open_set.fits(rep):
             self._close(open_set, index)
             open_set = None
+        if rep.floor_hold_s is not None and not self._after_set_up(open_set, rep):
+            return
         if open_set is not None and self.exercise is None and open_set.began_with_set_up(rep):
             del self._open[key]  # guessing: that was a deadlift's set-up, not a squat or RDL
             return
@@ -315,6 +318,16 @@ class Analyzer:
                     del self._open[other]
             for event in open_set.confirm(t_now):
                 self._emit(index, event)
+
+    def _after_set_up(self, open_set: OpenSet | None, rep: Measured) -> bool:
+        """Guessing, a floor-start trip: one that moves like a squat (`squat_like`: little lean for its hips'
+        travel) counts only in a set that began after a set-up at the bar (held `floor_set_up_min_s`): seen from
+        its bottom, a squat set looks like deadlifts half a rep off, but it begins standing."""
+        seg = self.settings.segmentation
+        if not squat_like(rep.hip_travel_m, rep.rom_deg, seg, self.squat_leaning()):
+            return True
+        first = rep if open_set is None or not open_set.fits(rep) else open_set.measured[0]
+        return first.floor_hold_s >= seg.floor_set_up_min_s
 
     def _close_index(self, a: int, t: np.ndarray, lo: int, hi: int) -> tuple[int, OpenSet] | None:
         """The first open set to end for lack of a next rep (`OpenSet.close_due_s`) within the columns

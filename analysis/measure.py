@@ -37,6 +37,8 @@ class Measured(NamedTuple):
     hips_reversal_mps2: float | None  # a squat's turn at the bottom (analysis.squats.hips_reversal_mps2)
     pelvis_tuck_deg: float | None  # a squat's tuck at the bottom (analysis.squats.pelvis_tuck_deg; the tilt of
     # the accelerometer alone is too disturbed at the bottom of a squat to tell one: None without a gyroscope)
+    floor_hold_s: float | None  # guessing, a floor-start trip: how long the lifter held the floor position
+    # before it (s; `_held_s`: a deadlift set begins after a set-up at the bar); else None
     phases_s: tuple[float, float, float, float] | None  # reported (start, arrive, depart, end) where they
     # differ from the rules' four above: a brisk squat's, with the trunk's start and turn (squat_trunk_turn)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
@@ -97,9 +99,10 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     if row == HEIGHT and travel_m < seg.min_squat_travel_m and flex_max - flex_min < seg.sit_max_lean_deg:
         return None  # the trunk leaned a little, the hips hardly moved: sitting down or standing up, not a squat
     lean_deg = flex_max - flex_min
-    if analyzer.exercise is None and tracker.pattern != TRUNK_STILL and (row == HEIGHT) != squat_like(
+    if analyzer.exercise is None and tracker.pattern == TOP_START and (row == HEIGHT) != squat_like(
             travel_m, lean_deg, seg, analyzer.squat_leaning()):
-        return None  # guessing: a squat belongs to the hips' tracker, a hinge or a pull to the trunk's
+        return None  # guessing: a squat belongs to the hips' tracker, a hinge to the trunk's (a floor-start
+        # trip that moves like a squat: by its set's set-up, Analyzer._after_set_up)
     if (tracker.pattern == TOP_START and row == FLEX_SMOOTH and travel_m < seg.sit_max_travel_m
             and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
         return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
@@ -124,4 +127,16 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
                     pelvis_tuck_deg(cols[T, ab], cols[FLEX, ab], cols[VELOCITY, ab],
                                     analyzer.settings.flags.rounding_tuck_window_s)
                     if row == HEIGHT and not analyzer.accelerometer_only else None,
+                    None if analyzer.exercise is not None or tracker.pattern != FLOOR_START else _held_s(
+                        analyzer, trip.i_done + 1 - cols.shape[1] + late + a, max(3.0, 0.1 * lean_deg)),
                     phases_s, cols[T, ab].copy(), cols[FLEX, ab].copy())
+
+
+def _held_s(analyzer: Analyzer, index: int, tolerance_deg: float) -> float:
+    """How long before global sample `index` the smoothed flexion stayed within tolerance_deg of its value there
+    (s; looked for at least `floor_set_up_min_s` and a second back)."""
+    seg = analyzer.settings.segmentation
+    window = analyzer.columns(index - int((seg.floor_set_up_min_s + 1.0) * seg.max_rate_hz), index + 1)
+    t, flex = window[T], window[FLEX_SMOOTH]
+    away = np.flatnonzero(np.abs(flex - flex[-1]) > tolerance_deg)
+    return float(t[-1] - t[away[-1] if away.size else 0])

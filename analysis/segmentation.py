@@ -67,6 +67,9 @@ class SegmentationSettings:
     set_up_hold_ratio: float = 1.5  # without --exercise: a top-start "set" whose first turn was held over 0.8 s
     # and this many times as long as the second's began with a deadlift's set-up (simulated RDLs and good
     # mornings: at most 1.38; deadlift set-ups held 0.9-1.2 s against 0.5-0.8 s on the floor between reps)
+    floor_set_up_min_s: float = 1.5  # without --exercise: a deadlift set that moves like squats (little lean for
+    # its hips' travel, `squat_max_lean_deg_per_m`) is one only when its first pull follows a hold at the bar
+    # this long, the set-up (simulated set-ups 1.7-2.4 s; a squat's bottom pause, seen as the "floor", 0.2-1.4 s)
     vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
     vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much

@@ -20,7 +20,7 @@ def _rep(start_s: float, back_peak_dps: float, down_s: float = 2.0, up_s: float 
     t = np.linspace(start_s, end_s, 36)
     flex = 60.0 * np.sin(np.pi * (t - start_s) / (end_s - start_s))
     return Measured(start_s, start_s + down_s, start_s + down_s + hold_s, end_s, 40.0, back_peak_dps, 60.0, 60.0,
-                    0.0, 1.0, 1.0, hip_travel_m, 1.0, None, None, None, t, flex)
+                    0.0, 1.0, 1.0, hip_travel_m, 1.0, None, None, None, None, t, flex)
 
 
 def _open_set() -> OpenSet:
