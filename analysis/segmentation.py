@@ -34,7 +34,8 @@ class SegmentationSettings:
     # a partial row lowers its 0.9 deg in 1-3 s)
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
-    max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep
+    max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep ...
+    lockout_max_hold_s: float = 6.0  # ... except a floor-start rep's, at lockout, where lifters breathe between reps
     home_fraction: float = 0.25  # a hinge's rep starts and ends this close to home, as a fraction of its range:
     # where the trunk is further out at the onset found, it was a burst's (the back rounding at the end of
     # a slow descent) and the rep began at the earlier pulse's
@@ -126,7 +127,7 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
         max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n, seg)
     floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
         min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
-        max_turn_dwell_s=seg.max_turn_dwell_s, **hinge), n, seg)
+        max_turn_dwell_s=seg.lockout_max_hold_s, **hinge), n, seg)
     # the hips' leaky height overshoots home after a fast rep: their rep is back once 20 % of the way up and slow
     hips = TripTracker(TOP_START, -1.0, "vertical", TrackerRules(
         min_rom_deg=seg.min_squat_depth_m, max_rom_deg=inf,

@@ -193,6 +193,18 @@ def test_a_slow_rep_that_rounds_at_the_bottom_is_timed_from_home():
     assert [f.kind for f in rep.flags] == ["rounding"]
 
 
+@pytest.mark.parametrize("seed", [24, 48])
+def test_deadlifts_held_long_at_lockout_are_reps(seed):
+    """Slow deadlifts (twice the simulator's durations) hold lockout up to 4 s, as lifters breathe at the top
+    between reps; past `max_turn_dwell_s` (3 s) those reps were dropped and their sets split. A floor-start
+    turn may be held `lockout_max_hold_s` (6 s): deadlifts of seeds 0-59 at 2x exact sets 82 -> 100 %."""
+    rec, truth = simulate_session(random_session_spec(seed, exercise="deadlift", tempo_scale=2.0))
+    analyzer = Analyzer(exercise="deadlift")
+    analyzer.push(rec.samples)
+    score = score_sets(analyzer.finish(), truth.sets)
+    assert score.sets_exact == score.sets and score.f1 == 1.0
+
+
 def test_squat_phases_take_the_trunks_turn():
     """The ten squat sessions of seeds 0-59: the hips' leaky height starts and turns early (eccentric /
     concentric 0.36 / 0.54 s off before), so a brisk squat reports the trunk's start and turn inside the
