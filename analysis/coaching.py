@@ -91,6 +91,18 @@ _ADVICE = {
         ),
         "Last good rep? Rack it",
     ),
+    "tempo": Advice(
+        "tempo",
+        "Off your tempo (rushed)",
+        "A phase of the rep (the way down, a pause, the way up) was clearly shorter than the tempo you set. "
+        "Rushing the lowering or skipping a pause lets momentum and the stretch do the work instead of "
+        "your muscles.",
+        (
+            "Count the way down out loud, or lighten the load until the tempo holds.",
+            "Hold pauses still and braced, not just a slow-down.",
+        ),
+        "Slow down",
+    ),
 }
 
 

@@ -6,6 +6,7 @@ threshold it crossed, the unit and one sentence for the lifter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from analysis.exercises import FLOOR_START, TRUNK_STILL
@@ -40,6 +41,11 @@ class FlagSettings:
     rounding_tuck_deg: float = 6.0  # rounding on squats (butt wink): the pelvis tucks under at the bottom,
     # tipping the sensor back and forward again this far as the hips turn (needs a gyroscope) ...
     rounding_tuck_window_s: float = 0.6  # ... each way within this time
+    tempo_eccentric_s: float | None = None  # tempo: the prescribed phases (--tempo E-P-C-P; None: no target) ...
+    tempo_pause_bottom_s: float | None = None
+    tempo_concentric_s: float | None = None
+    tempo_pause_top_s: float | None = None
+    tempo_tolerance_s: float = 0.5  # ... a phase this much shorter than prescribed was rushed
 
 
 def rounding_threshold_deg(settings: FlagSettings, baseline_peak_deg: float | None) -> float | None:
@@ -136,6 +142,33 @@ def fatigue_flag(rep: Rep, best_velocity_dps: float, settings: FlagSettings) -> 
     return Flag("fatigue", rep.end_s, round(loss, 1), settings.fatigue_loss_pct, "%",
                 f"Rep speed dropped {loss:.0f}% from your best rep: fatigue is setting in; "
                 "consider ending the set before form breaks down.")
+
+
+_TEMPO_PHASES = {  # Rep field -> (what the lifter did, what to do)
+    "eccentric_s": ("Rushed the way down", "Lower under control"),
+    "pause_bottom_s": ("Cut the pause at the bottom short", "Hold the bottom, braced"),
+    "concentric_s": ("Rushed the way up", "Drive at the tempo you set"),
+    "pause_top_s": ("Cut the pause at the top short", "Reset and brace at the top"),
+}
+
+
+def tempo_flag(phases_s: Mapping[str, float | None], turn_s: float, settings: FlagSettings) -> Flag | None:
+    """The phase (Rep field -> s, None where unknown) furthest short of the prescribed tempo
+    (`tempo_*_s`), when more than `tempo_tolerance_s` short: rushed. None without a prescription."""
+    worst = None
+    for name, target in zip(_TEMPO_PHASES, (settings.tempo_eccentric_s, settings.tempo_pause_bottom_s,
+                                            settings.tempo_concentric_s, settings.tempo_pause_top_s), strict=True):
+        value = phases_s[name]
+        if target is not None and value is not None:
+            short_s = target - settings.tempo_tolerance_s - value
+            if short_s > 0 and (worst is None or short_s > worst[0]):
+                worst = (short_s, name, value, target)
+    if worst is None:
+        return None
+    _, name, value, target = worst
+    did, do = _TEMPO_PHASES[name]
+    return Flag("tempo", turn_s, round(value, 2), round(target - settings.tempo_tolerance_s, 2), "s",
+                f"{did}: {value:.1f} s where your tempo asks for {target:g} s. {do}.")
 
 
 def partial_flag(rep: Rep, median_rom_deg: float, settings: FlagSettings) -> Flag | None:

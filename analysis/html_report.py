@@ -21,7 +21,7 @@ from analysis.summary_text import clock, flag_text
 from analysis.trace import Trace
 
 WORST_MOMENTS = 5  # how many flags the summary lists, most severe first
-PRIORITY = ("rounding", "twist", "momentum", "partial", "fatigue")  # worst for the back first
+PRIORITY = ("rounding", "twist", "momentum", "tempo", "partial", "fatigue")  # worst for the back first
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;

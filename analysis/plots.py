@@ -31,6 +31,7 @@ FLAG_STYLE = {
     "partial": {"color": "#8c6d1f", "marker": "s"},
     "twist": {"color": "#00a6a6", "marker": "D"},
     "fatigue": {"color": "#f0f0f0", "marker": "o"},
+    "tempo": {"color": "#e69f00", "marker": "^"},
 }
 LIMIT_STYLE = {"color": "#b00020", "linestyle": "--", "linewidth": 1.5}
 BASELINE_STYLE = {"color": "#404040", "linestyle": "-.", "linewidth": 1.2}

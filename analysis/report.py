@@ -13,7 +13,7 @@ from typing import Any
 
 SCHEMA = "backcheck.report/1"
 
-FLAG_KINDS = ("rounding", "momentum", "partial", "twist", "fatigue")
+FLAG_KINDS = ("rounding", "momentum", "partial", "twist", "fatigue", "tempo")
 
 
 @dataclass(frozen=True)

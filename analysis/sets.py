@@ -197,6 +197,8 @@ class OpenSet:
             out.append(flag)
         if momentum is not None:
             out.append(momentum)
+        if flag := fl.tempo_flag(rep.__dict__, rep.turn_s, self.settings):
+            out.append(flag)
         if flag := fl.twist_flag(rep, self.settings):
             out.append(flag)
         if not out and (flag := self._fatigue(rep)):  # a flagged rep is fast for the wrong reason
@@ -381,6 +383,9 @@ class OpenSet:
                 fields[home] = max(0.0, (ms[i + 1].phases_s or ms[i + 1])[0] - ms[i].end)  # (the start reported)
                 fields["tempo"] = tempo(fields["eccentric_s"], fields["pause_bottom_s"], fields["concentric_s"],
                                         fields["pause_top_s"])
+                if not any(f.kind == "tempo" for f in rep.flags) and (
+                        rushed := fl.tempo_flag(fields, rep.turn_s, self.settings)):  # (the pause at home)
+                    fields["flags"] = (*fields["flags"], rushed)
             reps.append(frozen_instance(Rep, **fields))
         name = exercise or self._guess()
         return SetReport(index=self.index, exercise=name, exercise_guessed=exercise is None,
@@ -388,10 +393,10 @@ class OpenSet:
                          reps=tuple(reps), summary=summary(reps, self._baseline_deg(), self.cue_threshold_deg))
 
     def ended(self, set_report: SetReport, t_now: float) -> list[Event]:
+        """The flags only the set's end could tell (partial; a pause at home cut short), then SetEnded."""
         events: list[Event] = []
-        for rep in set_report.reps:
-            for flag in rep.flags:
-                if flag.kind == "partial":
-                    events.append(FlagRaised(t_now, self.index, rep.index, flag))
+        for rep, as_added in zip(set_report.reps, self.reps, strict=True):
+            for flag in rep.flags[len(as_added.flags):]:
+                events.append(FlagRaised(t_now, self.index, rep.index, flag))
         events.append(SetEnded(t_now, set_report))
         return events

@@ -66,6 +66,26 @@ def _override(settings: AnalyzerSettings, item: str) -> AnalyzerSettings:
     return replace(settings, **{section: replace(sub, **{field_name: value})})
 
 
+TEMPO_SETTINGS = ("eccentric_s", "pause_bottom_s", "concentric_s", "pause_top_s")
+
+
+def tempo_overrides(text: str) -> list[str]:
+    """`--tempo E-P-C-P` (eccentric, pause at the bottom, concentric, pause at the top, in s; `X`: no target;
+    also without dashes for one digit each, e.g. 31X0) as `flags.tempo_*_s` overrides."""
+    parts = text.split("-") if "-" in text else list(text)
+    targets = []
+    for part in parts:
+        part = part.strip().upper()
+        try:
+            targets.append(None if part == "X" else float(part))
+        except ValueError:
+            targets.append(-1.0)
+    if len(targets) != 4 or any(x is not None and not 0 <= x <= 60 for x in targets):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected four phases E-P-C-P in seconds, e.g. 3-1-1-0 or 31X0 "
+                                         "(X: no target)")
+    return [f"flags.tempo_{name}={x}" for name, x in zip(TEMPO_SETTINGS, targets, strict=True) if x is not None]
+
+
 def exercise_from_notes(notes: dict) -> str | None:
     """The exercise a recording's notes name (backcheck's own format keeps one), if backcheck knows it."""
     name = str(notes.get("exercise") or "").strip().lower()
@@ -156,10 +176,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
                         help="change a setting, e.g. flags.rounding_margin_deg=10 (repeatable; see README)")
+    add_tempo_argument(parser)
     parser.add_argument("--no-history", action="store_true",
                         help="do not store the session in the history database (BACKCHECK_HISTORY)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
     parser.add_argument("--quiet", action="store_true", help="no summary on the terminal")
+
+
+def add_tempo_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tempo", type=tempo_overrides, default=[], metavar="E-P-C-P",
+                        help="your prescribed tempo in s, e.g. 3-1-1-0 (X: no target): a phase more than "
+                        "flags.tempo_tolerance_s shorter is flagged as rushed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out if args.out is not None else Path("out") / _stem(args.recording)
     report = analyze_recording(args.recording, args.exercise, out, force=args.force,
-                               flexion_limit_deg=args.flexion_limit, overrides=args.set, plots=not args.no_plots,
+                               flexion_limit_deg=args.flexion_limit, overrides=[*args.set, *args.tempo],
+                               plots=not args.no_plots,
                                html=args.html, history=not args.no_history)
     if not args.quiet:
         for decision in report.recording.notes.get("import_decisions", []):

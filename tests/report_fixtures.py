@@ -75,6 +75,9 @@ def _flag(kind: str, t_s: float, rep: RepSpec, velocity_loss_pct: float) -> Flag
     if kind == "twist":
         return Flag(kind, t_s, rep.lateral_deg, 8.0, "deg",
                     f"Trunk bent {rep.lateral_deg:.0f}° sideways during the rep.")
+    if kind == "tempo":
+        return Flag(kind, t_s, rep.eccentric_s, 2.5, "s",
+                    f"Rushed the way down: {rep.eccentric_s:.1f} s where your tempo asks for 3 s. Lower under control.")
     return Flag(kind, t_s, velocity_loss_pct, 25.0, "%",
                 f"Rep speed dropped {velocity_loss_pct:.0f} % from your best rep (speed < 75 % & falling).")
 
@@ -82,7 +85,7 @@ def _flag(kind: str, t_s: float, rep: RepSpec, velocity_loss_pct: float) -> Flag
 def _session_specs() -> list[SetSpec]:
     dl = SetSpec("deadlift", "floor-start", 20.0)
     for i in range(6):
-        flags = {3: ("rounding",), 5: ("fatigue",)}.get(i, ())
+        flags = {1: ("tempo",), 3: ("rounding",), 5: ("fatigue",)}.get(i, ())
         dl.reps.append(RepSpec(1.4, 0.8 if i < 5 else None, 1.0 + 0.12 * i, 0.6, 62.0 + (-1) ** i
                                + (16 if i == 3 else 0), 1.0, flags, rest_deg=62.0))
     row = SetSpec("bent-over-row", "trunk-still", 110.0)

@@ -508,3 +508,18 @@ def test_frozen_instance_is_what_the_dataclass_builds():
         assert asdict(fast) == asdict(made)
         with pytest.raises(AttributeError):  # still frozen
             fast.t_s = 0.0
+
+
+def test_tempo_option_becomes_the_tempo_settings():
+    import argparse
+
+    from sensor.cmd_analyze import settings_for, tempo_overrides
+
+    assert tempo_overrides("3-1-X-0") == tempo_overrides("31x0") == [
+        "flags.tempo_eccentric_s=3.0", "flags.tempo_pause_bottom_s=1.0", "flags.tempo_pause_top_s=0.0"]
+    flags = settings_for(None, overrides=tempo_overrides("2.5-0.5-1-X")).flags
+    assert (flags.tempo_eccentric_s, flags.tempo_pause_bottom_s, flags.tempo_concentric_s,
+            flags.tempo_pause_top_s) == (2.5, 0.5, 1.0, None)
+    for bad in ("3-1", "3-1-1-0-2", "3-a-1-0", "31X", "3--1-0"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected four phases E-P-C-P"):
+            tempo_overrides(bad)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.flags import FlagSettings, momentum_flag, tuck_flag
+from analysis.flags import FlagSettings, momentum_flag, tempo_flag, tuck_flag
 from analysis.measure import Measured
 from analysis.report import Rep
 from analysis.segmentation import SegmentationSettings, trackers_for
@@ -142,3 +142,17 @@ def test_a_bounce_must_round_further_as_the_accelerometer_alone_measures_it():
     assert _flag_kinds_of_a_bounced_deeper_last_rep(72.0, gyro) == [("rounding", 68.0), ("momentum", 0.7)]
     assert _flag_kinds_of_a_bounced_deeper_last_rep(72.0, accelerometer_only) == [("momentum", 0.7)]
     assert _flag_kinds_of_a_bounced_deeper_last_rep(80.0, accelerometer_only) == [("rounding", 76.0), ("momentum", 0.7)]
+
+
+def test_tempo_flag_names_the_phase_furthest_short_of_the_prescription():
+    phases = {"eccentric_s": 1.2, "pause_bottom_s": 0.1, "concentric_s": 0.9, "pause_top_s": None}
+    assert tempo_flag(phases, 5.0, FlagSettings()) is None  # no tempo prescribed
+    prescribed = FlagSettings(tempo_eccentric_s=3.0, tempo_pause_bottom_s=1.0, tempo_concentric_s=1.0,
+                              tempo_pause_top_s=2.0)
+    flag = tempo_flag(phases, 5.0, prescribed)  # 1.3 s short of 2.5 on the way down, 0.4 s short of 0.5 in the pause
+    assert (flag.kind, flag.t_s, flag.value, flag.threshold, flag.unit) == ("tempo", 5.0, 1.2, 2.5, "s")
+    assert flag.message.startswith("Rushed the way down: 1.2 s where your tempo asks for 3 s")
+    only_pause = FlagSettings(tempo_pause_bottom_s=1.0)
+    assert tempo_flag(phases, 5.0, only_pause).message.startswith("Cut the pause at the bottom short")
+    assert tempo_flag({**phases, "pause_bottom_s": 0.5}, 5.0, only_pause) is None  # within the tolerance, 0.5 s
+    assert tempo_flag(phases, 5.0, FlagSettings(tempo_pause_top_s=2.0)) is None  # the pause not known (yet)

@@ -51,7 +51,7 @@ def test_store_query_and_filters(tmp_path):
         h.store_session(_variant("b", "2026-03-09T07:00:00+01:00"))
         rows = h.sessions()
         assert [(r.started_utc, r.n_sets, r.n_reps, r.n_flagged) for r in rows] == [
-            ("2026-03-02T18:30:00Z", 3, 21, 8), ("2026-03-09T06:00:00Z", 3, 21, 8)]
+            ("2026-03-02T18:30:00Z", 3, 21, 9), ("2026-03-09T06:00:00Z", 3, 21, 9)]
         assert rows[0].exercises == "deadlift,bent-over-row,rdl"
         assert len(h.sessions(exercise="rdl")) == 2 and h.sessions(exercise="squat") == []
         assert [r.started_utc[:10] for r in h.sessions(since=date(2026, 3, 3))] == ["2026-03-09"]
@@ -172,7 +172,7 @@ def test_version_1_database_is_migrated_with_its_data(tmp_path):
         assert h.version == 2
         (row,) = h.sessions()
         assert (row.started_utc, row.source, row.n_reps, row.n_flagged) == (
-            "2026-02-01T10:00:00Z", "old.csv", 21, 8)
+            "2026-02-01T10:00:00Z", "old.csv", 21, 9)
         guessed = h._conn.execute("SELECT set_index, exercise_guessed FROM sets ORDER BY set_index")
         assert guessed.fetchall() == [(1, 0), (2, 1), (3, 0)]
         flags = h._conn.execute("SELECT kind, t_s, value, threshold, unit, message FROM flags"
@@ -240,8 +240,8 @@ def test_backcheck_history_command(tmp_path, capsys):
         h.store_session(_variant("b", "2026-03-16T18:30:00Z"))
     assert main(["history", "--db", str(db), "--since", "2026-03-10"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].split()[:8] == ["2", "2026-03-16", "18:30", "4:50", "3", "21", "8", "deadlift,"]
-    assert out[-1] == "1 session, 21 reps, 8 flagged"
+    assert out[1].split()[:8] == ["2", "2026-03-16", "18:30", "4:50", "3", "21", "9", "deadlift,"]
+    assert out[-1] == "1 session, 21 reps, 9 flagged"
     assert main(["history", "--db", str(db), "--exercise", "squat"]) == 0
     assert capsys.readouterr().out.strip() == "No sessions match."
     png = tmp_path / "trend.png"

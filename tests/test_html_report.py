@@ -133,7 +133,7 @@ def test_terminal_summary(session):
     text = format_summary(report)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= WIDTH
-    assert lines[0] == "Session 4:50 long (fixture tag, 50 Hz): 3 sets, 21 reps, 8 flagged"
+    assert lines[0] == "Session 4:50 long (fixture tag, 50 Hz): 3 sets, 21 reps, 9 flagged"
     assert lines[1].startswith("Note: Accelerometer-only recording")
     assert "Set 2: bent-over-row (guessed), 8 reps, 3 flagged (1:50-2:16)" in lines
     rep_lines = [line for line in lines if re.match(r"\s+\d+\s+\d+:\d\d ", line)]

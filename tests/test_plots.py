@@ -65,7 +65,7 @@ def test_overview_axes_title_units(overview, session):
     ax = _ax(overview, "overview")
     assert ax.get_ylabel() == "trunk flexion (°, forward +)"
     assert "m:ss" in ax.get_xlabel()
-    assert "3 sets, 21 reps, 8 flagged" in ax.get_title()
+    assert "3 sets, 21 reps, 9 flagged" in ax.get_title()
     (line,) = _by_gid(ax.lines, "flexion")
     np.testing.assert_array_equal(line.get_xdata(), session[1].t_s)
     assert [t.get_text() for t in ax.get_xticklabels() if t.get_text()][:3] == ["0:00", "0:30", "1:00"]

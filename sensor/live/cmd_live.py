@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.report import SessionReport
+from sensor.cmd_analyze import add_tempo_argument
 from sensor.errors import InputError, OverwriteError
 from sensor.live.cues import SENSITIVITY_KINDS, Cues, CueSettings
 from sensor.live.display import LiveDisplay
@@ -54,6 +55,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
                         help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
                         help="change an analysis setting, e.g. flags.rounding_margin_deg=10 (see README)")
+    add_tempo_argument(parser)
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where the report goes (default: next to the recording, as analyze does)")
     parser.add_argument("--duration", metavar="S", type=float, help="stop after this many seconds of data")
@@ -66,7 +68,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     cues.add_argument("--cue-cooldown", metavar="S", type=float, default=CueSettings.cooldown_s,
                       help=f"s a cue stays silent after it sounded (default {CueSettings.cooldown_s:g})")
     cues.add_argument("--cue-sensitivity", choices=tuple(SENSITIVITY_KINDS), default=CueSettings.sensitivity,
-                      help="low: rounding only; medium: + momentum, twist; high: every flag (default medium)")
+                      help="low: rounding only; medium: + momentum, twist, tempo; high: every flag (default medium)")
     cues.add_argument("--rep-bell", action="store_true", help="ring the bell at every completed rep")
 
 
@@ -105,7 +107,7 @@ def run_live(
     if out_dir is not None and (out_dir / "report.json").exists():
         raise OverwriteError(out_dir / "report.json")
     display = LiveDisplay(tty=False if args.plain else None)
-    make_analyzer = _analyzer_factory(args.exercise, args.flexion_limit, args.set) if analyse else None
+    make_analyzer = _analyzer_factory(args.exercise, args.flexion_limit, [*args.set, *args.tempo]) if analyse else None
     if make_analyzer is not None:
         warm_analyzer(make_analyzer)
     cues = Cues(cue_settings(args), terminal=display.stream) if analyse else None
@@ -182,7 +184,7 @@ def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, c
         from sensor.cmd_analyze import analyze_recording
 
         report = analyze_recording(path, args.exercise, out, history=False, flexion_limit_deg=args.flexion_limit,
-                                   overrides=args.set)
+                                   overrides=[*args.set, *args.tempo])
     else:
         report = session.analyzer.finish(session.recording_info(counts))
     report = with_source_counts(report, counts)

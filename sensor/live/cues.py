@@ -21,8 +21,8 @@ from analysis.events import Event, FlagRaised, RepCompleted
 
 SENSITIVITY_KINDS = {
     "low": ("rounding",),
-    "medium": ("rounding", "momentum", "twist"),
-    "high": ("rounding", "momentum", "twist", "partial", "fatigue"),
+    "medium": ("rounding", "momentum", "twist", "tempo"),
+    "high": ("rounding", "momentum", "twist", "tempo", "partial", "fatigue"),
 }
 WORDS = {
     "rounding": "back",
@@ -30,6 +30,7 @@ WORDS = {
     "twist": "square up",
     "partial": "full range",
     "fatigue": "slowing",
+    "tempo": "slow down",
 }
 SPEECH_TOOLS = ("espeak-ng", "espeak", "spd-say", "say")
 
@@ -38,7 +39,7 @@ SPEECH_TOOLS = ("espeak-ng", "espeak", "spd-say", "say")
 class CueSettings:
     """mode: "auto" (speech if a tool exists, else bell), "speech", "bell" or "off" (--quiet).
     cooldown_s: s of data time a flag kind stays silent after its cue (0 = cue every flag).
-    sensitivity: "low" (rounding only), "medium" (+ momentum, twist), "high" (every flag kind).
+    sensitivity: "low" (rounding only), "medium" (+ momentum, twist, tempo), "high" (every flag kind).
     rep_bell: ring the bell at each completed rep (a rep counter by ear)."""
 
     mode: str = "auto"
