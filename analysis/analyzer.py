@@ -75,12 +75,15 @@ class Analyzer:
         flags = settings.flags
         # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
         # (2 tau), and the tilt of the accelerometer alone by its own low-pass too (s): reported rep times
-        # take it off (and without a gyroscope a deadlift's peak is read from that much before its trip)
-        if accelerometer_only:
-            self.trunk_lag_s = (2.0 * seg.accelerometer_only_smoothing_s
-                                + settings.orientation.accelerometer_only_time_constant_s)
-        else:
-            self.trunk_lag_s = 2.0 * seg.smoothing_time_constant_s
+        # take it off (and without a gyroscope a deadlift's peak is read from that much before its trip);
+        # without a gyroscope the wider filters also spread each movement by their impulse response's standard
+        # deviation (the root sum of squares of the time constants, 0.2 s) at either end, so reported phases
+        # are narrowed back by it and the set-up rule's holds widened (with one, 0.06 s: within the phases'
+        # other errors, and what the rules were set on)
+        taus = ((seg.accelerometer_only_smoothing_s,) * 2 + (settings.orientation.accelerometer_only_time_constant_s,)
+                if accelerometer_only else (seg.smoothing_time_constant_s,) * 2)
+        self.trunk_lag_s = sum(taus)
+        self.trunk_spread_s = math.sqrt(sum(tau * tau for tau in taus)) if accelerometer_only else 0.0
         self._flag_settings = flags if not accelerometer_only else replace(
             flags, momentum_max_concentric_s=flags.momentum_max_concentric_accelerometer_only_s,
             rounding_bounce_extra_deg=flags.rounding_bounce_extra_accelerometer_only_deg)
@@ -176,8 +179,9 @@ class Analyzer:
         notes = []
         if self.accelerometer_only:
             notes.append("Accelerometer-only recording: trunk angles come from the accelerometer alone and "
-                         "err by several degrees during fast reps; tempo phases are about 0.4 s off (a short "
-                         "pause at the bottom mostly merges into the phases around it); twist is not measured.")
+                         "err by several degrees during fast reps; tempo phases are about 0.2-0.25 s off (a "
+                         "short pause at the bottom mostly merges into the phases around it); twist is not "
+                         "measured.")
         if not self._calibrated:
             notes.append("The lifter never stood still for a second, so angles are relative to the first "
                          "sample rather than to a calibrated standing pose.")
@@ -304,7 +308,8 @@ class Analyzer:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self._flag_settings,
                                live=self.exercise is not None, t_first=self._t_first,
                                segmentation=self.settings.segmentation,
-                               lag_s=0.0 if tracker.detector == "vertical" else self.trunk_lag_s)
+                               lag_s=0.0 if tracker.detector == "vertical" else self.trunk_lag_s,
+                               spread_s=0.0 if tracker.detector == "vertical" else self.trunk_spread_s)
             self._open[key] = open_set
         t_now = self._rel(self._history.value(T, index))
         for event in open_set.add(rep, t_now):

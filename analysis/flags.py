@@ -22,9 +22,9 @@ class FlagSettings:
     flexion_limit_deg: float | None = None  # rounding: personal hinge limit (calibrate / --flexion-limit)
     momentum_max_turn_pause_s: float = 0.12  # momentum: no longer pause than this at the turn ...
     momentum_max_concentric_s: float = 0.7  # ... and a concentric faster than this (bounce, jerk)
-    momentum_max_concentric_accelerometer_only_s: float = 1.0  # the same, as timed without a gyroscope (the
-    # low-passed tilt stretches a hinge's concentric by 0.3-0.35 s: bounced ones measure 0.78-1.01 s,
-    # controlled ones 1.16 s and up)
+    momentum_max_concentric_accelerometer_only_s: float = 0.8  # the same, as timed without a gyroscope (a
+    # bounce's concentric keeps the smoothing's spread at its turn: simulated bounced ones measure at most
+    # 0.82 s, 95 % under 0.81; controlled ones 0.88 s and up, 1st percentile; the lowest 0.77)
     rounding_bounce_extra_deg: float = 0.0  # rounding on a rep flagged for momentum: this far past the threshold
     rounding_bounce_extra_accelerometer_only_deg: float = 8.0  # the same, as measured without a gyroscope: a
     # bounce's rebound tilts the accelerometer past the trunk (simulated: +3.3 ± 2.9°, up to 10.5°)

@@ -43,16 +43,19 @@ class OpenSet:
     """Reps of one tracker that may form a set; announced live at once with --exercise.
 
     Times reported count from t_first (s, recording clock); a rep's start, turn and end also take off lag_s,
-    the delay of the causal smoothing the tracker's rates are timed by (the rules keep the times as
-    measured; a rounding flag's crossing is read on the unsmoothed flexion)."""
+    the delay of the causal smoothing the tracker's rates are timed by, and each movement phase is narrowed
+    by spread_s at either end, the smoothing's spread (accelerometer only; a turn without a pause stays where
+    it is). The rules keep the times as measured, but for the set-up rule's holds, widened by the spread; a
+    rounding flag's crossing is read on the unsmoothed flexion."""
 
     def __init__(self, tracker: TripTracker, exercise: str | None, index: int,
                  settings: fl.FlagSettings, live: bool, t_first: float,
-                 segmentation: SegmentationSettings, lag_s: float = 0.0) -> None:
+                 segmentation: SegmentationSettings, lag_s: float = 0.0, spread_s: float = 0.0) -> None:
         self.tracker = tracker
         self.segmentation = segmentation
         self._t_first = t_first
         self._lag_s = lag_s
+        self._spread_s = spread_s
         self.exercise = exercise
         self.index = index
         self.settings = settings
@@ -89,7 +92,13 @@ class OpenSet:
             return False
         first = self.measured[0]
         ratio = self.segmentation.set_up_hold_ratio
-        return first.depart - first.arrive > max(0.8, ratio * (second.depart - second.arrive))
+        return self._held_s(first) > max(0.8, ratio * self._held_s(second))
+
+    def _held_s(self, m: Measured) -> float:
+        """How long a rep's turn was held (s): a hold seen through the smoothing is short by its spread at
+        either end (`spread_s`)."""
+        held_s = m.depart - m.arrive
+        return held_s + 2.0 * self._spread_s if held_s > 0 else held_s
 
     def fits(self, m: Measured) -> bool:
         """Does this trip continue the set? It must start soon after the last rep, not last far
@@ -156,6 +165,11 @@ class OpenSet:
         """The Rep in the lifter's terms (eccentric/concentric by pattern), no flags yet; the pause at home,
         known when the next rep starts, is filled in by `report`."""
         start, arrive, depart, end = m.phases_s or (m.start, m.arrive, m.depart, m.end)
+        spread = self._spread_s
+        if spread:
+            if depart > arrive:
+                arrive, depart = arrive - spread, depart + spread
+            start, end = min(start + spread, arrive), max(end - spread, depart)
         out_s, turn_pause, back_s = arrive - start, depart - arrive, end - depart
         pattern = self.tracker.pattern
         if pattern == TOP_START:
@@ -380,7 +394,7 @@ class OpenSet:
                 continue
             fields = rep.__dict__ | {"flags": rep.flags if partial is None else (*rep.flags, partial)}
             if i + 1 < len(ms):
-                fields[home] = max(0.0, (ms[i + 1].phases_s or ms[i + 1])[0] - ms[i].end)  # (the start reported)
+                fields[home] = max(0.0, (ms[i + 1].phases_s or ms[i + 1])[0] - ms[i].end + 2.0 * self._spread_s)
                 fields["tempo"] = tempo(fields["eccentric_s"], fields["pause_bottom_s"], fields["concentric_s"],
                                         fields["pause_top_s"])
                 if not any(f.kind == "tempo" for f in rep.flags) and (

@@ -104,14 +104,26 @@ def test_accelerometer_only_reps(sixty_sessions_accelerometer_only):
     score, _ = sixty_sessions_accelerometer_only
     assert score.f1 >= 0.95  # (0.993)
     # reported times take off the smoothing's delay (0.34 s without a gyroscope): mean overlap with the true
-    # rep 0.835 -> 0.917
-    assert np.mean(score.ious) >= 0.89
+    # rep 0.835 -> 0.917; and phases narrowed by its spread (0.2 s at either end): 0.936, eccentric and
+    # concentric errors 0.39 / 0.35 -> 0.24 / 0.20 s
+    assert np.mean(score.ious) >= 0.925
+    assert np.mean(np.abs(score.ecc_err_s)) <= 0.3 and np.mean(np.abs(score.con_err_s)) <= 0.3
+
+
+def test_accelerometer_only_guessing():
+    """Without --exercise or a gyroscope (seeds 0-59): a deadlift's set-up hold, seen short by the smoothing's
+    spread at either end (0.2 s), is widened back before the set-up rule compares it: deadlifts named right
+    54 -> 100 %, rep F1 0.968 -> 0.990, named right 83.7 -> 90.8 %."""
+    by_exercise: dict[str, Score] = {}
+    score, _ = _score(SEEDS, accelerometer_only=True, guessing=True, by_exercise=by_exercise)
+    assert score.f1 >= 0.98 and score.sets_named_right / score.sets_named >= 0.85
+    assert by_exercise["deadlift"].sets_named_right / by_exercise["deadlift"].sets_named >= 0.9
 
 
 def test_accelerometer_only_flags(sixty_sessions_accelerometer_only):
-    """Without a gyroscope the low-passed tilt stretches a hinge's concentric by 0.3-0.35 s, so a bounce is
-    judged against momentum_max_concentric_accelerometer_only_s (1.0 s) instead of 0.7 s: recall 0.49 ->
-    0.81, precision 0.81 -> 0.85 on seeds 0-59 (60-119: 0.54 -> 0.92, 0.84 -> 0.90). A bounce's rebound
+    """Without a gyroscope a bounce's concentric keeps the smoothing's spread at its turn (no pause to
+    narrow), so it is judged against momentum_max_concentric_accelerometer_only_s (0.8 s) instead of 0.7 s:
+    recall 0.84, precision 0.88 on seeds 0-59 (60-119: 0.92, 0.90). A bounce's rebound
     reads 3.3 +- 2.9 deg deeper (up to 10.5), so a bounced rep rounds only 8 deg further
     (rounding_bounce_extra_accelerometer_only_deg): rounding precision 0.81 -> 1.00 (60-119: 0.78 -> 0.97,
     120-179: 0.81 -> 0.94). A deadlift's peak is read from the smoothing's delay (0.34 s) before the
