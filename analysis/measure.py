@@ -40,7 +40,8 @@ class Measured(NamedTuple):
     floor_hold_s: float | None  # guessing, a floor-start trip: how long the lifter held the floor position
     # before it (s; `_held_s`: a deadlift set begins after a set-up at the bar); else None
     phases_s: tuple[float, float, float, float] | None  # reported (start, arrive, depart, end) where they
-    # differ from the rules' four above: a brisk squat's, with the trunk's start and turn (squat_trunk_turn)
+    # differ from the rules' four above: a brisk squat's, with the trunk's start and turn (squat_trunk_turn,
+    # less the trunk's smoothing delay)
     t: np.ndarray  # the rep's samples (for the rounding crossing)
     flex: np.ndarray
 
@@ -117,9 +118,10 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         return None  # walking about between two bends is not a lockout
     if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
         out_peak, back_peak = out_dps, back_dps
-    phases_s = None  # the rules kept the hips' timing; the phases reported take the trunk's start and turn
+    phases_s = None  # the rules kept the hips' timing; the phases reported take the trunk's start and turn, less
+    # its smoothing's delay (not a squat timed by the trunk alone, whose times read best as they are)
     if hips_timed and (turn := squat_trunk_turn(cols[:, late:], start, arrive, end, seg.hysteresis_deg)):
-        phases_s = (*turn, end)
+        phases_s = (*(x - analyzer.trunk_lag_s for x in turn), end)
     ab = slice(late + a, late + b)  # the rep's samples
     return Measured(start, arrive, depart, end, out_peak, back_peak, peak_deg, flex_max - flex_min,
                     cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,

@@ -256,11 +256,13 @@ def test_a_pause_at_home_cut_short_is_told_when_the_set_ends():
 def test_squat_phases_take_the_trunks_turn():
     """The ten squat sessions of seeds 0-59: the hips' leaky height starts and turns early (eccentric /
     concentric 0.36 / 0.54 s off before), so a brisk squat reports the trunk's start and turn inside the
-    hips' rep (0.11 / 0.20 s off; the rules keep the hips' timing). Tolerance: 0.2 / 0.25 s."""
+    hips' rep (0.11 / 0.20 s off; the rules keep the hips' timing), less the trunk's smoothing delay, 0.08 s
+    (concentric 0.20 -> 0.15 s off; real squats' mean overlap with the hand-marked reps 0.823 -> 0.841).
+    Tolerance: 0.2 / 0.17 s (0.103 / 0.152 measured; 0.188 before the delay was taken off)."""
     score, _ = _score(range(3, 60, 6))
     assert len(score.ecc_err_s) > 200
     assert np.mean(np.abs(score.ecc_err_s)) <= 0.2
-    assert np.mean(np.abs(score.con_err_s)) <= 0.25
+    assert np.mean(np.abs(score.con_err_s)) <= 0.17
 
 
 def test_squat_bounces_are_told_by_the_hips():
