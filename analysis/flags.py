@@ -155,9 +155,12 @@ _TEMPO_PHASES = {  # Rep field -> (what the lifter did, what to do)
 def tempo_flag(phases_s: Mapping[str, float | None], turn_s: float, settings: FlagSettings) -> Flag | None:
     """The phase (Rep field -> s, None where unknown) furthest short of the prescribed tempo
     (`tempo_*_s`), when more than `tempo_tolerance_s` short: rushed. None without a prescription."""
+    targets = (settings.tempo_eccentric_s, settings.tempo_pause_bottom_s, settings.tempo_concentric_s,
+               settings.tempo_pause_top_s)
+    if targets == (None, None, None, None):
+        return None
     worst = None
-    for name, target in zip(_TEMPO_PHASES, (settings.tempo_eccentric_s, settings.tempo_pause_bottom_s,
-                                            settings.tempo_concentric_s, settings.tempo_pause_top_s), strict=True):
+    for name, target in zip(_TEMPO_PHASES, targets, strict=True):
         value = phases_s[name]
         if target is not None and value is not None:
             short_s = target - settings.tempo_tolerance_s - value
