@@ -49,6 +49,17 @@ def set_title(s: SetReport) -> str:
             f"({clock(s.start_s)}-{clock(s.end_s)})")
 
 
+def prescribed_tempo(flag_settings: dict) -> str | None:
+    """The tempo the lifter set (report.json's flags settings), in words; None when none was."""
+    targets = [flag_settings.get(f"tempo_{name}") for name in ("eccentric_s", "pause_bottom_s", "concentric_s",
+                                                                "pause_top_s")]
+    if all(x is None for x in targets):
+        return None
+    notation = "-".join("X" if x is None else f"{x:g}" for x in targets)
+    return (f"Tempo set: {notation} (s; X: no target); a phase more than "
+            f"{flag_settings.get('tempo_tolerance_s', 0.5):g} s shorter is flagged.")
+
+
 def format_summary(report: SessionReport) -> str:
     """Sets and reps as a text table, one line per rep, flags spelled out; lines <= 100 chars."""
     reps = report.reps
@@ -59,6 +70,8 @@ def format_summary(report: SessionReport) -> str:
              f"{plural(len(reps), 'rep')}, {flagged} flagged"]
     for note in report.notes:
         lines += textwrap.wrap(f"Note: {note}", WIDTH, subsequent_indent="  ")
+    if prescribed := prescribed_tempo(report.settings.get("flags", {})):
+        lines.append(prescribed)
     if not report.sets:
         lines += textwrap.wrap("No sets found: a set is at least two similar reps in a row (a single bend to "
                                "pick something up is not one). If you lifted, check the sensor sits on your "

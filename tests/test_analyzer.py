@@ -513,6 +513,7 @@ def test_frozen_instance_is_what_the_dataclass_builds():
 def test_tempo_option_becomes_the_tempo_settings():
     import argparse
 
+    from analysis.summary_text import prescribed_tempo
     from sensor.cmd_analyze import settings_for, tempo_overrides
 
     assert tempo_overrides("3-1-X-0") == tempo_overrides("31x0") == [
@@ -523,3 +524,7 @@ def test_tempo_option_becomes_the_tempo_settings():
     for bad in ("3-1", "3-1-1-0-2", "3-a-1-0", "31X", "3--1-0"):
         with pytest.raises(argparse.ArgumentTypeError, match="expected four phases E-P-C-P"):
             tempo_overrides(bad)
+    report = Analyzer(settings_for(None, overrides=tempo_overrides("3-1-X-0"))).finish()
+    assert prescribed_tempo(report.settings["flags"]) == (
+        "Tempo set: 3-1-X-0 (s; X: no target); a phase more than 0.5 s shorter is flagged.")
+    assert prescribed_tempo(Analyzer().finish().settings["flags"]) is None
