@@ -17,7 +17,7 @@ from typing import Any
 
 from analysis import coaching, plots
 from analysis.report import FLAG_KINDS, Flag, Rep, SessionReport, SetReport
-from analysis.summary_text import clock, flag_text
+from analysis.summary_text import clock, flag_text, prescribed_tempo
 from analysis.trace import Trace
 
 WORST_MOMENTS = 5  # how many flags the summary lists, most severe first
@@ -92,6 +92,8 @@ def _summary(report: SessionReport, trace: Trace) -> str:
     if report.recording.accelerometer_only and not report.notes:
         notes += ('<p class="note">Accelerometer-only recording: angles are less accurate during fast '
                   "movement, and twisting cannot be measured.</p>")
+    if prescribed := prescribed_tempo(report.settings.get("flags", {})):
+        notes += f'<p class="note">{escape(prescribed)}</p>'
     rows = []
     for s in report.sets:
         n_flagged = sum(1 for r in s.reps if r.flags)

@@ -87,6 +87,15 @@ def test_no_flags_says_so(session):
     assert "No flags: every rep stayed within your limits." in html and 'id="coaching"' not in html
 
 
+def test_a_prescribed_tempo_is_named(session, page_html):
+    report, trace = session
+    assert "Tempo set:" not in page_html
+    flags = {"tempo_eccentric_s": 3.0, "tempo_pause_bottom_s": None, "tempo_concentric_s": 1.0,
+             "tempo_pause_top_s": None, "tempo_tolerance_s": 0.5}
+    html = render_html(dataclasses.replace(report, settings={**report.settings, "flags": flags}), trace)
+    assert "Tempo set: 3-X-1-X (s; X: no target); a phase more than 0.5 s shorter is flagged." in html
+
+
 def _browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (scripts/setup.sh --test installs it)")
