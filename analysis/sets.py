@@ -120,7 +120,7 @@ class OpenSet:
                     and m.end - m.start > 0.5 * medians.duration_s):
                 return False  # not still at the top (0.1 s), nor rushed: stood up, then bent down for a plate
         duration, rom = medians.duration_s, medians.rom_deg
-        if m.end - m.start > seg.max_duration_ratio * duration:
+        if self._duration_s(m) > seg.max_duration_ratio * duration:
             return False
         if m.rom_deg < 0.65 * rom and m.end - m.start < 0.6 * duration:
             return False
@@ -130,6 +130,12 @@ class OpenSet:
                 and m.rom_deg < seg.stand_max_lean_fraction * rom):
             return False  # the hips' leaky height overshooting as the lifter stands tall after the set
         return m.rom_deg - rom <= seg.max_extra_depth_deg and not self._bend_among_squats(m, rom)
+
+    def _duration_s(self, m: Measured) -> float:
+        """A rep's duration for the set's rules (s): a floor-start rep's hold at lockout counts up to
+        `max_turn_dwell_s`, the longer holds `lockout_max_hold_s` allows (a breath at the top) no further."""
+        extra_s = m.depart - m.arrive - self.segmentation.max_turn_dwell_s
+        return m.end - m.start - extra_s if extra_s > 0 and self.tracker.pattern == FLOOR_START else m.end - m.start
 
     def _bend_among_squats(self, m: Measured, rom_deg: float) -> bool:
         """Squats: did this trip lean well past rom_deg (a set's, or the next rep's) for the hips' travel of
@@ -144,7 +150,8 @@ class OpenSet:
         trip is first seen once it has moved back from its turning point by the hysteresis, slow in a small,
         slow pull; a top-start lift's home turning point shows as soon as the lifter moves down), or, once
         the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later),
-        when that trip has lasted longer than any rep of the set could (history: the Analyzer's)."""
+        when that trip has lasted longer than any rep of the set could, a floor-start one with a breath at
+        lockout as long as `lockout_max_hold_s` allows (history: the Analyzer's)."""
         seg, medians = self.segmentation, self._medians()
         last_end = self.measured[-1].end
         due = last_end + seg.set_gap_s + (0.0 if self.tracker.pattern == TOP_START else medians.duration_s)
@@ -155,7 +162,8 @@ class OpenSet:
             left_t = history.value(T, history.clip(left))
             in_time = left_t - last_end <= seg.set_gap_s  # (a later trip cannot join the set)
             if in_time and (left_t >= last_end or self.tracker.out_since_index is not None):
-                due = max(due, left_t + seg.max_duration_ratio * medians.duration_s)
+                due = max(due, left_t + seg.max_duration_ratio * medians.duration_s + (
+                    seg.lockout_max_hold_s - seg.max_turn_dwell_s if self.tracker.pattern == FLOOR_START else 0.0))
         return due
 
     def rel(self, t_abs: float) -> float:

@@ -10,6 +10,7 @@ and concentric within 0.15 s mean (0.089 / 0.095 s); peak flexion <= 1 deg mean 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +218,23 @@ def test_deadlifts_held_long_at_lockout_are_reps(seed):
     analyzer.push(rec.samples)
     score = score_sets(analyzer.finish(), truth.sets)
     assert score.sets_exact == score.sets and score.f1 == 1.0
+
+
+def test_one_long_breath_at_lockout_keeps_the_set():
+    """A lifter takes a 5 s breath at the top of the 4th deadlift in every set (seeds 300-304, no faults):
+    that rep lasted over twice the set's median (`max_duration_ratio`), and the set ended while it was held,
+    so sets split (25 of 59 over seeds 300-319). A floor-start rep's hold counts up to `max_turn_dwell_s`
+    for the set's rules, and the set waits `lockout_max_hold_s` longer for a trip under way: 59 of 59."""
+    for seed in range(300, 305):
+        spec = random_session_spec(seed, exercise="deadlift", faults=())
+        spec = replace(spec, sets=tuple(
+            replace(s, reps=tuple(replace(r, pause_top_s=5.0) if k == 3 else r for k, r in enumerate(s.reps)))
+            for s in spec.sets))
+        rec, truth = simulate_session(spec)
+        analyzer = Analyzer(exercise="deadlift")
+        analyzer.push(rec.samples)
+        score = score_sets(analyzer.finish(), truth.sets)
+        assert score.sets_exact == score.sets and score.f1 == 1.0, seed
 
 
 def test_rushed_reps_are_told_against_the_prescribed_tempo():
