@@ -54,7 +54,11 @@ class SegmentationSettings:
     # a rounded rep reaches its depth in a burst and turns (simulated rounded reps: 0.2-0.96)
     unloaded_last_hold_ratio: float = 2.0  # ... and so is a last one held this many times as long, however deep
     # (simulated true last reps: 99th percentile 1.26, one of ~1900 at 2.12; plates held 1-7.5 times)
-    set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one
+    set_gap_s: float = 5.0  # a set ends when no rep starts within this after the last one ...
+    floor_rest_max_s: float = 10.0  # ... or, a floor-start set's lifter resting at the bar (not having left the
+    # floor position since the last rep: a dead-stop reset, a re-grip), within this; one who leaves the bar more
+    floor_rest_min_s: float = 3.0  # than this after the last rep had rested there: a pull, given a rep's time
+    # (standing up after the set leaves it sooner: simulated within 1-2.2 s)
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)

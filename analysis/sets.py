@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import T
+from analysis.columns import FLEX_SMOOTH, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
@@ -109,7 +111,7 @@ class OpenSet:
         hips must be driven back up, not sink onto a seat with less lean than the set's reps, and a squat
         must not begin well before the last one ended with a small lean (straightening up after it)."""
         seg = self.segmentation
-        if m.start - self.last_end > seg.set_gap_s:
+        if m.start - self.last_end > self._rest_max_s():
             return False
         medians = self._medians()
         if self.tracker.pattern == FLOOR_START:  # where this rep put the bar down, against the set's
@@ -137,6 +139,23 @@ class OpenSet:
         extra_s = m.depart - m.arrive - self.segmentation.max_turn_dwell_s
         return m.end - m.start - extra_s if extra_s > 0 and self.tracker.pattern == FLOOR_START else m.end - m.start
 
+    def _left_the_bar_s(self, history: History, last_end: float, t_now: float, rom_deg: float) -> float | None:
+        """When, after the last rep ended (last_end) and up to t_now, the smoothed flexion first moved further
+        from where it was then than a rep's home band (the lifter stood up, or pulled again); None while the
+        lifter still rests at the bar (s, recording clock)."""
+        cols, _ = history.held()
+        a, b = np.searchsorted(cols[T], [last_end, t_now], side="right")
+        a = max(a - 1, 0)
+        band = max(self.tracker.rules.band_min_deg, self.tracker.rules.band_fraction * rom_deg)
+        away = np.flatnonzero(np.abs(cols[FLEX_SMOOTH, a:b] - cols[FLEX_SMOOTH, a]) > band)
+        return None if away.size == 0 else float(cols[T, a + away[0]])
+
+    def _rest_max_s(self) -> float:
+        """The longest rest before a next rep of the set (s): `set_gap_s`; a floor-start set's lifter resting at
+        the bar (not having left the floor position since the last rep: a dead-stop reset) `floor_rest_max_s`."""
+        seg = self.segmentation
+        return seg.floor_rest_max_s if self.tracker.pattern == FLOOR_START else seg.set_gap_s
+
     def _bend_among_squats(self, m: Measured, rom_deg: float) -> bool:
         """Squats: did this trip lean well past rom_deg (a set's, or the next rep's) for the hips' travel of
         a bend (`bend_min_lean_deg_per_m`): a plate picked up from the floor next to the set?"""
@@ -146,24 +165,31 @@ class OpenSet:
 
     def close_due_s(self, history: History, t_now: float) -> float:
         """When the set ends for lack of a next rep (s, recording clock), as known at t_now: set_gap_s
-        after its last rep, and for a floor-start or trunk-still set a rep of median length more (such a
-        trip is first seen once it has moved back from its turning point by the hysteresis, slow in a small,
-        slow pull; a top-start lift's home turning point shows as soon as the lifter moves down), or, once
-        the lifter has left home again within set_gap_s (a slow rep's turn may show only seconds later),
-        when that trip has lasted longer than any rep of the set could, a floor-start one with a breath at
-        lockout as long as `lockout_max_hold_s` allows (history: the Analyzer's)."""
+        after its last rep (`_rest_max_s` while a floor-start set's lifter rests at the bar), and for a
+        floor-start or trunk-still set a rep of median length more (such a trip is first seen once it has
+        moved back from its turning point by the hysteresis, slow in a small, slow pull; a top-start lift's
+        home turning point shows as soon as the lifter moves down), or, once the lifter has left home again
+        within that rest (a slow rep's turn may show only seconds later), when that trip has lasted longer
+        than any rep of the set could, a floor-start one with a breath at lockout as long as
+        `lockout_max_hold_s` allows (history: the Analyzer's)."""
         seg, medians = self.segmentation, self._medians()
         last_end = self.measured[-1].end
+        breath_s = seg.lockout_max_hold_s - seg.max_turn_dwell_s if self.tracker.pattern == FLOOR_START else 0.0
         due = last_end + seg.set_gap_s + (0.0 if self.tracker.pattern == TOP_START else medians.duration_s)
         if t_now < due:
             return due  # (the trip under way can only put it later)
+        if self.tracker.pattern == FLOOR_START:
+            left_bar_s = self._left_the_bar_s(history, last_end, t_now, medians.rom_deg)
+            if left_bar_s is None:  # still resting at the bar
+                due = max(due, last_end + seg.floor_rest_max_s + medians.duration_s)
+            elif left_bar_s - last_end > seg.floor_rest_min_s:  # rested, then left it: a pull (alike until lockout)
+                due = max(due, left_bar_s + seg.max_duration_ratio * medians.duration_s + breath_s)
         left = self.tracker.left_home_index
         if left is not None:
             left_t = history.value(T, history.clip(left))
             in_time = left_t - last_end <= seg.set_gap_s  # (a later trip cannot join the set)
             if in_time and (left_t >= last_end or self.tracker.out_since_index is not None):
-                due = max(due, left_t + seg.max_duration_ratio * medians.duration_s + (
-                    seg.lockout_max_hold_s - seg.max_turn_dwell_s if self.tracker.pattern == FLOOR_START else 0.0))
+                due = max(due, left_t + seg.max_duration_ratio * medians.duration_s + breath_s)
         return due
 
     def rel(self, t_abs: float) -> float:

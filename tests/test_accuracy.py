@@ -220,20 +220,37 @@ def test_deadlifts_held_long_at_lockout_are_reps(seed):
     assert score.sets_exact == score.sets and score.f1 == 1.0
 
 
+def _deadlifts_with_a_long_pause(seed: int, pause: str, pause_s: float) -> Score:
+    """A deadlift session (no faults) whose 4th rep of every set pauses `pause` ("pause_top_s": at lockout,
+    "pause_bottom_s": at the floor before the next pull) for pause_s, scored against its truth."""
+    spec = random_session_spec(seed, exercise="deadlift", faults=())
+    spec = replace(spec, sets=tuple(
+        replace(s, reps=tuple(replace(r, **{pause: pause_s}) if k == 3 else r for k, r in enumerate(s.reps)))
+        for s in spec.sets))
+    rec, truth = simulate_session(spec)
+    analyzer = Analyzer(exercise="deadlift")
+    analyzer.push(rec.samples)
+    return score_sets(analyzer.finish(), truth.sets)
+
+
 def test_one_long_breath_at_lockout_keeps_the_set():
-    """A lifter takes a 5 s breath at the top of the 4th deadlift in every set (seeds 300-304, no faults):
-    that rep lasted over twice the set's median (`max_duration_ratio`), and the set ended while it was held,
-    so sets split (25 of 59 over seeds 300-319). A floor-start rep's hold counts up to `max_turn_dwell_s`
-    for the set's rules, and the set waits `lockout_max_hold_s` longer for a trip under way: 59 of 59."""
+    """A lifter takes a 5 s breath at the top of the 4th deadlift in every set (seeds 300-304): that rep
+    lasted over twice the set's median (`max_duration_ratio`), and the set ended while it was held, so sets
+    split (25 of 59 over seeds 300-319). A floor-start rep's hold counts up to `max_turn_dwell_s` for the
+    set's rules, and the set waits `lockout_max_hold_s` longer for a trip under way: 59 of 59."""
     for seed in range(300, 305):
-        spec = random_session_spec(seed, exercise="deadlift", faults=())
-        spec = replace(spec, sets=tuple(
-            replace(s, reps=tuple(replace(r, pause_top_s=5.0) if k == 3 else r for k, r in enumerate(s.reps)))
-            for s in spec.sets))
-        rec, truth = simulate_session(spec)
-        analyzer = Analyzer(exercise="deadlift")
-        analyzer.push(rec.samples)
-        score = score_sets(analyzer.finish(), truth.sets)
+        score = _deadlifts_with_a_long_pause(seed, "pause_top_s", 5.0)
+        assert score.sets_exact == score.sets and score.f1 == 1.0, seed
+
+
+def test_a_rest_at_the_bar_keeps_the_deadlift_set():
+    """A dead-stop reset: 7 s at the bar, on the floor, before the 5th pull of every set (seeds 300-304).
+    Past `set_gap_s` (5 s) the set had ended (a 5 s rest split 29 of 59 sets over seeds 300-319, 7 s 52);
+    while the flexion stays within a rep's home band of where the last rep ended it stays open up to
+    `floor_rest_max_s`, and a lifter leaving the bar after `floor_rest_min_s` there is given a rep's time:
+    59 of 59 at 5, 6, 7 and 9 s."""
+    for seed in range(300, 305):
+        score = _deadlifts_with_a_long_pause(seed, "pause_bottom_s", 7.0)
         assert score.sets_exact == score.sets and score.f1 == 1.0, seed
 
 
