@@ -38,7 +38,7 @@ class Measured(NamedTuple):
     pelvis_tuck_deg: float | None  # a squat's tuck at the bottom (analysis.squats.pelvis_tuck_deg; the tilt of
     # the accelerometer alone is too disturbed at the bottom of a squat to tell one: None without a gyroscope)
     floor_hold_s: float | None  # guessing, a floor-start trip: how long the lifter held the floor position
-    # before it (s; `_held_s`: a deadlift set begins after a set-up at the bar); else None
+    # before it (s; `_held_before_s`: a deadlift set begins after a set-up at the bar); else None
     phases_s: tuple[float, float, float, float] | None  # reported (start, arrive, depart, end) where they
     # differ from the rules' four above: a brisk squat's, with the trunk's start and turn (squat_trunk_turn,
     # less the trunk's smoothing delay)
@@ -129,12 +129,12 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
                     pelvis_tuck_deg(cols[T, ab], cols[FLEX, ab], cols[VELOCITY, ab],
                                     analyzer.settings.flags.rounding_tuck_window_s)
                     if row == HEIGHT and not analyzer.accelerometer_only else None,
-                    None if analyzer.exercise is not None or tracker.pattern != FLOOR_START else _held_s(
+                    None if analyzer.exercise is not None or tracker.pattern != FLOOR_START else _held_before_s(
                         analyzer, trip.i_done + 1 - cols.shape[1] + late + a, max(3.0, 0.1 * lean_deg)),
                     phases_s, cols[T, ab].copy(), cols[FLEX, ab].copy())
 
 
-def _held_s(analyzer: Analyzer, index: int, tolerance_deg: float) -> float:
+def _held_before_s(analyzer: Analyzer, index: int, tolerance_deg: float) -> float:
     """How long before global sample `index` the smoothed flexion stayed within tolerance_deg of its value there
     (s; looked for at least `floor_set_up_min_s` and a second back)."""
     seg = analyzer.settings.segmentation

@@ -94,9 +94,9 @@ class OpenSet:
             return False
         first = self.measured[0]
         ratio = self.segmentation.set_up_hold_ratio
-        return self._held_s(first) > max(0.8, ratio * self._held_s(second))
+        return self._turn_hold_s(first) > max(0.8, ratio * self._turn_hold_s(second))
 
-    def _held_s(self, m: Measured) -> float:
+    def _turn_hold_s(self, m: Measured) -> float:
         """How long a rep's turn was held (s): a hold seen through the smoothing is short by its spread at
         either end (`spread_s`)."""
         held_s = m.depart - m.arrive
@@ -111,7 +111,8 @@ class OpenSet:
         hips must be driven back up, not sink onto a seat with less lean than the set's reps, and a squat
         must not begin well before the last one ended with a small lean (straightening up after it)."""
         seg = self.segmentation
-        if m.start - self.last_end > self._rest_max_s():
+        gap_s = seg.floor_rest_max_s if self.tracker.pattern == FLOOR_START else seg.set_gap_s  # (a reset at the bar)
+        if m.start - self.last_end > gap_s:
             return False
         medians = self._medians()
         if self.tracker.pattern == FLOOR_START:  # where this rep put the bar down, against the set's
@@ -150,12 +151,6 @@ class OpenSet:
         away = np.flatnonzero(np.abs(cols[FLEX_SMOOTH, a:b] - cols[FLEX_SMOOTH, a]) > band)
         return None if away.size == 0 else float(cols[T, a + away[0]])
 
-    def _rest_max_s(self) -> float:
-        """The longest rest before a next rep of the set (s): `set_gap_s`; a floor-start set's lifter resting at
-        the bar (not having left the floor position since the last rep: a dead-stop reset) `floor_rest_max_s`."""
-        seg = self.segmentation
-        return seg.floor_rest_max_s if self.tracker.pattern == FLOOR_START else seg.set_gap_s
-
     def _bend_among_squats(self, m: Measured, rom_deg: float) -> bool:
         """Squats: did this trip lean well past rom_deg (a set's, or the next rep's) for the hips' travel of
         a bend (`bend_min_lean_deg_per_m`): a plate picked up from the floor next to the set?"""
@@ -165,11 +160,11 @@ class OpenSet:
 
     def close_due_s(self, history: History, t_now: float) -> float:
         """When the set ends for lack of a next rep (s, recording clock), as known at t_now: set_gap_s
-        after its last rep (`_rest_max_s` while a floor-start set's lifter rests at the bar), and for a
+        after its last rep (up to `floor_rest_max_s` while a floor-start set's lifter rests at the bar), and for a
         floor-start or trunk-still set a rep of median length more (such a trip is first seen once it has
         moved back from its turning point by the hysteresis, slow in a small, slow pull; a top-start lift's
         home turning point shows as soon as the lifter moves down), or, once the lifter has left home again
-        within that rest (a slow rep's turn may show only seconds later), when that trip has lasted longer
+        within set_gap_s (a slow rep's turn may show only seconds later), when that trip has lasted longer
         than any rep of the set could, a floor-start one with a breath at lockout as long as
         `lockout_max_hold_s` allows (history: the Analyzer's)."""
         seg, medians = self.segmentation, self._medians()
