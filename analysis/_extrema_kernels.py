@@ -7,8 +7,8 @@ under jitter and gaps) and the vertical velocity and height, in one pass over a 
 maximum (and a minimum symmetrically), so every turning point is reported at the first sample
 that proves it, never earlier.
 
-`_scan_trip`, `_first_crossing`, `_posture_slots`: the live checks over a block (a trip's end, the
-rounding cue's level, the posture slots), in place of NumPy calls on tiny arrays.
+`_scan_trip`, `_first_crossing`, `_first_away`, `_posture_slots`: the live checks over a block (a trip's end,
+the rounding cue's level, a lifter leaving the bar, the posture slots), in place of NumPy calls on tiny arrays.
 """
 
 from __future__ import annotations
@@ -160,6 +160,16 @@ def _first_crossing(x, lo, hi, level, above):
     from x[0]; -1 if none."""
     for i in range(lo, hi):
         if (x[i] > level) if above else (x[i] < level):
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _first_away(x, lo, hi, band):
+    """Index of the first sample of x[lo:hi] further than `band` from x[lo] (|x[i] - x[lo]| > band),
+    counted from x[0]; -1 if none."""
+    for i in range(lo, hi):
+        if abs(x[i] - x[lo]) > band:
             return i
     return -1
 

@@ -63,7 +63,10 @@ class Analyzer:
         *,
         exercise: str | None = None,
         accelerometer_only: bool = False,
+        events: bool = True,
     ) -> None:
+        """events=False: build no events (push returns []; the report is the same), for batch analysis,
+        which reads only the report: no cue checks, rep and set announcements or posture updates."""
         if exercise is not None:
             pattern_of(exercise)  # fail early on an unknown name
         self.settings = settings
@@ -104,7 +107,8 @@ class Analyzer:
         self._t_first: float | None = None
         self._calibrated = False
         self._posture_slot = -math.inf
-        self._posture_on = settings.posture_update_hz > 0
+        self._events_on = events
+        self._posture_on = settings.posture_update_hz > 0 and events
         self._posture_buffer = np.empty(CHUNK, dtype=np.int64)
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
@@ -151,11 +155,12 @@ class Analyzer:
         i0 = self._n_seen
         self._n_seen += n
         if not self._calibrated and angles.calibrated.any():
-            i = int(np.argmax(angles.calibrated))
             self._calibrated = True
-            up = block.acc[i] / np.linalg.norm(block.acc[i])
-            tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
-            self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
+            if self._events_on:
+                i = int(np.argmax(angles.calibrated))
+                up = block.acc[i] / np.linalg.norm(block.acc[i])
+                tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
+                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
         self._walk(i0, cols, self._tracked(i0, cols))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
@@ -259,7 +264,7 @@ class Analyzer:
         changes: set closes and rounding cues, in index order (a close before a cue at one sample)."""
         while lo < hi:
             closing = self._close_index(a, cols[T], lo, hi) if self._open else None
-            cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None else None
+            cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None and self._events_on else None
             if closing is None and cue_i is None:
                 if self._posture_on:
                     self._posture(a, cols, lo, hi)
@@ -306,7 +311,7 @@ class Analyzer:
             return
         if open_set is None:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self._flag_settings,
-                               live=self.exercise is not None, t_first=self._t_first,
+                               live=self.exercise is not None, events=self._events_on, t_first=self._t_first,
                                segmentation=self.settings.segmentation,
                                lag_s=0.0 if tracker.detector == "vertical" else self.trunk_lag_s,
                                spread_s=0.0 if tracker.detector == "vertical" else self.trunk_spread_s)
@@ -357,8 +362,9 @@ class Analyzer:
         if len(open_set.reps) >= open_set.tracker.min_reps:
             set_report = open_set.report(self.exercise)
             self._sets.append(set_report)
-            for event in open_set.ended(set_report, t_now):
-                self._emit(index, event)
+            if self._events_on:
+                for event in open_set.ended(set_report, t_now):
+                    self._emit(index, event)
         elif open_set.announced:
             self._emit(index, SetDiscarded(t_now, open_set.index))
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
 from analysis.columns import FLEX_SMOOTH, T
@@ -42,7 +40,8 @@ def frozen_instance(cls: type, **fields: object) -> object:
 
 
 class OpenSet:
-    """Reps of one tracker that may form a set; announced live at once with --exercise.
+    """Reps of one tracker that may form a set; announced live at once with --exercise (no events at all
+    with events=False: batch analysis).
 
     Times reported count from t_first (s, recording clock); a rep's start, turn and end also take off lag_s,
     the delay of the causal smoothing the tracker's rates are timed by, and each movement phase is narrowed
@@ -52,7 +51,8 @@ class OpenSet:
 
     def __init__(self, tracker: TripTracker, exercise: str | None, index: int,
                  settings: fl.FlagSettings, live: bool, t_first: float,
-                 segmentation: SegmentationSettings, lag_s: float = 0.0, spread_s: float = 0.0) -> None:
+                 segmentation: SegmentationSettings, lag_s: float = 0.0, spread_s: float = 0.0,
+                 events: bool = True) -> None:
         self.tracker = tracker
         self.segmentation = segmentation
         self._t_first = t_first
@@ -62,6 +62,7 @@ class OpenSet:
         self.index = index
         self.settings = settings
         self.live = live
+        self.events = events
         self.announced = False
         self.measured: list[Measured] = []
         self._medians_now: _Medians | None = None
@@ -144,12 +145,12 @@ class OpenSet:
         """When, after the last rep ended (last_end) and up to t_now, the smoothed flexion first moved further
         from where it was then than a rep's home band (the lifter stood up, or pulled again); None while the
         lifter still rests at the bar (s, recording clock)."""
-        cols, _ = history.held()
-        a, b = np.searchsorted(cols[T], [last_end, t_now], side="right")
-        a = max(a - 1, 0)
+        cols = history.held()[0]
+        t = cols[T]
+        a, b = max(int(t.searchsorted(last_end, "right")) - 1, 0), int(t.searchsorted(t_now, "right"))
         band = max(self.tracker.rules.band_min_deg, self.tracker.rules.band_fraction * rom_deg)
-        away = np.flatnonzero(np.abs(cols[FLEX_SMOOTH, a:b] - cols[FLEX_SMOOTH, a]) > band)
-        return None if away.size == 0 else float(cols[T, a + away[0]])
+        away = zk._first_away(cols[FLEX_SMOOTH], a, b, band)
+        return None if away < 0 else t.item(away)
 
     def _bend_among_squats(self, m: Measured, rom_deg: float) -> bool:
         """Squats: did this trip lean well past rom_deg (a set's, or the next rep's) for the hips' travel of
@@ -291,7 +292,7 @@ class OpenSet:
                 self.announced = False
         baseline = self._baseline_deg()
         self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, baseline)
-        if self.live or self.announced:
+        if self.events and (self.live or self.announced):
             events += self._announce(t_now, all_reps=not self.announced)
         return events
 
@@ -369,7 +370,7 @@ class OpenSet:
         self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, self._baseline_deg())
 
     def confirm(self, t_now: float) -> list[Event]:
-        return [] if self.announced else self._announce(t_now, all_reps=True)
+        return [] if self.announced or not self.events else self._announce(t_now, all_reps=True)
 
     def _announce(self, t_now: float, all_reps: bool = False) -> list[Event]:
         """Events for the newest rep (or all reps), stamped with the data time they became known."""

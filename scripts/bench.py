@@ -99,10 +99,11 @@ def bench_orientation(samples: Samples, million: Samples, peers: bool) -> list[t
     return rows
 
 
-def analyze(samples: Samples, posture_update_hz: float = 10.0) -> None:
+def analyze(samples: Samples, posture_update_hz: float = 10.0, events: bool = True) -> None:
     """The whole pipeline without the trace in one push, then finish (`backcheck analyze` sets
-    posture_update_hz=0: batch analysis has no live view)."""
-    analyzer = Analyzer(AnalyzerSettings(keep_trace=False, posture_update_hz=posture_update_hz), exercise=EXERCISE)
+    posture_update_hz=0 and events=False: batch analysis has no live view and reads only the report)."""
+    analyzer = Analyzer(AnalyzerSettings(keep_trace=False, posture_update_hz=posture_update_hz), exercise=EXERCISE,
+                        events=events)
     analyzer.push(samples)
     analyzer.finish()
 
@@ -123,10 +124,12 @@ def bench_pipeline(samples: Samples, million: Samples, faster: list[Samples]) ->
         ("Analyzer.push + finish (10 min, one block)", len(samples), best_of(lambda: analyze(samples), 40)),
         ("Analyzer.push + finish (10 min, no posture events)", len(samples),
          best_of(lambda: analyze(samples, posture_update_hz=0.0), 40)),
+        ("Analyzer.push + finish (10 min, as backcheck analyze)", len(samples),
+         best_of(lambda: analyze(samples, posture_update_hz=0.0, events=False), 40)),
         ("Analyzer.push + finish (1 M, one block)", len(million), best_of(lambda: analyze(million), 3)),
         ("Analyzer.push + finish (10 min, 1 s blocks)", len(blocks) * 100, best_of(one_second_blocks, 5)),
-    ] + [(f"Analyzer.push + finish ({len(x) / 600:.0f} Hz, no posture events)", len(x),
-          best_of(lambda x=x: analyze(x, posture_update_hz=0.0), 20)) for x in faster]
+    ] + [(f"Analyzer.push + finish ({len(x) / 600:.0f} Hz, as backcheck analyze)", len(x),
+          best_of(lambda x=x: analyze(x, posture_update_hz=0.0, events=False), 20)) for x in faster]
 
 
 def bench_live_block(samples: Samples, block_n: int = 10) -> dict[str, float]:

@@ -30,7 +30,7 @@ def run_session(seed: int, exercise: str, auto: bool, accelerometer_only: bool, 
     samples = rec.samples
     if accelerometer_only:
         samples = Samples(samples.t, samples.acc, None)
-    analyzer = Analyzer(exercise=None if auto else exercise, accelerometer_only=accelerometer_only)
+    analyzer = Analyzer(exercise=None if auto else exercise, accelerometer_only=accelerometer_only, events=False)
     analyzer.push(samples)
     report = analyzer.finish()
     trace = analyzer.trace()

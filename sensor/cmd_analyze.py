@@ -121,8 +121,7 @@ def analyze_recording(
         exercise = exercise_from_notes(meta.notes)
         meta.decisions.append(f"exercise: {exercise}, as the recording's notes say (--exercise to change)")
     settings = replace(settings_for(flexion_limit_deg, overrides=overrides), posture_update_hz=0.0)  # no live view
-    analyzer = Analyzer(settings, exercise=exercise,
-                        accelerometer_only=meta.accelerometer_only)
+    analyzer = Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only, events=False)
     analyzer.push(recording.samples)
     samples = recording.samples
     notes = {**meta.notes, "recording_sha256": samples_sha256(samples)}

@@ -466,6 +466,11 @@ def naive_first_crossing(x: np.ndarray, level: float, above: bool) -> int:
     return int(hits[0]) if hits.size else -1
 
 
+def naive_first_away(x: np.ndarray, band: float) -> int:
+    hits = np.flatnonzero(np.abs(x - x[0]) > band) if x.size else np.zeros(0, dtype=int)
+    return int(hits[0]) if hits.size else -1
+
+
 def naive_posture_slots(t: np.ndarray, t_first: float, hz: float, slot: float) -> tuple[list[int], float]:
     """Slot by slot with bisect: the first sample at or after each slot's start, then the slot after
     that sample's own."""

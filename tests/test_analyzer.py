@@ -35,6 +35,7 @@ from analysis.sets import frozen_instance
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     NaiveTracker,
+    naive_first_away,
     naive_first_crossing,
     naive_held_before,
     naive_lowpass2,
@@ -339,6 +340,17 @@ def test_first_crossing_matches_naive_twin(seed, n, above):
     assert zk._first_crossing(x, lo, hi, level, above) == (want if want < 0 else lo + want)
 
 
+@given(st.integers(0, 2**31 - 1), st.integers(0, 60), st.floats(0.0, 20.0))
+@settings(max_examples=80, deadline=None)
+def test_first_away_matches_naive_twin(seed, n, band):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 10, n)
+    lo = int(rng.integers(0, n + 1))
+    hi = int(rng.integers(lo, n + 1))
+    want = naive_first_away(x[lo:hi], band)
+    assert zk._first_away(x, lo, hi, band) == (want if want < 0 else lo + want)
+
+
 @given(st.integers(0, 2**31 - 1), st.integers(0, 400), st.floats(0.5, 60.0), st.integers(-1, 30))
 @settings(max_examples=80, deadline=None)
 def test_posture_slots_match_naive_twin(seed, n, hz, slot):
@@ -394,6 +406,15 @@ def test_ten_sample_blocks_give_the_identical_report(short_deadlift, whole_run):
     report, events, _ = _run(rec.samples, list(range(10, len(rec.samples), 10)), "deadlift")
     assert report == whole_run["deadlift"][0]
     assert events == whole_run["deadlift"][1]
+
+
+@pytest.mark.parametrize("exercise", ["deadlift", None])
+def test_batch_analysis_without_events_gives_the_identical_report(short_deadlift, whole_run, exercise):
+    rec, _ = short_deadlift
+    analyzer = Analyzer(exercise=exercise, events=False)
+    assert analyzer.push(rec.samples[:5000]) == [] and analyzer.push(rec.samples[5000:]) == []
+    assert analyzer.finish().to_json() == whole_run[exercise][0]
+    assert any(isinstance(e, FlagRaised) for e in whole_run[exercise][1])  # (the live run had cues to skip)
 
 
 # -- events ----------------------------------------------------------------------------------------
