@@ -31,7 +31,7 @@ from analysis.squats import squat_like
 from analysis.trace import Trace
 from analysis.tracker import Trip, TripTracker
 
-CHUNK = 4096  # samples analysed at a time (bounds the history a long block needs)
+CHUNK = 16384  # samples analysed at a time (bounds the history a long block needs)
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,11 @@ class FlagSettings:
 
 def rounding_threshold_deg(settings: FlagSettings, baseline_peak_deg: float | None) -> float | None:
     """The flexion (deg) past which a rep counts as rounded: the lower of baseline+margin and the limit."""
-    candidates = []
-    if baseline_peak_deg is not None:
-        candidates.append(baseline_peak_deg + settings.rounding_margin_deg)
-    if settings.flexion_limit_deg is not None:
-        candidates.append(settings.flexion_limit_deg)
-    return min(candidates) if candidates else None
+    limit_deg = settings.flexion_limit_deg
+    if baseline_peak_deg is None:
+        return limit_deg
+    past_baseline_deg = baseline_peak_deg + settings.rounding_margin_deg
+    return past_baseline_deg if limit_deg is None else min(past_baseline_deg, limit_deg)
 
 
 def rounding_flag(rep: Rep, threshold_deg: float | None, crossed_s: float, baseline_deg: float | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 from analysis import _extrema_kernels as zk
@@ -27,7 +28,6 @@ class _Medians(NamedTuple):
     duration_s: float
     rom_deg: float
     home_flexion_deg: float
-    baseline_deg: float | None  # peak flexion of the first `baseline_reps` reps (None: too few, or trunk-still)
 
 
 def frozen_instance(cls: type, **fields: object) -> object:
@@ -66,7 +66,10 @@ class OpenSet:
         self.announced = False
         self.measured: list[Measured] = []
         self._medians_now: _Medians | None = None
+        self._baseline_now: float | None = None  # `_baseline_deg` as of the set's first `baseline_reps` reps
         self.reps: list[Rep] = []
+        self._best_clean_dps = -math.inf  # the fastest rep that can be the set's best (`speed_reference`)
+        self._fatigue_flagged = False
         self.cue_threshold_deg: float | None = None
         self.cue_armed = True
         self._cue_flag: Flag | None = None
@@ -78,13 +81,9 @@ class OpenSet:
 
     def _medians(self) -> _Medians:
         if self._medians_now is None:  # asked every live block and every trip while the set is open
-            ms, k, pattern = self.measured, self.settings.baseline_reps, self.tracker.pattern
-            self._medians_now = _Medians(
-                median([x.end - x.start for x in ms]),
-                median([x.rom_deg for x in ms]),
-                median([x.home_flexion_deg for x in ms]),
-                None if len(ms) < k or pattern == TRUNK_STILL
-                else median([x.peak_flexion_deg for x in ms[:k]]))
+            ms = self.measured
+            self._medians_now = _Medians(median([x.end - x.start for x in ms]), median([x.rom_deg for x in ms]),
+                                         median([x.home_flexion_deg for x in ms]))
         return self._medians_now
 
     def began_with_set_up(self, second: Measured) -> bool:
@@ -215,7 +214,8 @@ class OpenSet:
             peak_lateral_deg=m.peak_lateral_deg, peak_twist_deg=m.peak_twist_deg, flags=())
 
     def _baseline_deg(self) -> float | None:
-        return self._medians().baseline_deg
+        """The median peak flexion of the set's first `baseline_reps` reps (None: fewer, or trunk-still)."""
+        return None if len(self.measured) < self.settings.baseline_reps else self._baseline_now
 
     def _flags(self, rep: Rep, m: Measured) -> tuple[Flag, ...]:
         """Flags known when the rep completes (partial waits for the set's end)."""
@@ -252,9 +252,9 @@ class OpenSet:
     def _fatigue(self, rep: Rep) -> Flag | None:
         """Velocity loss, flagged once per set: at the second rep in a row below the best clean rep by
         `fatigue_loss_pct` (one slow rep is tempo noise; the cue is a signal to end the set)."""
-        if not self.reps or any(f.kind == "fatigue" for r in self.reps for f in r.flags):
+        if not self.reps or self._fatigue_flagged:
             return None
-        best = max([r.peak_velocity_dps for r in self.reps if speed_reference(r)] + [rep.peak_velocity_dps])
+        best = max(self._best_clean_dps, rep.peak_velocity_dps)
         if fl.fatigue_flag(self.reps[-1], best, self.settings) is None:
             return None
         return fl.fatigue_flag(rep, best, self.settings)
@@ -275,18 +275,13 @@ class OpenSet:
                     or first.rom_deg - m.rom_deg > seg.max_extra_depth_deg
                     or self._bend_among_squats(first, m.rom_deg)
                     or (self.tracker.pattern == TRUNK_STILL and first.rom_deg > seg.still_first_max_ratio * m.rom_deg)):
-                self.measured.clear()
-                self._medians_now = None
-                self.reps.clear()
+                self._restart([])
                 if self.announced:
                     events.append(SetDiscarded(t_now, self.index))
                     self.announced = False
         self._append(m)
         if len(self.measured) == 4 and self._unloaded_bend(0):
-            kept = self.measured[1:]
-            self.measured, self.reps = [], []
-            for x in kept:
-                self._append(x)
+            self._restart(self.measured[1:])
             if self.announced:
                 events.append(SetDiscarded(t_now, self.index))
                 self.announced = False
@@ -303,11 +298,24 @@ class OpenSet:
         return self.settings.partial_fraction
 
     def _append(self, m: Measured) -> None:
-        self.measured.append(m)
+        ms = self.measured
+        ms.append(m)
         self._medians_now = None
-        rep = self._rep(m, len(self.measured))
+        if len(ms) == self.settings.baseline_reps and self.tracker.pattern != TRUNK_STILL:
+            self._baseline_now = median([x.peak_flexion_deg for x in ms])
+        rep = self._rep(m, len(ms))
         rep.__dict__["flags"] = self._flags(rep, m)  # (the Rep is not shared yet)
         self.reps.append(rep)
+        if speed_reference(rep):
+            self._best_clean_dps = max(self._best_clean_dps, rep.peak_velocity_dps)
+        self._fatigue_flagged = self._fatigue_flagged or any(f.kind == "fatigue" for f in rep.flags)
+
+    def _restart(self, kept: list[Measured]) -> None:
+        """The set's reps built again from `kept` (a first or an unloaded "rep" left out)."""
+        self.measured, self.reps, self._medians_now = [], [], None
+        self._best_clean_dps, self._fatigue_flagged = -math.inf, False
+        for m in kept:
+            self._append(m)
 
     def _unloaded_bend(self, i: int) -> bool:
         """Was rep i (the first or the last) of a top-start set an unloaded bend, such as picking a plate
@@ -363,10 +371,7 @@ class OpenSet:
                 or not 0.65 * medians.rom_deg <= m.rom_deg <= medians.rom_deg + seg.max_extra_depth_deg
                 or m.end - m.start > seg.max_duration_ratio * medians.duration_s):
             return
-        kept = [m, *self.measured]
-        self.measured, self.reps = [], []
-        for x in kept:
-            self._append(x)
+        self._restart([m, *self.measured])
         self.cue_threshold_deg = fl.rounding_threshold_deg(self.settings, self._baseline_deg())
 
     def confirm(self, t_now: float) -> list[Event]:
