@@ -47,6 +47,12 @@ class FlagSettings:
     tempo_pause_top_s: float | None = None
     tempo_tolerance_s: float = 0.5  # ... a phase this much shorter than prescribed was rushed
 
+    @property
+    def tempo_prescribed(self) -> bool:
+        """Is a tempo prescribed (any of its phases)?"""
+        return (self.tempo_eccentric_s is not None or self.tempo_pause_bottom_s is not None
+                or self.tempo_concentric_s is not None or self.tempo_pause_top_s is not None)
+
 
 def rounding_threshold_deg(settings: FlagSettings, baseline_peak_deg: float | None) -> float | None:
     """The flexion (deg) past which a rep counts as rounded: the lower of baseline+margin and the limit."""
@@ -154,10 +160,10 @@ _TEMPO_PHASES = {  # Rep field -> (what the lifter did, what to do)
 def tempo_flag(phases_s: Mapping[str, float | None], turn_s: float, settings: FlagSettings) -> Flag | None:
     """The phase (Rep field -> s, None where unknown) furthest short of the prescribed tempo
     (`tempo_*_s`), when more than `tempo_tolerance_s` short: rushed. None without a prescription."""
+    if not settings.tempo_prescribed:
+        return None
     targets = (settings.tempo_eccentric_s, settings.tempo_pause_bottom_s, settings.tempo_concentric_s,
                settings.tempo_pause_top_s)
-    if targets == (None, None, None, None):
-        return None
     worst = None
     for name, target in zip(_TEMPO_PHASES, targets, strict=True):
         value = phases_s[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -14,7 +15,7 @@ from analysis.report import Flag, Rep, SetReport
 from analysis.segmentation import SegmentationSettings
 from analysis.set_summary import speed_reference, summary, tempo
 from analysis.squats import squat_like
-from analysis.stats import median
+from analysis.stats import median, middle
 
 if TYPE_CHECKING:
     from analysis.buffer import History
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class _Medians(NamedTuple):
-    """The set's medians over its reps so far (recomputed when they change)."""
+    """The set's medians over its reps so far (the middle of `OpenSet._sorted`)."""
 
     duration_s: float
     rom_deg: float
@@ -66,6 +67,8 @@ class OpenSet:
         self.announced = False
         self.measured: list[Measured] = []
         self._medians_now: _Medians | None = None
+        self._sorted: tuple[list[float], ...] = ([], [], [])  # each rep's duration, range and home, sorted
+        self._due_s = math.inf  # `close_due_s` before the trip under way (recomputed when a rep is added)
         self._baseline_now: float | None = None  # `_baseline_deg` as of the set's first `baseline_reps` reps
         self.reps: list[Rep] = []
         self._best_clean_dps = -math.inf  # the fastest rep that can be the set's best (`speed_reference`)
@@ -81,9 +84,7 @@ class OpenSet:
 
     def _medians(self) -> _Medians:
         if self._medians_now is None:  # asked every live block and every trip while the set is open
-            ms = self.measured
-            self._medians_now = _Medians(median([x.end - x.start for x in ms]), median([x.rom_deg for x in ms]),
-                                         median([x.home_flexion_deg for x in ms]))
+            self._medians_now = _Medians(*map(middle, self._sorted))
         return self._medians_now
 
     def began_with_set_up(self, second: Measured) -> bool:
@@ -167,12 +168,12 @@ class OpenSet:
         within set_gap_s (a slow rep's turn may show only seconds later), when that trip has lasted longer
         than any rep of the set could, a floor-start one with a breath at lockout as long as
         `lockout_max_hold_s` allows (history: the Analyzer's)."""
+        if t_now < self._due_s:
+            return self._due_s  # (the trip under way can only put it later)
         seg, medians = self.segmentation, self._medians()
         last_end = self.measured[-1].end
         breath_s = seg.lockout_max_hold_s - seg.max_turn_dwell_s if self.tracker.pattern == FLOOR_START else 0.0
-        due = last_end + seg.set_gap_s + (0.0 if self.tracker.pattern == TOP_START else medians.duration_s)
-        if t_now < due:
-            return due  # (the trip under way can only put it later)
+        due = self._due_s
         if self.tracker.pattern == FLOOR_START:
             left_bar_s = self._left_the_bar_s(history, last_end, t_now, medians.rom_deg)
             if left_bar_s is None:  # still resting at the bar
@@ -300,7 +301,11 @@ class OpenSet:
     def _append(self, m: Measured) -> None:
         ms = self.measured
         ms.append(m)
+        for values, value in zip(self._sorted, (m.end - m.start, m.rom_deg, m.home_flexion_deg), strict=True):
+            bisect.insort(values, value)
         self._medians_now = None
+        self._due_s = m.end + self.segmentation.set_gap_s + (
+            0.0 if self.tracker.pattern == TOP_START else self._medians().duration_s)
         if len(ms) == self.settings.baseline_reps and self.tracker.pattern != TRUNK_STILL:
             self._baseline_now = median([x.peak_flexion_deg for x in ms])
         rep = self._rep(m, len(ms))
@@ -312,7 +317,7 @@ class OpenSet:
 
     def _restart(self, kept: list[Measured]) -> None:
         """The set's reps built again from `kept` (a first or an unloaded "rep" left out)."""
-        self.measured, self.reps, self._medians_now = [], [], None
+        self.measured, self.reps, self._medians_now, self._sorted = [], [], None, ([], [], [])
         self._best_clean_dps, self._fatigue_flagged = -math.inf, False
         for m in kept:
             self._append(m)
@@ -415,25 +420,29 @@ class OpenSet:
         """The finished set: pauses at home filled in, partial reps flagged, summary. A last "rep" that
         was an unloaded bend (`_unloaded_bend`) is left out."""
         if self._unloaded_bend(len(self.measured) - 1):
-            self.measured.pop()
+            m = self.measured.pop()
             self.reps.pop()
+            for values, value in zip(self._sorted, (m.end - m.start, m.rom_deg, m.home_flexion_deg), strict=True):
+                values.remove(value)
             self._medians_now = None
         reps = []
-        ms = self.measured
-        median_rom = median([m.rom_deg for m in ms])
+        ms, settings = self.measured, self.settings
+        median_rom, last = self._medians().rom_deg, len(ms) - 1
         home = "pause_top_s" if self.tracker.pattern == TOP_START else "pause_bottom_s"  # (as `_rep` puts it)
         for i, rep in enumerate(self.reps):
-            partial = fl.partial_flag(rep, median_rom, self.settings)
-            if i + 1 == len(ms) and partial is None:  # no pause at home to fill in: the rep as added
+            partial = fl.partial_flag(rep, median_rom, settings)
+            if i == last and partial is None:  # no pause at home to fill in: the rep as added
                 reps.append(rep)
                 continue
-            fields = rep.__dict__ | {"flags": rep.flags if partial is None else (*rep.flags, partial)}
-            if i + 1 < len(ms):
+            fields = rep.__dict__.copy()
+            if partial is not None:
+                fields["flags"] = (*rep.flags, partial)
+            if i < last:
                 fields[home] = max(0.0, (ms[i + 1].phases_s or ms[i + 1])[0] - ms[i].end + 2.0 * self._spread_s)
                 fields["tempo"] = tempo(fields["eccentric_s"], fields["pause_bottom_s"], fields["concentric_s"],
                                         fields["pause_top_s"])
-                if not any(f.kind == "tempo" for f in rep.flags) and (
-                        rushed := fl.tempo_flag(fields, rep.turn_s, self.settings)):  # (the pause at home)
+                if settings.tempo_prescribed and not any(f.kind == "tempo" for f in rep.flags) and (
+                        rushed := fl.tempo_flag(fields, rep.turn_s, settings)):  # (the pause at home)
                     fields["flags"] = (*fields["flags"], rushed)
             reps.append(frozen_instance(Rep, **fields))
         name = exercise or self._guess()

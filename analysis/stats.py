@@ -53,6 +53,10 @@ def std_np(x: Sequence[float]) -> float:
 def median(x: Iterable[float]) -> float:
     """`statistics.median(x)`: the middle of the sorted list, or the mean of the two middle values as
     (a + b) / 2 (a short list: no call into the statistics module's generic path)."""
-    s = sorted(x)
+    return middle(sorted(x))
+
+
+def middle(s: Sequence[float]) -> float:
+    """The median of a list already sorted (as `median`)."""
     n = len(s)
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
