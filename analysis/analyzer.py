@@ -248,7 +248,7 @@ class Analyzer:
         lo = 0
         for index, phase, left, out, home, turn, done, tracker in rows:
             x = index - a
-            if lo < x:
+            if lo < x and (self._open or self._posture_on):  # (else nothing to close, cue or post)
                 self._quiet(a, cols, lo, x)
             if phase and self._posture_on:  # (found by a scan: the sample is taken in)
                 self._posture(a, cols, x, x + 1)

@@ -238,11 +238,11 @@ class OpenSet:
             crossed = self.rel(m.t[over]) if over >= 0 else rep.turn_s
             if flag := fl.rounding_flag(rep, threshold, crossed, baseline, self.settings, extra):
                 out.append(flag)
-        if not out and (flag := fl.tuck_flag(rep, m.pelvis_tuck_deg, self.settings)):
+        if not out and m.pelvis_tuck_deg is not None and (flag := fl.tuck_flag(rep, m.pelvis_tuck_deg, self.settings)):
             out.append(flag)
         if momentum is not None:
             out.append(momentum)
-        if flag := fl.tempo_flag(rep.__dict__, rep.turn_s, self.settings):
+        if self.settings.tempo_prescribed and (flag := fl.tempo_flag(rep.__dict__, rep.turn_s, self.settings)):
             out.append(flag)
         if flag := fl.twist_flag(rep, self.settings):
             out.append(flag)
@@ -301,8 +301,10 @@ class OpenSet:
     def _append(self, m: Measured) -> None:
         ms = self.measured
         ms.append(m)
-        for values, value in zip(self._sorted, (m.end - m.start, m.rom_deg, m.home_flexion_deg), strict=True):
-            bisect.insort(values, value)
+        durations, roms, homes = self._sorted
+        bisect.insort(durations, m.end - m.start)
+        bisect.insort(roms, m.rom_deg)
+        bisect.insort(homes, m.home_flexion_deg)
         self._medians_now = None
         self._due_s = m.end + self.segmentation.set_gap_s + (
             0.0 if self.tracker.pattern == TOP_START else self._medians().duration_s)
@@ -313,7 +315,8 @@ class OpenSet:
         self.reps.append(rep)
         if speed_reference(rep):
             self._best_clean_dps = max(self._best_clean_dps, rep.peak_velocity_dps)
-        self._fatigue_flagged = self._fatigue_flagged or any(f.kind == "fatigue" for f in rep.flags)
+        if rep.flags and not self._fatigue_flagged:
+            self._fatigue_flagged = any(f.kind == "fatigue" for f in rep.flags)
 
     def _restart(self, kept: list[Measured]) -> None:
         """The set's reps built again from `kept` (a first or an unloaded "rep" left out)."""
