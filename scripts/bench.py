@@ -3,14 +3,17 @@
     .venv/bin/python scripts/bench.py [--skip-cli] [--skip-peers]
 
 One core, warm kernels (compiled or loaded from the cache and run once before timing), best of N
-wall-clock runs unless stated. Prints four tables: the orientation step against imufusion and ahrs,
-the whole `Analyzer` pipeline, the cost of one live 10-sample block, and a cold `backcheck analyze`.
+wall-clock runs unless stated; the whole-recording pipeline rows take turns, eight rounds of five runs
+each, so a slow spell of a shared machine does not fall on one row alone. Prints four tables: the
+orientation step against imufusion and ahrs, the whole `Analyzer` pipeline, the cost of one live
+10-sample block, and a cold `backcheck analyze`.
 Results and the machine go into BENCHMARKS.md by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import shutil
@@ -54,6 +57,16 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def best_interleaved(fns: list[Callable[[], object]], rounds: int, per_round: int) -> list[float]:
+    """Smallest wall-clock time of each function over `rounds` rounds of `per_round` calls each, the
+    functions taking turns within a round (a shared machine's slow spells fall on all of them alike)."""
+    best = [math.inf] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            best[k] = min(best[k], best_of(fn, per_round))
+    return best
 
 
 def blocks_of(samples: Samples, block_n: int) -> list[Samples]:
@@ -120,16 +133,18 @@ def bench_pipeline(samples: Samples, million: Samples, faster: list[Samples]) ->
             analyzer.push(block)
         analyzer.finish()
 
-    return [
-        ("Analyzer.push + finish (10 min, one block)", len(samples), best_of(lambda: analyze(samples), 40)),
-        ("Analyzer.push + finish (10 min, no posture events)", len(samples),
-         best_of(lambda: analyze(samples, posture_update_hz=0.0), 40)),
-        ("Analyzer.push + finish (10 min, as backcheck analyze)", len(samples),
-         best_of(lambda: analyze(samples, posture_update_hz=0.0, events=False), 40)),
+    rows = [("Analyzer.push + finish (10 min, one block)", len(samples), lambda: analyze(samples)),
+            ("Analyzer.push + finish (10 min, no posture events)", len(samples),
+             lambda: analyze(samples, posture_update_hz=0.0)),
+            ("Analyzer.push + finish (10 min, as backcheck analyze)", len(samples),
+             lambda: analyze(samples, posture_update_hz=0.0, events=False))]
+    rows += [(f"Analyzer.push + finish ({len(x) / 600:.0f} Hz, as backcheck analyze)", len(x),
+              lambda x=x: analyze(x, posture_update_hz=0.0, events=False)) for x in faster]
+    seconds = best_interleaved([fn for _, _, fn in rows], rounds=8, per_round=5)
+    return [(name, n, s) for (name, n, _), s in zip(rows, seconds, strict=True)] + [
         ("Analyzer.push + finish (1 M, one block)", len(million), best_of(lambda: analyze(million), 3)),
         ("Analyzer.push + finish (10 min, 1 s blocks)", len(blocks) * 100, best_of(one_second_blocks, 5)),
-    ] + [(f"Analyzer.push + finish ({len(x) / 600:.0f} Hz, as backcheck analyze)", len(x),
-          best_of(lambda x=x: analyze(x, posture_update_hz=0.0, events=False), 20)) for x in faster]
+    ]
 
 
 def bench_live_block(samples: Samples, block_n: int = 10) -> dict[str, float]:
