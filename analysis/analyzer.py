@@ -116,6 +116,7 @@ class Analyzer:
         self._trace_blocks: list[tuple[np.ndarray, ...]] = []
         self._events: list[Event] = []
         self._event_index: list[int] = []  # the sample each event belongs to (events are put in its order)
+        self.final_events: list[Event] = []  # what `finish` raised (the sets it closed)
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -131,6 +132,10 @@ class Analyzer:
             for start in range(0, n, CHUNK):
                 chunk = block[start : start + CHUNK]
                 self._push_chunk(chunk, chunk.t.size)
+        return self._in_order()
+
+    def _in_order(self) -> list[Event]:
+        """The events raised since the last push or finish, in the order of the samples they belong to."""
         if len(self._events) > 1:
             order = sorted(range(len(self._events)), key=self._event_index.__getitem__)
             return [self._events[k] for k in order]
@@ -164,7 +169,8 @@ class Analyzer:
         self._walk(i0, cols, self._tracked(i0, cols))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
-        """Close what is open and return the session report."""
+        """Close what is open and return the session report. The events that raised (a last rep, SetEnded and
+        the end-of-set flags of the sets it closed) are in `final_events`."""
         self._events, self._event_index = [], []
         end = self._n_seen
         if end:
@@ -178,6 +184,7 @@ class Analyzer:
         for open_set in list(self._open.values()):
             if open_set is not self._active and len(open_set.reps) >= open_set.tracker.min_reps:
                 self._close(open_set, end - 1)
+        self.final_events = self._in_order()
         if info is None:
             info = RecordingInfo(path=None, format="samples", duration_s=self._duration(),
                                  sample_rate_hz=self._rate(), accelerometer_only=self.accelerometer_only)

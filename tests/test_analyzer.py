@@ -442,6 +442,18 @@ def test_events_tell_the_story_of_the_sets(short_deadlift, whole_run):
         assert event.t_s >= event.rep.turn_s
 
 
+def test_a_set_closed_by_the_end_of_the_recording_raises_its_events_at_finish(short_deadlift):
+    rec, truth = short_deadlift
+    last_end_s = truth.sets[-1].reps[-1].end_s
+    analyzer = Analyzer(exercise="deadlift")
+    events = analyzer.push(rec.samples.between(rec.samples.t[0], rec.samples.t[0] + last_end_s + 1.0))
+    assert sum(isinstance(e, SetEnded) for e in events) == 1  # the second set is still open
+    report = analyzer.finish()
+    ended = [e for e in analyzer.final_events if isinstance(e, SetEnded)]
+    assert len(report.sets) == 2 and [e.set_report.index for e in ended] == [2]
+    assert ended[0].set_report == report.sets[1]
+
+
 def test_rounding_is_flagged_as_it_happens(short_deadlift, whole_run):
     rec, truth = short_deadlift
     _, events, _ = whole_run["deadlift"]
