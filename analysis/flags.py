@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from analysis.exercises import FLOOR_START, TRUNK_STILL
 from analysis.report import Flag, Rep
@@ -47,7 +48,7 @@ class FlagSettings:
     tempo_pause_top_s: float | None = None
     tempo_tolerance_s: float = 0.5  # ... a phase this much shorter than prescribed was rushed
 
-    @property
+    @cached_property
     def tempo_prescribed(self) -> bool:
         """Is a tempo prescribed (any of its phases)?"""
         return (self.tempo_eccentric_s is not None or self.tempo_pause_bottom_s is not None

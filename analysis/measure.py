@@ -50,27 +50,30 @@ class Measured(NamedTuple):
 def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | None:
     """The rep a completed trip made, timed and measured from the Analyzer's history; None when the trip
     was not a rep (too short or long, not back home, walking, sitting down, turning around, ...)."""
-    cols = analyzer.columns(trip.i_home, trip.i_done + 1)
-    i_turn = trip.i_turn - max(trip.i_home, trip.i_done + 1 - cols.shape[1])
-    if not 0 < i_turn < cols.shape[1] - 1:
+    i_home, i_turn, i_next = trip.i_home, trip.i_turn, trip.i_done + 1
+    cols = analyzer.columns(i_home, i_next)
+    n = cols.shape[1]
+    i_turn -= max(i_home, i_next - n)
+    if not 0 < i_turn < n - 1:
         return None
     # a home turning point from before a long rest: the trip starts at most max_trip_s before its turn,
     # and after the lifter last turned around (walking up to the bar); TRUNK_STILL: a few deg/s at most,
     # so the gyroscope's residual bias is taken off the rate
-    seg = analyzer.settings.segmentation
+    seg, rules, pattern = analyzer.settings.segmentation, tracker.rules, tracker.pattern
+    acc_only = analyzer.accelerometer_only
     row, rate_row = SIGNALS[tracker.detector]
+    trunk, hips = row == FLEX_SMOOTH, row == HEIGHT
     # a hinge's trip starts and ends near home (not the hips' leaky height, nor a pull's small sway, nor the
     # accelerometer's tilt, which a hinge's own acceleration moves)
-    home_fraction = (seg.home_fraction if row == FLEX_SMOOTH and tracker.pattern != TRUNK_STILL
-                     and not analyzer.accelerometer_only else math.inf)
+    home_fraction = seg.home_fraction if trunk and pattern != TRUNK_STILL and not acc_only else math.inf
     (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist, walk_rms,
      held_rms, out_peak, back_peak, travel_m) = _measure_trip(
-        cols, i_turn, tracker.rules.max_trip_s, 0.5 * seg.max_rep_turn_deg, row, rate_row, tracker.sign,
-        tracker.pattern == TRUNK_STILL, home_fraction)
+        cols, i_turn, rules.max_trip_s, 0.5 * seg.max_rep_turn_deg, row, rate_row, tracker.sign,
+        pattern == TRUNK_STILL, home_fraction)
     if late < 0:
         return None
-    hips_rise_ratio, hips_timed = 1.0, row == HEIGHT
-    if row != FLEX_SMOOTH:
+    hips_rise_ratio, hips_timed = 1.0, hips
+    if not trunk:
         hips_rise_ratio = back_dps / max(out_dps, 1e-9)
         timing = squat_trunk_timing(analyzer, trip, cols[:, late:])
         if timing is not None:
@@ -79,58 +82,55 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
             a, b, flex_max, flex_min, lateral, twist, walk_rms, held_rms, out_peak, back_peak, travel_m = (
                 _rep_numbers(cols[:, late:], start, arrive, depart, end, i_turn - late))
     peak_deg = flex_max
-    if tracker.pattern == FLOOR_START and analyzer.accelerometer_only:
+    if pattern == FLOOR_START and acc_only:
         # deepest where the bar leaves the floor, which the smoothed turning point the trip starts from shows
         # only the smoothing's delay later: read the peak from that much earlier (0.34 s without a gyroscope;
         # with one, 0.08 s moved the peaks by 0.02 deg on average, not worth a read per trip)
         t_home, lag_s = cols.item(T, 0), analyzer.trunk_lag_s
-        wider = analyzer.columns(trip.i_home - int(math.ceil(lag_s * seg.max_rate_hz)), trip.i_home + 1)
+        wider = analyzer.columns(i_home - int(math.ceil(lag_s * seg.max_rate_hz)), i_home + 1)
         peak_deg = max(flex_max, float(wider[FLEX, int(np.searchsorted(wider[T], t_home - lag_s)):].max()))
-    if depart - arrive > tracker.rules.max_turn_dwell_s:
+    hold_s, lean_deg = depart - arrive, flex_max - flex_min
+    if hold_s > rules.max_turn_dwell_s or not seg.min_rep_s <= end - start <= rules.max_trip_s:
         return None
-    if not seg.min_rep_s <= end - start <= tracker.rules.max_trip_s:
-        return None
-    if row == FLEX_SMOOTH:  # (the leaky height of a squat overshoots on the way up, so not there)
-        home_start, home_end = cols.item(row, late), cols.item(row, cols.shape[1] - 1)
+    if trunk:  # (the leaky height of a squat overshoots on the way up, so not there)
+        home_start = cols.item(row, late)
         rom = abs(cols.item(row, i_turn) - home_start)
-        if abs(home_end - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
+        if abs(cols.item(row, n - 1) - home_start) > max(seg.home_mismatch_deg, 0.5 * rom):
             return None
-    if row != FLEX_SMOOTH and flex_max - flex_min < seg.min_rom_deg:
+    elif lean_deg < seg.min_rom_deg:
         return None  # the hips dipped but the trunk hardly moved: sitting down or a knee bend, not a squat
-    if row == HEIGHT and travel_m < seg.min_squat_travel_m and flex_max - flex_min < seg.sit_max_lean_deg:
+    if hips and travel_m < seg.min_squat_travel_m and lean_deg < seg.sit_max_lean_deg:
         return None  # the trunk leaned a little, the hips hardly moved: sitting down or standing up, not a squat
-    lean_deg = flex_max - flex_min
-    if analyzer.exercise is None and tracker.pattern == TOP_START and (row == HEIGHT) != squat_like(
-            travel_m, lean_deg, seg, analyzer.squat_leaning()):
-        return None  # guessing: a squat belongs to the hips' tracker, a hinge to the trunk's (a floor-start
-        # trip that moves like a squat: by its set's set-up, Analyzer._after_set_up)
-    if (tracker.pattern == TOP_START and row == FLEX_SMOOTH and travel_m < seg.sit_max_travel_m
-            and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
-        return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
-    if not analyzer.accelerometer_only and twist > seg.max_rep_turn_deg:
+    if pattern == TOP_START:
+        if analyzer.exercise is None and hips != squat_like(travel_m, lean_deg, seg, analyzer.squat_leaning()):
+            return None  # guessing: a squat belongs to the hips' tracker, a hinge to the trunk's (a floor-start
+            # trip that moves like a squat: by its set's set-up, Analyzer._after_set_up)
+        if (trunk and travel_m < seg.sit_max_travel_m and lean_deg < seg.sit_max_lean_deg
+                and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
+            return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
+    if not acc_only and twist > seg.max_rep_turn_deg:
         return None  # the lifter turned around (walking back), whatever the trunk's pitch did
     walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
-    if tracker.pattern == TRUNK_STILL and walk_rms > walking:
-        return None  # walking, not holding the trunk still while the arms pull
-    if tracker.pattern == TRUNK_STILL and lean_deg > tracker.rules.max_rom_deg:
-        return None  # the trunk swept through more than a pull's sway (a squat or a hinge seen from its turn)
-    if tracker.pattern == FLOOR_START and depart - arrive >= 0.5 and held_rms > walking:
+    if pattern == TRUNK_STILL and (walk_rms > walking or lean_deg > rules.max_rom_deg):
+        return None  # walking, not holding the trunk still while the arms pull; or the trunk swept through
+        # more than a pull's sway (a squat or a hinge seen from its turn)
+    if pattern == FLOOR_START and hold_s >= 0.5 and held_rms > walking:
         return None  # walking about between two bends is not a lockout
-    if row == FLEX_SMOOTH:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
+    if trunk:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
         out_peak, back_peak = out_dps, back_dps
     phases_s = None  # the rules kept the hips' timing; the phases reported take the trunk's start and turn, less
     # its smoothing's delay (not a squat timed by the trunk alone, whose times read best as they are)
     if hips_timed and (turn := squat_trunk_turn(cols[:, late:], start, arrive, end, seg.hysteresis_deg)):
         phases_s = (*(x - analyzer.trunk_lag_s for x in turn), end)
     ab = slice(late + a, late + b)  # the rep's samples
-    return Measured(start, arrive, depart, end, out_peak, back_peak, peak_deg, flex_max - flex_min,
-                    cols.item(FLEX_SMOOTH, late), lateral, None if analyzer.accelerometer_only else twist, travel_m,
-                    hips_rise_ratio, hips_reversal_mps2(cols[T, ab], cols[VELOCITY, ab]) if row == HEIGHT else None,
+    return Measured(start, arrive, depart, end, out_peak, back_peak, peak_deg, lean_deg,
+                    cols.item(FLEX_SMOOTH, late), lateral, None if acc_only else twist, travel_m,
+                    hips_rise_ratio, hips_reversal_mps2(cols[T, ab], cols[VELOCITY, ab]) if hips else None,
                     pelvis_tuck_deg(cols[T, ab], cols[FLEX, ab], cols[VELOCITY, ab],
                                     analyzer.settings.flags.rounding_tuck_window_s)
-                    if row == HEIGHT and not analyzer.accelerometer_only else None,
-                    None if analyzer.exercise is not None or tracker.pattern != FLOOR_START else _held_before_s(
-                        analyzer, trip.i_done + 1 - cols.shape[1] + late + a, max(3.0, 0.1 * lean_deg)),
+                    if hips and not acc_only else None,
+                    None if analyzer.exercise is not None or pattern != FLOOR_START else _held_before_s(
+                        analyzer, i_next - n + late + a, max(3.0, 0.1 * lean_deg)),
                     phases_s, cols[T, ab].copy(), cols[FLEX, ab].copy())
 
 

@@ -220,31 +220,31 @@ class OpenSet:
 
     def _flags(self, rep: Rep, m: Measured) -> tuple[Flag, ...]:
         """Flags known when the rep completes (partial waits for the set's end)."""
-        pattern = self.tracker.pattern
+        pattern, settings, ms = self.tracker.pattern, self.settings, self.measured
         turn_pause = rep.pause_bottom_s if pattern == TOP_START else None
-        if pattern == FLOOR_START and len(self.measured) > 1:
-            turn_pause = max(0.0, m.start - self.measured[-2].end)  # the dwell on the floor before this pull
+        if pattern == FLOOR_START and len(ms) > 1:
+            turn_pause = max(0.0, m.start - ms[-2].end)  # the dwell on the floor before this pull
         set_reversal = None
         if m.hips_reversal_mps2 is not None:
-            earlier = [x.hips_reversal_mps2 for x in self.measured[:-1] if x.hips_reversal_mps2 is not None]
+            earlier = [x.hips_reversal_mps2 for x in ms[:-1] if x.hips_reversal_mps2 is not None]
             set_reversal = median(earlier) if len(earlier) >= 2 else None
-        momentum = fl.momentum_flag(rep, pattern, turn_pause, self.settings, m.hips_reversal_mps2, set_reversal)
+        momentum = fl.momentum_flag(rep, pattern, turn_pause, settings, m.hips_reversal_mps2, set_reversal)
         out = []
-        baseline = self._baseline_deg() if len(self.measured) > self.settings.baseline_reps else None
-        threshold = fl.rounding_threshold_deg(self.settings, baseline)
-        extra = self.settings.rounding_bounce_extra_deg if momentum is not None else 0.0
+        baseline = self._baseline_now if len(ms) > settings.baseline_reps else None
+        threshold = fl.rounding_threshold_deg(settings, baseline)
+        extra = settings.rounding_bounce_extra_deg if momentum is not None else 0.0
         if threshold is not None and rep.peak_flexion_deg > threshold + extra:  # (else no crossing to time)
             over = zk._first_crossing(m.flex, 0, m.flex.size, threshold + extra, True)
             crossed = self.rel(m.t[over]) if over >= 0 else rep.turn_s
-            if flag := fl.rounding_flag(rep, threshold, crossed, baseline, self.settings, extra):
+            if flag := fl.rounding_flag(rep, threshold, crossed, baseline, settings, extra):
                 out.append(flag)
-        if not out and m.pelvis_tuck_deg is not None and (flag := fl.tuck_flag(rep, m.pelvis_tuck_deg, self.settings)):
+        if not out and m.pelvis_tuck_deg is not None and (flag := fl.tuck_flag(rep, m.pelvis_tuck_deg, settings)):
             out.append(flag)
         if momentum is not None:
             out.append(momentum)
-        if self.settings.tempo_prescribed and (flag := fl.tempo_flag(rep.__dict__, rep.turn_s, self.settings)):
+        if settings.tempo_prescribed and (flag := fl.tempo_flag(rep.__dict__, rep.turn_s, settings)):
             out.append(flag)
-        if flag := fl.twist_flag(rep, self.settings):
+        if flag := fl.twist_flag(rep, settings):
             out.append(flag)
         if not out and (flag := self._fatigue(rep)):  # a flagged rep is fast for the wrong reason
             out.append(flag)
