@@ -19,7 +19,7 @@ from analysis import _tracker_kernels as tk
 from analysis.buffer import History
 from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
 from analysis.events import CalibrationDone, Event, PostureUpdate, SetDiscarded
-from analysis.exercises import pattern_of
+from analysis.exercises import HIPS_TRAVEL, pattern_of
 from analysis.flags import FlagSettings
 from analysis.measure import Measured, measure
 from analysis.orientation import OrientationSettings, TrunkOrientation
@@ -181,9 +181,8 @@ class Analyzer:
                     self._on_trip(tracker, trip, end - 1)
         if self._active is not None:
             self._close(self._active, end - 1)
-        for open_set in list(self._open.values()):
-            if open_set is not self._active and len(open_set.reps) >= open_set.tracker.min_reps:
-                self._close(open_set, end - 1)
+        for open_set in list(self._open.values()):  # (too few reps for a set: discarded, if it was announced)
+            self._close(open_set, end - 1)
         self.final_events = self._in_order()
         if info is None:
             info = RecordingInfo(path=None, format="samples", duration_s=self._duration(),
@@ -318,7 +317,9 @@ class Analyzer:
             return
         if open_set is None:
             open_set = OpenSet(tracker, self.exercise, len(self._sets) + 1, self._flag_settings,
-                               live=self.exercise is not None, events=self._events_on, t_first=self._t_first,
+                               live=self.exercise is not None and not self.finds_slow_squats(tracker),
+                               events=self._events_on, t_first=self._t_first,
+                               slow_squats=self.finds_slow_squats(tracker),
                                segmentation=self.settings.segmentation,
                                lag_s=0.0 if tracker.detector == "vertical" else self.trunk_lag_s,
                                spread_s=0.0 if tracker.detector == "vertical" else self.trunk_spread_s)
@@ -328,11 +329,12 @@ class Analyzer:
             self._emit(index, event)
         if self.exercise is None:
             open_set.take_first([s for s in self._open.values() if s is not open_set])
-        if self._active is None and len(open_set.reps) >= tracker.min_reps:
+        if self._active is None and len(open_set.reps) >= tracker.min_reps:  # confirmed: the others' sets go
             self._active = open_set
-            for other in list(self._open):
-                if other != key:
-                    del self._open[other]
+            for other in [s for s in self._open.values() if s is not open_set]:
+                del self._open[id(other.tracker)]
+                if other.announced:
+                    self._emit(index, SetDiscarded(t_now, other.index))
             for event in open_set.confirm(t_now):
                 self._emit(index, event)
 
@@ -411,6 +413,16 @@ class Analyzer:
             return 1.0
         bias = self.settings.segmentation.squat_set_leaning
         return bias if under_way.tracker.detector == "vertical" else 1.0 / bias
+
+    def finds_slow_squats(self, tracker: TripTracker) -> bool:
+        """Is this the trunk's tracker of squats, which finds the slow ones (a descent the hips' leaky height
+        cannot follow, analysis.measure)? Its set is announced once confirmed; the hips' one-rep set, announced
+        at its rep, is then discarded."""
+        return self.exercise in HIPS_TRAVEL and tracker.detector != "vertical"
+
+    def active_tracker(self) -> TripTracker | None:
+        """The tracker of the confirmed set in progress, if any."""
+        return None if self._active is None else self._active.tracker
 
     def columns(self, a: int, b: int) -> np.ndarray:
         """The history's rows (analysis.columns) for global sample indices [a, b), as far as held."""

@@ -11,7 +11,14 @@ import numpy as np
 from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _measure_trip, _rep_numbers
-from analysis.squats import hips_reversal_mps2, pelvis_tuck_deg, squat_like, squat_trunk_timing, squat_trunk_turn
+from analysis.squats import (
+    _maxima,
+    hips_reversal_mps2,
+    pelvis_tuck_deg,
+    squat_like,
+    squat_trunk_timing,
+    squat_trunk_turn,
+)
 
 if TYPE_CHECKING:
     from analysis.analyzer import Analyzer
@@ -63,6 +70,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     acc_only = analyzer.accelerometer_only
     row, rate_row = SIGNALS[tracker.detector]
     trunk, hips = row == FLEX_SMOOTH, row == HEIGHT
+    squat = analyzer.finds_slow_squats(tracker)
     # a hinge's trip starts and ends near home (not the hips' leaky height, nor a pull's small sway, nor the
     # accelerometer's tilt, which a hinge's own acceleration moves)
     home_fraction = seg.home_fraction if trunk and pattern != TRUNK_STILL and not acc_only else math.inf
@@ -105,8 +113,8 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         if analyzer.exercise is None and hips != squat_like(travel_m, lean_deg, seg, analyzer.squat_leaning()):
             return None  # guessing: a squat belongs to the hips' tracker, a hinge to the trunk's (a floor-start
             # trip that moves like a squat: by its set's set-up, Analyzer._after_set_up)
-        if (trunk and travel_m < seg.sit_max_travel_m and lean_deg < seg.sit_max_lean_deg
-                and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
+        if (trunk and not squat and travel_m < seg.sit_max_travel_m
+                and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
             return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
     if not acc_only and twist > seg.max_rep_turn_deg:
         return None  # the lifter turned around (walking back), whatever the trunk's pitch did
@@ -116,6 +124,14 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         # more than a pull's sway (a squat or a hinge seen from its turn)
     if pattern == FLOOR_START and hold_s >= 0.5 and held_rms > walking:
         return None  # walking about between two bends is not a lockout
+    if squat:  # a squat the trunk found: swept once, and slow unless its set of slow squats is under way
+        rep_cols = cols[:, late + a : late + b]
+        if _maxima(rep_cols[FLEX_SMOOTH], seg.hysteresis_deg).size > 1:
+            return None
+        if analyzer.active_tracker() is not tracker and (
+                float(np.max(np.abs(rep_cols[VELOCITY]))) >= seg.squat_brisk_mps
+                or arrive - start < 2.0 * seg.vertical_time_constant_s):
+            return None
     if trunk:  # else timed by the hips (m/s): the speeds reported are the trunk's (deg/s)
         out_peak, back_peak = out_dps, back_dps
     phases_s = None  # the rules kept the hips' timing; the phases reported take the trunk's start and turn, less

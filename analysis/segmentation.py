@@ -138,7 +138,7 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
         home_min_deg=-inf, home_max_deg=inf, band_fraction=0.8, band_min_deg=0.02, min_return_dps=0.05,
         max_trip_s=seg.max_trip_s, max_turn_dwell_s=seg.max_turn_dwell_s), n, seg)
     if exercise in HIPS_TRAVEL:
-        return [hips]
+        return [hips, top]
     if exercise is not None:
         pattern = pattern_of(exercise)
         if pattern == TRUNK_STILL:
