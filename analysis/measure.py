@@ -12,8 +12,8 @@ from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _measure_trip, _rep_numbers
 from analysis.squats import (
-    _maxima,
     hips_reversal_mps2,
+    inner_maxima,
     pelvis_tuck_deg,
     squat_like,
     squat_trunk_timing,
@@ -126,7 +126,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         return None  # walking about between two bends is not a lockout
     if squat:  # a squat the trunk found: swept once, and slow unless its set of slow squats is under way
         rep_cols = cols[:, late + a : late + b]
-        if _maxima(rep_cols[FLEX_SMOOTH], seg.hysteresis_deg).size > 1:
+        if inner_maxima(rep_cols[FLEX_SMOOTH], seg.hysteresis_deg).size > 1:
             return None
         if analyzer.active_tracker() is not tracker and (
                 float(np.max(np.abs(rep_cols[VELOCITY]))) >= seg.squat_brisk_mps

@@ -34,14 +34,14 @@ def squat_trunk_timing(analyzer: Analyzer, trip: Trip, cols: np.ndarray) -> RepT
     seg = analyzer.settings.segmentation
     if float(np.max(np.abs(cols[VELOCITY]))) >= seg.squat_brisk_mps:
         return None
-    peaks = _maxima(cols[FLEX_SMOOTH], seg.hysteresis_deg)
+    peaks = inner_maxima(cols[FLEX_SMOOTH], seg.hysteresis_deg)
     if peaks.size != 1:
         return None
     wide = analyzer.columns(trip.i_home - int(seg.max_rate_hz), trip.i_done + 1)  # may start 1 s earlier
     wide = wide[:, wide[T] >= cols[T, 0] - 1.0]
     offset = int(np.searchsorted(wide[T], cols[T, 0]))
     i_turn = offset + int(peaks[0])
-    before = _maxima(wide[FLEX_SMOOTH, : i_turn + 1], seg.hysteresis_deg)  # the previous rep's turn, if any
+    before = inner_maxima(wide[FLEX_SMOOTH, : i_turn + 1], seg.hysteresis_deg)  # the previous rep's turn, if any
     after = int(before[-1]) if before.size else 0
     i_home = after + int(np.argmin(wide[FLEX_SMOOTH, after : i_turn + 1]))  # (not the previous rep's way down)
     timing = time_rep(wide[T], wide[RATE_SMOOTH], i_home, i_turn, wide.shape[1] - 1)
@@ -62,7 +62,7 @@ def squat_trunk_turn(cols: np.ndarray, start_s: float, turn_s: float, end_s: flo
     a, b = np.searchsorted(cols[T], [start_s, end_s])
     if b - a < 4:
         return None
-    peaks = _maxima(cols[FLEX_SMOOTH, a:b], hysteresis_deg)
+    peaks = inner_maxima(cols[FLEX_SMOOTH, a:b], hysteresis_deg)
     if peaks.size != 1:
         return None
     timing = time_rep(cols[T, a:b], cols[RATE_SMOOTH, a:b], 0, int(peaks[0]), b - a - 1)
@@ -117,7 +117,7 @@ def squat_like(travel_m: float, lean_deg: float, seg: SegmentationSettings, lean
     return travel_m >= min_travel_m and lean_deg <= seg.squat_max_lean_deg_per_m * leaning * travel_m
 
 
-def _maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
+def inner_maxima(x: np.ndarray, hysteresis: float) -> np.ndarray:
     """Inner maxima of x that stand out by `hysteresis` on both sides (the zig-zag kernel's)."""
     idx, conf, kind = (np.empty(x.size, dtype=np.int64) for _ in range(3))
     m = zk._zigzag_run(x, 0, hysteresis, np.zeros(zk.ZZ_STATE_SIZE), idx, conf, kind)
