@@ -329,7 +329,8 @@ class Analyzer:
             self._emit(index, event)
         if self.exercise is None:
             open_set.take_first([s for s in self._open.values() if s is not open_set])
-        if self._active is None and len(open_set.reps) >= tracker.min_reps:  # confirmed: the others' sets go
+        if self._active is None and len(open_set.reps) >= tracker.min_reps and not self._slow_squat_pending(tracker):
+            # confirmed: the others' sets go
             self._active = open_set
             for other in [s for s in self._open.values() if s is not open_set]:
                 del self._open[id(other.tracker)]
@@ -419,6 +420,13 @@ class Analyzer:
         cannot follow, analysis.measure)? Its set is announced once confirmed; the hips' one-rep set, announced
         at its rep, is then discarded."""
         return self.exercise in HIPS_TRAVEL and tracker.detector != "vertical"
+
+    def _slow_squat_pending(self, tracker: TripTracker) -> bool:
+        """Does the trunk's tracker hold a slow squat while the hips' one would confirm a set (with a gyroscope:
+        the accelerometer's tilt lets brisk squats pass for slow ones)? The hips' set waits: it is confirmed at
+        a later rep, reported when it ends, or discarded once the trunk's set is confirmed."""
+        return (tracker.detector == "vertical" and not self.accelerometer_only
+                and any(s.slow_squats for s in self._open.values()))
 
     def active_tracker(self) -> TripTracker | None:
         """The tracker of the confirmed set in progress, if any."""

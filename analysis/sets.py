@@ -75,7 +75,7 @@ class OpenSet:
         self._fatigue_flagged = False
         # slow squats (found by the trunk, analysis.measure): the next one shows only once the lean grew by the
         # hysteresis, seconds into a slow descent
-        self._slow_squats = slow_squats
+        self.slow_squats = slow_squats
         self.cue_threshold_deg: float | None = None
         self.cue_armed = True
         self._cue_flag: Flag | None = None
@@ -310,7 +310,7 @@ class OpenSet:
         bisect.insort(homes, m.home_flexion_deg)
         self._medians_now = None
         self._due_s = m.end + self.segmentation.set_gap_s + (
-            0.0 if self.tracker.pattern == TOP_START and not self._slow_squats else self._medians().duration_s)
+            0.0 if self.tracker.pattern == TOP_START and not self.slow_squats else self._medians().duration_s)
         if len(ms) == self.settings.baseline_reps and self.tracker.pattern != TRUNK_STILL:
             self._baseline_now = median([x.peak_flexion_deg for x in ms])
         rep = self._rep(m, len(ms))

@@ -310,13 +310,14 @@ def test_squat_bounces_are_told_by_the_hips():
     assert score.recall("momentum") >= 0.9
 
 
-@pytest.mark.parametrize(("tempo_scale", "min_f1", "min_exact"), [(1.5, 0.97, 0.7), (2.0, 0.97, 0.7)])
+@pytest.mark.parametrize(("tempo_scale", "min_f1", "min_exact"), [(1.5, 0.98, 0.9), (2.0, 0.98, 0.9)])
 def test_slow_tempo_squats_are_found_by_the_trunk(tempo_scale, min_f1, min_exact):
     """Tempo squats (seeds 300-311, the simulator's durations x1.5 and x2: descents of 2-4 s): the hips' leaky
     height (time constant 1 s) cannot follow such a descent, so its reps came apart (rep F1 0.88 and 0.70,
     exact sets 47 and 14 %). The trunk's tracker finds a squat whose descent took twice that time constant and
     whose hips moved slowly, swept once (a butt wink sweeps twice: those stay with the hips), and then any rep
-    of its set: F1 0.98 and 0.99, exact 75 and 75 %, bounces all told."""
+    of its set; while it holds one, the hips' set is not confirmed: F1 1.00 and 1.00, every set exact, bounces
+    and rounding all told."""
     score = Score()
     for seed in range(300, 312):
         rec, truth = simulate_session(random_session_spec(seed, exercise="squat", tempo_scale=tempo_scale))
