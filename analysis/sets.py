@@ -31,6 +31,11 @@ class _Medians(NamedTuple):
     home_flexion_deg: float
 
 
+def _median_keys(m: Measured) -> tuple[float, float, float]:
+    """What a rep adds to each of `OpenSet._sorted` (the fields of `_Medians`): duration, range, home."""
+    return m.end - m.start, m.rom_deg, m.home_flexion_deg
+
+
 def frozen_instance(cls: type, **fields: object) -> object:
     """cls(**fields) for a frozen dataclass given every field, without its __init__'s object.__setattr__
     per field (a 16-field Rep: 3.2 -> 0.4 µs, a PostureUpdate 1.0 -> 0.35 µs; the same object: equal,
@@ -304,10 +309,8 @@ class OpenSet:
     def _append(self, m: Measured) -> None:
         ms = self.measured
         ms.append(m)
-        durations, roms, homes = self._sorted
-        bisect.insort(durations, m.end - m.start)
-        bisect.insort(roms, m.rom_deg)
-        bisect.insort(homes, m.home_flexion_deg)
+        for values, value in zip(self._sorted, _median_keys(m), strict=True):
+            bisect.insort(values, value)
         self._medians_now = None
         self._due_s = m.end + self.segmentation.set_gap_s + (
             0.0 if self.tracker.pattern == TOP_START and not self.slow_squats else self._medians().duration_s)
@@ -428,7 +431,7 @@ class OpenSet:
         if self._unloaded_bend(len(self.measured) - 1):
             m = self.measured.pop()
             self.reps.pop()
-            for values, value in zip(self._sorted, (m.end - m.start, m.rom_deg, m.home_flexion_deg), strict=True):
+            for values, value in zip(self._sorted, _median_keys(m), strict=True):
                 values.remove(value)
             self._medians_now = None
         reps = []
