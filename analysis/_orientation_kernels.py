@@ -25,13 +25,15 @@ G0, BIAS0, N0, A0, F0, N_FIRST0 = 0, 3, 6, 9, 12, 15
 T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
-STATE_SIZE = 48
+SIGN_FINAL, BACK_T, FLIPPED_T = 48, 49, 50
+STATE_SIZE = 51
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
 BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 10, 11, 12, 13
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
-PARAMS_SIZE = 19
+SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
+PARAMS_SIZE = 24
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -46,6 +48,8 @@ def new_state() -> np.ndarray:
     state = np.zeros(STATE_SIZE)
     state[NEUTRAL_T] = np.nan
     state[DECIDED_T] = np.nan
+    state[BACK_T] = np.nan
+    state[FLIPPED_T] = np.nan
     state[MAX_TILT_COS] = 1.0
     return state
 
@@ -145,6 +149,28 @@ CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _sign_check(forward, up, t, back_t, params):
+    """The sign of the sagittal plane, checked once it is decided: it was decided on the first large excursion,
+    taken to be forward, which a lean back (a stretch, a seated pull) can be. An excursion past SIGN_COS / SIN
+    (the angle a lifter cannot lean back) on the backward side that returns within RETURN_COS / SIN of neutral
+    in SIGN_CHECK_S (a bend, not lying down on a bench) shows it was, and the sign is turned round; one past it
+    forward confirms the sign. forward, up: the up vector's components in the trunk frame.
+
+    Returns (flip, final, back_t): turn the sign round now; the sign is final; when the trunk went past the
+    angle backward (NaN: not now).
+    """
+    c, s = params[SIGN_COS], params[SIGN_SIN]
+    if forward * c - up * s > 0.0:  # flexion > the angle: a bend forward
+        return False, True, math.nan
+    if forward * c + up * s < 0.0:  # flexion < -(the angle)
+        return False, False, t if math.isnan(back_t) else back_t
+    if math.isnan(back_t) or not (forward * params[RETURN_COS] + up * params[RETURN_SIN] > 0.0
+                                  and forward * params[RETURN_COS] - up * params[RETURN_SIN] < 0.0):
+        return False, False, back_t  # (not back near neutral yet)
+    return t - back_t <= params[SIGN_CHECK_S], t - back_t <= params[SIGN_CHECK_S], math.nan
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny, nz, fax, fay, faz, ffx, ffy, ffz):
     """Outputs of the chunk's samples j0..j1-1 (block index c0 + j), all in one trunk frame (n, a, f): the up
     vector in the trunk frame (forward, left, up; the angles follow in a third pass) and the rates."""
@@ -204,6 +230,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     t_prev, started, still_run, bias_time = state[T_PREV], state[STARTED], state[STILL_RUN], state[BIAS_TIME]
     calibrated, neutral_t, decided, decided_t = state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T]
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
+    sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
 
     n = t.shape[0]
@@ -310,7 +337,13 @@ def _run(t, acc, gyro, state, params, out, flags):
             if j < size and flags[STILL, i]:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
                 refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
-            if j < size and not refresh and decided == 2.0:
+            flip = False
+            if j < size and decided == 2.0 and sign_final == 0.0:
+                ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
+                flip, final, back_t = _sign_check(-(ux * ffx + uy * ffy + uz * ffz), ux * nx + uy * ny + uz * nz,
+                                                  t[i], back_t, params)
+                sign_final = 1.0 if final else 0.0
+            if j < size and not refresh and not flip and decided == 2.0:
                 continue
             _trunk_outputs(out, flags, scratch, c0, run, j, acc_only, calibrated,
                            nx, ny, nz, fax, fay, faz, ffx, ffy, ffz)
@@ -324,6 +357,8 @@ def _run(t, acc, gyro, state, params, out, flags):
                     n1x, n1y, n1z = mx, my, mz
                 nx, ny, nz = mx, my, mz
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, fax, fay, faz)
+            if flip:
+                fax, fay, faz, ffx, ffy, ffz, flipped_t = -fax, -fay, -faz, -ffx, -ffy, -ffz, t[i]
 
             # the sagittal plane, once the first large excursion shows it (not while settling after a gap)
             if decided != 2.0:
@@ -388,4 +423,5 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[T_PREV], state[STARTED], state[STILL_RUN], state[BIAS_TIME] = t_prev, started, still_run, bias_time
     state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T] = calibrated, neutral_t, decided, decided_t
     state[MAX_TILT_COS], state[REJECT_TIME] = max_tilt_cos, reject_time
+    state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle

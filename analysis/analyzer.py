@@ -196,6 +196,10 @@ class Analyzer:
         if not self._calibrated:
             notes.append("The lifter never stood still for a second, so angles are relative to the first "
                          "sample rather than to a calibrated standing pose.")
+        if (flipped := self._orientation.sign_flipped_t_s) is not None:
+            notes.append(f"The first large trunk movement was a lean back, taken at first for a bend forward: "
+                         f"until {self._rel(flipped):.1f} s (a bend forward showed it) forward and back are swapped "
+                         f"in the angles, and sets before then are measured mirrored.")
         if self.exercise is None and self._sets:
             notes.append("No exercise was given: each set's exercise is a guess from the movement "
                          "(pass --exercise for exact rep boundaries).")

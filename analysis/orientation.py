@@ -25,6 +25,11 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    over, and a twisted rep would turn the plane), and kept from then on. Until then the axis
    of the largest excursion so far is used (also signed forward). The accelerometer-only plane is
    decided once, unrefined.
+5. Sign check: that first large excursion may have been a lean back (a stretch, a seated pull after a
+   sit-down the data missed). Until an excursion past `sign_check_deg` forward confirms the sign, one past it
+   on the backward side that is back within `sign_return_deg` of neutral in `sign_check_s` (a bend: no lifter
+   leans back that far and straight up again; lying down on a bench lasts longer) turns it round from then on
+   (`sign_flipped_t_s`; angles before it stay mirrored: the filter is causal).
 
 Accelerometer-only mode: the tilt is the accelerometer low-passed with `accelerometer_only_time_constant_s`
 (one pole); it errs by the linear acceleration of fast reps (several degrees), `flexion_rate_dps` is the
@@ -64,6 +69,9 @@ class OrientationSettings:
     accelerometer_only_time_constant_s: float = 0.1  # low-pass of the accelerometer-only tilt
     accelerometer_only_decide_time_constant_s: float = 0.5  # slower low-pass deciding the sagittal plane
     gravity_mps2: float = STANDARD_GRAVITY_MPS2
+    sign_check_deg: float = 50.0  # a bend past this on the backward side turns the sagittal plane's sign round
+    sign_return_deg: float = 10.0  # ... once the trunk is back this close to neutral ...
+    sign_check_s: float = 8.0  # ... within this long of passing it (else the lifter lay down: kept)
 
     def params(self, accelerometer_only: bool) -> np.ndarray:
         p = np.zeros(k.PARAMS_SIZE)
@@ -86,6 +94,11 @@ class OrientationSettings:
         p[k.ACC_TAU] = self.accelerometer_only_time_constant_s
         p[k.ACC_SLOW_TAU] = self.accelerometer_only_decide_time_constant_s
         p[k.GRAVITY] = self.gravity_mps2
+        p[k.SIGN_COS], p[k.SIGN_SIN] = math.cos(math.radians(self.sign_check_deg)), math.sin(
+            math.radians(self.sign_check_deg))
+        p[k.RETURN_COS], p[k.RETURN_SIN] = math.cos(math.radians(self.sign_return_deg)), math.sin(
+            math.radians(self.sign_return_deg))
+        p[k.SIGN_CHECK_S] = self.sign_check_s
         return p
 
 
@@ -140,6 +153,12 @@ class TrunkOrientation:
     def sagittal_decided_t_s(self) -> float | None:
         """Time the sagittal plane was decided (s), or None while provisional."""
         return None if self._state[k.DECIDED] == 0.0 else float(self._state[k.DECIDED_T])
+
+    @property
+    def sign_flipped_t_s(self) -> float | None:
+        """Time the sagittal plane's sign was turned round by the sign check (s), or None."""
+        t = float(self._state[k.FLIPPED_T])
+        return None if math.isnan(t) else t
 
     @property
     def neutral_tilt_deg(self) -> float | None:

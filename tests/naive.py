@@ -31,6 +31,8 @@ class NaiveOrientation:
         self.max_tilt_deg = 0.0
         self.scatter = np.zeros((3, 3))
         self.flexion_prev = 0.0
+        self.sign_final = False
+        self.back_t_s: float | None = None  # when the trunk went past sign_check_deg backward
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
         """The horizontal rotation's principal axis, signed like the excursion's own axis."""
@@ -115,6 +117,17 @@ class NaiveOrientation:
             if not self.acc_only:
                 self.bias_time += dt
                 self.bias = self.bias + dt / min(s.bias_time_constant_s, self.bias_time) * w
+        flip = False
+        if self.decided and (self.refined or self.acc_only) and not self.sign_final:
+            flexion = math.degrees(math.atan2(-(self.g @ self.f), self.g @ self.n))
+            if flexion > s.sign_check_deg:
+                self.sign_final, self.back_t_s = True, None
+            elif flexion < -s.sign_check_deg:
+                self.back_t_s = t if self.back_t_s is None else self.back_t_s
+            elif self.back_t_s is not None and abs(flexion) < s.sign_return_deg:
+                flip = self.sign_final = t - self.back_t_s <= s.sign_check_s
+                self.back_t_s = None
+        if still:
             mean_up = _unit(self.still_sum)
             if not self.calibrated:
                 self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
@@ -123,6 +136,8 @@ class NaiveOrientation:
             elif math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) <= s.neutral_refresh_max_deg:
                 self.n = mean_up
                 self._set_axes(self.a)
+        if flip:
+            self.a, self.f = -self.a, -self.f
 
         tilt_deg = self._tilt_deg(decide_up)
         if self.decided and not self.refined and not self.acc_only:  # until the first excursion turns back

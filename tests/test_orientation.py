@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.analyzer import Analyzer
 from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.simulator.body import Track, segment_motion
@@ -259,3 +260,60 @@ def test_flexion_rate_is_the_flexions_derivative_while_twisting_bent_sideways() 
     error = np.abs(angles.flexion_rate_dps - derivative)[pull]
     assert np.abs(derivative[pull]).max() > 2.0  # the flexion does move
     assert error.max() < 2.0  # deg/s (1.2 with the exact derivative; 11.8 with the flexion axis alone)
+
+
+def _worn(track: Track, seed: int) -> tuple[np.ndarray, Samples, TrunkOrientation, object]:
+    """The track worn taped at 30 deg, read at 100 Hz: (true flexion, samples, orientation, its angles)."""
+    mounting, device, rng = Mounting(taping_deg=30.0), Device(), np.random.default_rng(seed)
+    t_true, t_rec = sample_times(track.t_s, 100.0, device, rng)
+    rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+    acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+    samples = Samples(t_rec, acc, gyro)
+    orientation = TrunkOrientation()
+    return track.evaluate(t_true)[:, 0], samples, orientation, orientation.process(samples)
+
+
+def test_a_lean_back_first_is_turned_round_by_the_next_bend() -> None:
+    """The plane's sign is decided on the first large excursion, taken to be forward. A stretch leaning back
+    first makes every angle mirrored until a bend past sign_check_deg comes back up: from then on it is right."""
+    track = Track()
+    track.hold(3.0)
+    track.move(1.5, flexion_deg=-25.0)  # a stretch, leaning back
+    track.hold(1.0)
+    track.move(1.5, flexion_deg=0.0)
+    track.hold(2.0)
+    for _ in range(2):  # two bends to 70 deg, up within 2 s
+        track.move(1.5, flexion_deg=70.0, hip_x_m=-0.1)
+        track.hold(0.5)
+        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
+        track.hold(2.0)
+    truth, samples, orientation, angles = _worn(track, 3)
+    flipped = orientation.sign_flipped_t_s
+    assert flipped is not None and 11.0 < flipped - samples.t[0] < 12.6  # on the way up from the first bend
+    before, after = samples.t < flipped, samples.t >= flipped
+    np.testing.assert_allclose(angles.flexion_deg[before], -truth[before], atol=1.0)  # mirrored
+    np.testing.assert_allclose(angles.flexion_deg[after], truth[after], atol=1.0)
+    naive = NaiveOrientation(OrientationSettings()).run(samples.t, samples.acc, samples.gyro)
+    np.testing.assert_allclose(as_array(angles), naive, rtol=0, atol=1e-6)
+    analyzer = Analyzer(events=False)
+    analyzer.push(samples)
+    assert any("a lean back" in note and f"until {flipped - samples.t[0]:.1f} s" in note
+               for note in analyzer.finish().notes)
+
+
+@pytest.mark.parametrize("lie_s", [20.0, 4.0])
+def test_lying_down_on_a_bench_does_not_turn_the_sign_round(lie_s: float) -> None:
+    """Lying back on a bench (-90 deg, held longer than sign_check_s) is not a bend, nor is a lean back short
+    of sign_check_deg held for a few seconds: the sign stays."""
+    track = Track()
+    track.hold(3.0)
+    track.move(1.5, flexion_deg=40.0)  # decides the plane, short of confirming it
+    track.move(1.5, flexion_deg=0.0)
+    track.hold(2.0)
+    track.move(3.0, flexion_deg=-90.0 if lie_s > 8.0 else -45.0)
+    track.hold(lie_s)
+    track.move(3.0, flexion_deg=0.0)
+    track.hold(2.0)
+    truth, samples, orientation, angles = _worn(track, 4)
+    assert orientation.sign_flipped_t_s is None
+    np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
