@@ -48,9 +48,12 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
+_PLAIN = (float, int, str, type(None))  # (a tuple: `float | int | ...` would build a union per field)
+
+
 def _as_dict(settings: object) -> dict:
     """`dataclasses.asdict` of settings whose fields are numbers, None or settings (10x faster)."""
-    return {name: v if isinstance(v := getattr(settings, name), float | int | str | None) else _as_dict(v)
+    return {name: v if isinstance(v := getattr(settings, name), _PLAIN) else _as_dict(v)
             for name in _field_names(type(settings))}
 
 
