@@ -25,8 +25,8 @@ G0, BIAS0, N0, A0, F0, N_FIRST0 = 0, 3, 6, 9, 12, 15
 T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
-SIGN_FINAL, BACK_T, FLIPPED_T = 48, 49, 50
-STATE_SIZE = 51
+SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T = 48, 49, 50, 51
+STATE_SIZE = 52
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -50,6 +50,7 @@ def new_state() -> np.ndarray:
     state[DECIDED_T] = np.nan
     state[BACK_T] = np.nan
     state[FLIPPED_T] = np.nan
+    state[REFRESHED_T] = -np.inf
     state[MAX_TILT_COS] = 1.0
     return state
 
@@ -146,6 +147,7 @@ def _atan2(y, x):
 GX, DX, WX, MX, DT, SETTLED = 0, 3, 6, 9, 12, 13
 SCRATCH_ROWS = 14
 CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
+REFRESH_EVERY_S = 0.1  # a still run refreshes the neutral (its mean up so far) at most this often (s)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -231,6 +233,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     calibrated, neutral_t, decided, decided_t = state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T]
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
     sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
+    refreshed_t = state[REFRESHED_T]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
 
     n = t.shape[0]
@@ -334,7 +337,7 @@ def _run(t, acc, gyro, state, params, out, flags):
             # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
             # sitting or bent over (or creeping away from the first neutral)
             refresh = False
-            if j < size and flags[STILL, i]:
+            if j < size and flags[STILL, i] and t[i] - refreshed_t >= REFRESH_EVERY_S:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
                 refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
             flip = False
@@ -351,6 +354,7 @@ def _run(t, acc, gyro, state, params, out, flags):
             if j == size:
                 break
             if refresh:
+                refreshed_t = t[i]
                 if calibrated == 0.0:
                     calibrated, neutral_t = 1.0, t[i]
                     max_tilt_cos = 1.0  # excursions count from the neutral from now on
@@ -424,4 +428,5 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T] = calibrated, neutral_t, decided, decided_t
     state[MAX_TILT_COS], state[REJECT_TIME] = max_tilt_cos, reject_time
     state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
+    state[REFRESHED_T] = refreshed_t
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle

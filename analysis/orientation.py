@@ -14,7 +14,8 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    `bias_time_constant_s`).
 3. Neutral: the mean accelerometer direction of the first stillness (assumed standing); refreshed by
    later still periods within `neutral_refresh_max_deg` of the first one (so not while bent over or
-   seated, and never creeping away step by step). Before it,
+   seated, and never creeping away step by step), at most every 0.1 s (the mean of a still run changes
+   by hundredths of a degree in that time; a refresh per sample cost a tenth of the filter's time). Before it,
    angles are relative to the first sample's gravity and `calibrated` is False.
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,

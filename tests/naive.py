@@ -32,6 +32,7 @@ class NaiveOrientation:
         self.scatter = np.zeros((3, 3))
         self.flexion_prev = 0.0
         self.sign_final = False
+        self.refreshed_t_s = -math.inf  # when the neutral was last refreshed
         self.back_t_s: float | None = None  # when the trunk went past sign_check_deg backward
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
@@ -127,15 +128,17 @@ class NaiveOrientation:
             elif self.back_t_s is not None and abs(flexion) < s.sign_return_deg:
                 flip = self.sign_final = t - self.back_t_s <= s.sign_check_s
                 self.back_t_s = None
-        if still:
+        if still and t - self.refreshed_t_s >= 0.1:  # at most every 0.1 s (the kernel's REFRESH_EVERY_S)
             mean_up = _unit(self.still_sum)
             if not self.calibrated:
                 self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
                 self.n = self.n_first = mean_up
                 self._set_axes(self.a)
+                self.refreshed_t_s = t
             elif math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) <= s.neutral_refresh_max_deg:
                 self.n = mean_up
                 self._set_axes(self.a)
+                self.refreshed_t_s = t
         if flip:
             self.a, self.f = -self.a, -self.f
 
