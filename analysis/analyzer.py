@@ -275,6 +275,13 @@ class Analyzer:
     def _quiet(self, a: int, cols: np.ndarray, lo: int, hi: int) -> None:
         """The columns [lo, hi) of the chunk `cols` (global indices from a), where no tracker's state
         changes: set closes and rounding cues, in index order (a close before a cue at one sample)."""
+        if not self._posture_on and (self._active is None or not self._events_on):  # only closes to look for
+            t_last = cols.item(T, hi - 1)
+            for open_set in self._open.values():
+                if t_last >= open_set.earliest_close_s:
+                    break
+            else:
+                return  # (no set can end by hi: most segments)
         while lo < hi:
             closing = self._close_index(a, cols[T], lo, hi) if self._open else None
             cue_i = self._cue_index(a, cols[FLEX], lo, hi) if self._active is not None and self._events_on else None

@@ -73,7 +73,7 @@ class OpenSet:
         self.measured: list[Measured] = []
         self._medians_now: _Medians | None = None
         self._sorted: tuple[list[float], ...] = ([], [], [])  # each rep's duration, range and home, sorted
-        self._due_s = math.inf  # `close_due_s` before the trip under way (recomputed when a rep is added)
+        self.earliest_close_s = math.inf  # `close_due_s` before the trip under way, its least (set when a rep is added)
         self._baseline_now: float | None = None  # `_baseline_deg` as of the set's first `baseline_reps` reps
         self.reps: list[Rep] = []
         self._best_clean_dps = -math.inf  # the fastest rep that can be the set's best (`speed_reference`)
@@ -176,12 +176,12 @@ class OpenSet:
         within set_gap_s (a slow rep's turn may show only seconds later), when that trip has lasted longer
         than any rep of the set could, a floor-start one with a breath at lockout as long as
         `lockout_max_hold_s` allows (history: the Analyzer's)."""
-        if t_now < self._due_s:
-            return self._due_s  # (the trip under way can only put it later)
+        if t_now < self.earliest_close_s:
+            return self.earliest_close_s  # (the trip under way can only put it later)
         seg, medians = self.segmentation, self._medians()
         last_end = self.measured[-1].end
         breath_s = seg.lockout_max_hold_s - seg.max_turn_dwell_s if self.tracker.pattern == FLOOR_START else 0.0
-        due = self._due_s
+        due = self.earliest_close_s
         if self.tracker.pattern == FLOOR_START:
             left_bar_s = self._left_the_bar_s(history, last_end, t_now, medians.rom_deg)
             if left_bar_s is None:  # still resting at the bar
@@ -312,7 +312,7 @@ class OpenSet:
         for values, value in zip(self._sorted, _median_keys(m), strict=True):
             bisect.insort(values, value)
         self._medians_now = None
-        self._due_s = m.end + self.segmentation.set_gap_s + (
+        self.earliest_close_s = m.end + self.segmentation.set_gap_s + (
             0.0 if self.tracker.pattern == TOP_START and not self.slow_squats else self._medians().duration_s)
         if len(ms) == self.settings.baseline_reps and self.tracker.pattern != TRUNK_STILL:
             self._baseline_now = median([x.peak_flexion_deg for x in ms])
