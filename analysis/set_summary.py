@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from analysis.report import Rep
-from analysis.stats import fsum_np, median, std_np
+from analysis.stats import median, std
 
 
 def speed_reference(rep: Rep) -> bool:
@@ -36,19 +36,17 @@ def summary(reps: list[Rep], baseline_deg: float | None, rounding_threshold_deg:
     means = {}
     for name in ("eccentric_s", "pause_bottom_s", "concentric_s", "pause_top_s"):
         values = [v for r in reps if (v := r.__dict__[name]) is not None]
-        means[f"mean_{name}"] = round(fsum_np(values) / len(values), 2) if values else None
-    time_under_tension_s = fsum_np(durations)
-    mean_duration_s = time_under_tension_s / len(durations)  # (mean_np's very operations, std_np's mean)
-    duration_sd_s = math.sqrt(fsum_np([(v - mean_duration_s) * (v - mean_duration_s) for v in durations])
-                              / len(durations))
+        means[f"mean_{name}"] = round(math.fsum(values) / len(values), 2) if values else None
+    time_under_tension_s = math.fsum(durations)
+    duration_sd_s = std(durations)
     return {
         "reps": len(reps),
         "flagged_reps": sum(1 for r in reps if r.flags),
         "flags": counts,
         "time_under_tension_s": round(time_under_tension_s, 2),
         **means,
-        "rep_duration_cv_pct": round(100 * duration_sd_s / mean_duration_s, 1),
-        "peak_flexion_sd_deg": round(std_np([r.peak_flexion_deg for r in reps]), 2),
+        "rep_duration_cv_pct": round(100 * duration_sd_s / (time_under_tension_s / len(durations)), 1),
+        "peak_flexion_sd_deg": round(std([r.peak_flexion_deg for r in reps]), 2),
         "baseline_peak_flexion_deg": None if baseline_deg is None else round(baseline_deg, 2),
         "rounding_threshold_deg": None if rounding_threshold_deg is None else round(rounding_threshold_deg, 2),
         "median_rom_deg": round(median([r.rom_deg for r in reps]), 2),
