@@ -169,7 +169,8 @@ def _sign_check(forward, up, t, back_t, params):
     if math.isnan(back_t) or not (forward * params[RETURN_COS] + up * params[RETURN_SIN] > 0.0
                                   and forward * params[RETURN_COS] - up * params[RETURN_SIN] < 0.0):
         return False, False, back_t  # (not back near neutral yet)
-    return t - back_t <= params[SIGN_CHECK_S], t - back_t <= params[SIGN_CHECK_S], math.nan
+    bend = t - back_t <= params[SIGN_CHECK_S]  # (else the lifter lay back for longer: not a bend)
+    return bend, bend, math.nan
 
 
 @njit(cache=True, error_model="numpy", inline="always")
