@@ -18,7 +18,7 @@ from analysis import _extrema_kernels as zk
 from analysis import _tracker_kernels as tk
 from analysis.buffer import History
 from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
-from analysis.events import CalibrationDone, Event, PostureUpdate, SetDiscarded
+from analysis.events import CalibrationDone, Event, ForwardCorrected, PostureUpdate, SetDiscarded
 from analysis.exercises import HIPS_TRAVEL, pattern_of
 from analysis.flags import FlagSettings
 from analysis.measure import Measured, measure
@@ -109,6 +109,7 @@ class Analyzer:
         self._n_seen = 0
         self._t_first: float | None = None
         self._calibrated = False
+        self._forward_corrected = False  # (ForwardCorrected raised)
         self._posture_slot = -math.inf
         self._events_on = events
         self._posture_on = settings.posture_update_hz > 0 and events
@@ -169,6 +170,10 @@ class Analyzer:
                 up = block.acc[i] / np.linalg.norm(block.acc[i])
                 tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
                 self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
+        if self._events_on and not self._forward_corrected and self._orientation.sign_flipped_t_s is not None:
+            self._forward_corrected = True
+            flipped = self._orientation.sign_flipped_t_s
+            self._emit(i0 + int(np.searchsorted(block.t, flipped)), ForwardCorrected(self._rel(flipped)))
         self._walk(i0, cols, self._tracked(i0, cols))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:

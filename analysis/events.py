@@ -31,6 +31,14 @@ class CalibrationDone:
 
 
 @dataclass(frozen=True)
+class ForwardCorrected:
+    """The trunk's forward and back were swapped until now (the orientation's sign check: the first large
+    movement was a lean back, taken for a bend forward); the angles are right from t_s on."""
+
+    t_s: float
+
+
+@dataclass(frozen=True)
 class SetStarted:
     t_s: float
     set_index: int
@@ -69,4 +77,5 @@ class SetEnded:
     set_report: SetReport
 
 
-Event = PostureUpdate | CalibrationDone | SetStarted | RepCompleted | FlagRaised | SetDiscarded | SetEnded
+Event = (PostureUpdate | CalibrationDone | ForwardCorrected | SetStarted | RepCompleted | FlagRaised | SetDiscarded
+         | SetEnded)

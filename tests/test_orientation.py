@@ -331,3 +331,23 @@ def test_lying_down_on_a_bench_does_not_turn_the_sign_round(lie_s: float) -> Non
     truth, samples, orientation, angles = _worn(track, 4)
     assert orientation.sign_flipped_t_s is None
     np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
+
+
+def test_a_live_view_is_told_when_forward_and_back_are_turned_round() -> None:
+    """Live, the turn is an event (at its sample, whatever the blocks), and the display says what happened."""
+    import io
+
+    from analysis.events import ForwardCorrected
+    from sensor.live.display import LiveDisplay
+
+    _, samples, orientation, _ = _worn(_lean_back_then_bends(), 3)
+    for block_n in (10, 777):
+        analyzer, events = Analyzer(), []
+        for i in range(0, len(samples), block_n):
+            events += analyzer.push(samples[i : i + block_n])
+        turned = [e for e in events if isinstance(e, ForwardCorrected)]
+        assert [e.t_s for e in turned] == [orientation.sign_flipped_t_s - samples.t[0]]
+    out = io.StringIO()
+    display = LiveDisplay(out, tty=False)
+    display.on_event(turned[0])
+    assert "forward and back were swapped until now" in out.getvalue()

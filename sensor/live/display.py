@@ -20,6 +20,7 @@ from analysis.events import (
     CalibrationDone,
     Event,
     FlagRaised,
+    ForwardCorrected,
     PostureUpdate,
     RepCompleted,
     SetDiscarded,
@@ -114,6 +115,9 @@ class LiveDisplay:
         elif isinstance(event, CalibrationDone):
             if not event.refreshed:
                 self.log(f"calibrated: sensor {event.neutral_tilt_deg:.0f} deg from vertical while standing")
+        elif isinstance(event, ForwardCorrected):
+            self.log("forward and back were swapped until now: your first large movement was a lean back, "
+                     "taken for a bend forward; angles are right from here on", t_s=self.t_s)
         elif isinstance(event, SetStarted):
             self.set_index, self.exercise, self.in_set = event.set_index, event.exercise, True
             self.rep_count, self.last_rep, self.last_flag = 0, None, ""
