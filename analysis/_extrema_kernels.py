@@ -67,7 +67,8 @@ def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_k
     return n_ext
 
 
-@njit(cache=True)
+# "contract" lets LLVM fuse multiply-adds (each sample still runs the same code: chunk invariance holds)
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vertical_tau_s, mean_tau_s, gap_s,
                 lp_flex, lp_rate, vertical, out):
     """One pass per block for what the Analyzer keeps per sample: fills the rows of `out` (see
@@ -94,6 +95,12 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
     v, h, mean, t_first, step = vertical[1], vertical[2], vertical[4], vertical[5], vertical[6]
     leak = 1.0 / vertical_tau_s  # (a product, not a division, on the integrators' sample-to-sample chain)
+    for i in range(t.size):  # the rows taken as they are (a loop that vectorizes), then the filters' chains
+        out[T_ROW, i] = t[i]
+        out[FLEX_ROW, i] = flexion[i]
+        out[LATERAL_ROW, i] = lateral[i]
+        out[TWIST_ROW, i] = 0.0 if twist is None else twist[i]
+        out[ACC_DEV_ROW, i] = abs(acc_norm[i] - gravity)
     for i in range(t.size):
         ti = t[i]
         deviation = acc_norm[i] - gravity
@@ -118,11 +125,6 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
                 v += step * (deviation - mean) - dt * v * leak
             h += dt * (v - h * leak)
         t_prev, flex_prev = ti, flexion[i]
-        out[T_ROW, i] = ti
-        out[FLEX_ROW, i] = flexion[i]
-        out[LATERAL_ROW, i] = lateral[i]
-        out[TWIST_ROW, i] = 0.0 if twist is None else twist[i]
-        out[ACC_DEV_ROW, i] = abs(deviation)
         out[FLEX_SMOOTH_ROW, i] = f2
         out[RATE_SMOOTH_ROW, i] = r2
         out[VELOCITY_ROW, i] = v

@@ -273,16 +273,13 @@ def _trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg):
     """Where a trip whose turning point is column i_turn may start at the earliest: the first column
     at most max_trip_s (s) before the turn (as np.searchsorted), and after the last one, before i_turn,
     from which the trunk has turned more than limit_deg about its long axis by i_turn (trapezoidal
-    integral of twist_rate, deg/s, in np.cumsum's order; the lifter turned around to walk up to the bar)."""
+    integral of twist_rate, deg/s, summed back from i_turn; the lifter turned around to walk up to the bar)."""
     first = np.searchsorted(t, t[i_turn] - max_trip_s)
-    turned = np.empty(i_turn)
-    s = 0.0
-    for j in range(i_turn):
-        s += 0.5 * (twist_rate[j + 1] + twist_rate[j]) * (t[j + 1] - t[j])
-        turned[j] = s
-    for j in range(i_turn - 1, -1, -1):
-        if abs(turned[i_turn - 1] - turned[j]) > limit_deg:
-            return max(first, j + 1)
+    turned = 0.0  # from column j + 1 to i_turn
+    for j in range(i_turn - 1, first - 1, -1):
+        if abs(turned) > limit_deg:
+            return j + 1
+        turned += 0.5 * (twist_rate[j + 1] + twist_rate[j]) * (t[j + 1] - t[j])
     return first
 
 
@@ -306,10 +303,9 @@ def _measure_trip(cols, i_turn, max_trip_s, limit_deg, row, rate_row, sign, stil
         return (-1, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0, math.nan, math.nan,
                 math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
     t = c[T_ROW]
-    bias = 0.0  # (x - 0.0 is x, bit for bit)
+    v = c[rate_row]
     if still:
-        bias = _mean(c[rate_row]) - (c[row, n - 1] - c[row, 0]) / (t[n - 1] - t[0])
-    v = c[rate_row] - bias
+        v = v - (_mean(v) - (c[row, n - 1] - c[row, 0]) / (t[n - 1] - t[0]))
     start, arrive, depart, end, out_dps, back_dps = _time_rep(t, v, sign, 0, i_turn, n - 1)
     if home_fraction < math.inf:
         start = _home_start(t, c[row], v, sign, start, i_turn, home_fraction)

@@ -416,10 +416,11 @@ def naive_rep_numbers(t, flex, lateral, twist_rate, acc_dev, rate, height, start
 
 
 def naive_trip_start(t, twist_rate, i_turn, max_trip_s, limit_deg) -> int:
-    """The same cut with np.searchsorted, np.cumsum and np.flatnonzero."""
+    """The same cut with np.searchsorted, np.cumsum (summed back from i_turn) and np.flatnonzero."""
     first = int(np.searchsorted(t, t[i_turn] - max_trip_s))
-    turned = np.cumsum(0.5 * (twist_rate[1 : i_turn + 1] + twist_rate[:i_turn]) * np.diff(t[: i_turn + 1]))
-    over = np.flatnonzero(np.abs(turned[-1] - turned) > limit_deg)
+    steps = 0.5 * (twist_rate[1 : i_turn + 1] + twist_rate[:i_turn]) * np.diff(t[: i_turn + 1])
+    turned = np.concatenate(([0.0], np.cumsum(steps[::-1])))[::-1]  # turned[j]: from column j + 1 to i_turn
+    over = np.flatnonzero(np.abs(turned[1:]) > limit_deg)
     return max(first, int(over[-1]) + 1 if over.size else 0)
 
 
