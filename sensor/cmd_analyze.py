@@ -13,6 +13,7 @@ from analysis.exercises import EXERCISES
 from analysis.flags import FlagSettings
 from analysis.report import RecordingInfo, SessionReport
 from sensor.errors import InputError, OverwriteError
+from sensor.importers.cmd_convert import add_import_arguments, import_options
 
 if TYPE_CHECKING:  # the analyzer (numba) loads only when a recording is analysed, not for --help
     from analysis.analyzer import AnalyzerSettings
@@ -103,8 +104,10 @@ def analyze_recording(
     plots: bool = True,
     html: bool = False,
     history: bool = True,
+    import_options: dict | None = None,
 ) -> SessionReport:
-    """Analyse a recording in any supported format; write report.json, trace.csv and plots to out_dir."""
+    """Analyse a recording in any supported format; write report.json, trace.csv and plots to out_dir.
+    import_options: `sensor.importers.load`'s keyword arguments (a format, columns, units)."""
     from analysis.analyzer import Analyzer
     from sensor.history import samples_sha256
     from sensor.importers import load
@@ -113,7 +116,7 @@ def analyze_recording(
     out = None if out_dir is None else Path(out_dir)
     if out is not None and (out / "report.json").exists() and not force:
         raise OverwriteError(out / "report.json")
-    recording = load(path)
+    recording = load(path, **(import_options or {}))
     meta = recording.meta
     if len(recording.samples) < 2:
         raise InputError(f"{path}: the recording holds {len(recording.samples)} samples; nothing to analyse")
@@ -180,6 +183,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not store the session in the history database (BACKCHECK_HISTORY)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
     parser.add_argument("--quiet", action="store_true", help="no summary on the terminal")
+    add_import_arguments(parser.add_argument_group("reading the recording (as backcheck convert)"))
 
 
 def add_tempo_argument(parser: argparse.ArgumentParser) -> None:
@@ -194,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("out") / _stem(args.recording)
     report = analyze_recording(args.recording, args.exercise, out, force=args.force,
                                flexion_limit_deg=args.flexion_limit, overrides=[*args.set, *args.tempo],
-                               plots=not args.no_plots,
-                               html=args.html, history=not args.no_history)
+                               plots=not args.no_plots, html=args.html, history=not args.no_history,
+                               import_options=import_options(args))
     if not args.quiet:
         for decision in report.recording.notes.get("import_decisions", []):
             print(f"note: {decision}")

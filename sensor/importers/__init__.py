@@ -32,7 +32,7 @@ FORMATS: dict[str, str] = {
 
 # options each reader takes (the rest are an error, not silently ignored)
 _OPTIONS = {"csv": {"columns", "acc_unit", "gyro_unit", "time_unit"}, "sensorlogger": {"ios_standardised"}}
-_SENSORLOGGER_FILES = {"totalacceleration.csv", "accelerometer.csv", "gyroscope.csv", "gravity.csv"}
+SENSORLOGGER_FILES = {"totalacceleration.csv", "accelerometer.csv", "gyroscope.csv", "gravity.csv"}
 
 
 def detect_format(path: Path) -> str:
@@ -48,7 +48,7 @@ def detect_format(path: Path) -> str:
         base = {n.rsplit("/", 1)[-1].lower() for n in names}
         if any(n.lower().endswith("meta/time.csv") or n.lower().endswith("meta/device.csv") for n in names):
             return "phyphox"
-        if base & _SENSORLOGGER_FILES:
+        if base & SENSORLOGGER_FILES:
             return "sensorlogger"
         if any(n.lower().endswith(".csv") for n in names):
             return "phyphox"

@@ -24,28 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="IN", help="file or folder to read")
     parser.add_argument("output", metavar="OUT", help="backcheck recording to write (.csv or .csv.gz)")
     parser.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
-    parser.add_argument(
-        "--format", default="auto", choices=["auto", *FORMATS], help="input format (default: detect)"
-    )
-    parser.add_argument(
-        "--columns",
-        metavar="ROLE=NAME,...",
-        help="generic CSV: map roles t,ax,ay,az,gx,gy,gz to header names, e.g. t=time,ax=AccX",
-    )
-    parser.add_argument(
-        "--acc-unit", choices=["g", "mps2"], help="generic CSV: acceleration unit (default: infer)"
-    )
-    parser.add_argument(
-        "--gyro-unit", choices=["dps", "radps"], help="generic CSV: angular rate unit (default: infer)"
-    )
-    parser.add_argument(
-        "--time-unit", choices=["s", "ms", "us", "ns", "iso"], help="generic CSV: time unit (default: infer)"
-    )
-    parser.add_argument(
-        "--ios-standardised",
-        choices=["yes", "no"],
-        help="Sensor Logger iOS: was 'Standardise Units & Frames' on? (default: Metadata.csv, else no)",
-    )
+    add_import_arguments(parser)
     parser.add_argument("--device", help="device name to store (default: from the input when known)")
     parser.add_argument("--placement", help="where the sensor was worn, e.g. 'L4, face out'")
     parser.add_argument(
@@ -55,6 +34,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="free-form note to store, e.g. exercise=deadlift (repeatable)",
     )
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that tell an importer what it cannot infer (shared by convert and analyze)."""
+    from sensor.importers import FORMATS
+
+    parser.add_argument(
+        "--format", default="auto", choices=["auto", *FORMATS], help="input format (default: detect)"
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="ROLE=NAME,...",
+        help="generic CSV: map roles t,ax,ay,az,gx,gy,gz to header names, e.g. t=time,ax=AccX",
+    )
+    parser.add_argument(
+        "--acc-unit", choices=["g", "mg", "mps2"], help="generic CSV: acceleration unit (default: infer)"
+    )
+    parser.add_argument(
+        "--gyro-unit",
+        choices=["dps", "dps16", "radps"],
+        help="generic CSV: angular rate unit (dps16: °/s x 16, BarbellIMU's; default: infer)",
+    )
+    parser.add_argument(
+        "--time-unit", choices=["s", "ms", "us", "ns", "iso"], help="generic CSV: time unit (default: infer)"
+    )
+    parser.add_argument(
+        "--ios-standardised",
+        choices=["yes", "no"],
+        help="Sensor Logger iOS: was 'Standardise Units & Frames' on? (default: Metadata.csv, else no)",
+    )
+
+
+def import_options(args: argparse.Namespace) -> dict[str, object]:
+    """`sensor.importers.load`'s keyword arguments from the options of `add_import_arguments`."""
+    options: dict[str, object] = {"format": args.format}
+    if args.columns:
+        options["columns"] = _pairs(args.columns, "--columns")
+    for key in ("acc_unit", "gyro_unit", "time_unit"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    if args.ios_standardised:
+        options["ios_standardised"] = args.ios_standardised == "yes"
+    return options
 
 
 def _pair(item: str, option: str) -> tuple[str, str]:
@@ -77,15 +99,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{out}: OUT is the input itself; choose another name")
     if out.exists() and not args.force:
         raise OverwriteError(out)
-    options: dict[str, object] = {}
-    if args.columns:
-        options["columns"] = _pairs(args.columns, "--columns")
-    for key in ("acc_unit", "gyro_unit", "time_unit"):
-        if getattr(args, key):
-            options[key] = getattr(args, key)
-    if args.ios_standardised:
-        options["ios_standardised"] = args.ios_standardised == "yes"
-    rec = load(src, format=args.format, **options)
+    rec = load(src, **import_options(args))
     meta, samples = rec.meta, rec.samples
     meta.device = args.device or meta.device
     meta.placement = args.placement or meta.placement

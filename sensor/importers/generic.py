@@ -28,12 +28,13 @@ from sensor.importers.table import Table, read_table
 from sensor.recording import Recording, RecordingMeta
 
 ROLES = ("t", "ax", "ay", "az", "gx", "gy", "gz")
-ACC_UNITS = {"g": STANDARD_GRAVITY_MPS2, "mps2": 1.0}
-GYRO_UNITS = {"radps": 1.0, "dps": np.pi / 180.0}
+ACC_UNITS = {"g": STANDARD_GRAVITY_MPS2, "mg": STANDARD_GRAVITY_MPS2 / 1000.0, "mps2": 1.0}
+# dps16: °/s x 16, BarbellIMU's raw int16 columns (gx_dps16)
+GYRO_UNITS = {"radps": 1.0, "dps": np.pi / 180.0, "dps16": np.pi / 180.0 / 16.0}
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 _AXIS_ALIASES = {
-    "a": ("a", "acc", "accel", "accelerometer", "acceleration", "accelerometeracceleration", "linacc"),
+    "a": ("a", "acc", "accel", "accelerometer", "acceleration", "accelerometeracceleration", "linacc", "gf"),
     "g": (
         "g",
         "gyr",
@@ -47,8 +48,13 @@ _AXIS_ALIASES = {
         "angvel",
         "angularvelocity",
         "angularrate",
+        "gyrorotation",
+        "motionrotationrate",
     ),
 }
+# names whose clock is the sensor's own: preferred to any other time column (SensorLog's logging time,
+# Polar Sensor Logger's phone time are stamped on arrival)
+_SENSOR_CLOCKS = ("accelerometertimestampsincereboot", "sensortimestamp")
 _TIME_ALIASES = (
     "t",
     "time",
@@ -65,7 +71,10 @@ _TIME_ALIASES = (
     "epoch",
     "loggingtime",
     "timeelapsed",
+    "epoc",  # (MetaWear's MetaBase: "epoc (ms)")
+    *_SENSOR_CLOCKS,
 )
+_BARE_AXES = {"x": "x", "y": "y", "z": "z", "xaxis": "x", "yaxis": "y", "zaxis": "z"}  # named by their unit
 _UNIT_WORDS = {
     "m/s^2": "mps2",
     "m/s²": "mps2",
@@ -73,6 +82,7 @@ _UNIT_WORDS = {
     "mps2": "mps2",
     "ms2": "mps2",
     "g": "g",
+    "mg": "mg",
     "rad/s": "radps",
     "radps": "radps",
     "rads": "radps",
@@ -80,6 +90,7 @@ _UNIT_WORDS = {
     "°/s": "dps",
     "dps": "dps",
     "degps": "dps",
+    "dps16": "dps16",
     "s": "s",
     "sec": "s",
     "ms": "ms",
@@ -97,7 +108,7 @@ def _normalise(name: str) -> tuple[str, str | None]:
     if m:
         hint = _UNIT_WORDS.get(m.group(1).replace(" ", ""))
         name = name[: m.start()] + name[m.end() :]
-    m = re.fullmatch(r"(.*?)[_ ](mps2|ms2|g|radps|rads|dps|degps|s|ms|us|ns)", name.strip())
+    m = re.fullmatch(r"(.*?)[_ ](mps2|ms2|g|mg|radps|rads|dps|dps16|degps|s|ms|us|ns)", name.strip())
     if m and hint is None:
         hint, name = _UNIT_WORDS[m.group(2)], m.group(1)
     return re.sub(r"[^a-z0-9]", "", name), hint
@@ -124,8 +135,11 @@ def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str,
     for header in headers:
         bare, hint = _normalise(header)
         role = _ROLE_OF.get(bare)
-        if role and role not in found:
+        if bare in _BARE_AXES and hint is not None:  # "X [mg]", "x-axis (g)", "X [dps]": the unit says what
+            role = ("a" if hint in ACC_UNITS else "g" if hint in GYRO_UNITS else "") + _BARE_AXES[bare]
+        if role in ROLES and (role not in found or (role == "t" and bare in _SENSOR_CLOCKS)):
             found[role] = header
+            hints.pop(role, None)
             if hint:
                 hints[role] = hint
     for role, name in (columns or {}).items():
@@ -308,16 +322,24 @@ def load_generic(
     acc = np.column_stack([table.numbers(found[r]) for r in ("ax", "ay", "az")])
     acc_unit = acc_unit or hints.get("ax") or infer_acc_unit(where, acc, decisions)
     acc = acc * ACC_UNITS[_check_choice("--acc-unit", acc_unit, ACC_UNITS)]
+    if _normalise(found["ax"])[0].startswith("accelerometeracceleration"):
+        acc = -acc
+        decisions.append(
+            "iOS Core Motion columns (accelerometerAcceleration*, as SensorLog writes them): acceleration "
+            "negated to the convention backcheck uses (+1 g on the upward axis at rest)"
+        )
     has_gyro = "gx" in found
     values = acc
     if has_gyro:
-        gyro = np.column_stack([table.numbers(found[r]) for r in ("gx", "gy", "gz")])
-        gyro_unit = gyro_unit or hints.get("gx") or infer_gyro_unit(t_s, acc, gyro, decisions)
-        values = np.hstack([acc, gyro * GYRO_UNITS[_check_choice("--gyro-unit", gyro_unit, GYRO_UNITS)]])
+        values = np.hstack([acc, np.column_stack([table.numbers(found[r]) for r in ("gx", "gy", "gz")])])
     names = tuple(found[r] for r in ROLES if r in found)
     stream = clean_stream(Stream(t_s, values, table.lines(), where, names), settings, decisions)
     t0_s = float(stream.t_s[0])
-    gyro_out = stream.values[:, 3:] if has_gyro else None
+    gyro_out = None
+    if has_gyro:  # (its unit inferred on the cleaned timeline: re-spaced bursts, no gaps' NaN)
+        gyro = stream.values[:, 3:]
+        gyro_unit = gyro_unit or hints.get("gx") or infer_gyro_unit(stream.t_s, stream.values[:, :3], gyro, decisions)
+        gyro_out = gyro * GYRO_UNITS[_check_choice("--gyro-unit", gyro_unit, GYRO_UNITS)]
     check_units(where, stream.values[:, :3], gyro_out, settings)
     samples = Samples(stream.t_s - t0_s, stream.values[:, :3], gyro_out)
     if start_utc and t0_s != 0.0:

@@ -125,15 +125,20 @@ def _respace_bursts(stream: Stream, decisions: list[str]) -> Stream:
     t = t.copy()
     # a burst is a run of rows sharing the stamp of its last row
     runs = _runs(np.concatenate((steps == 0, [False])))
+    # the room each burst has back to the stamp before it; the first burst has none, and takes the others'
+    # (coarse stamps make every step between stamps a burst's, not a sample's)
+    rooms = [(t[stop] - t[start - 1]) / (stop - start + 1) for start, stop in runs if start > 0]
+    first_room_s = float(np.median(rooms)) if rooms else nominal_s
+    used = []
     for start, stop in runs:  # rows start..stop share t[stop]
         k = stop - start + 1
-        room = (t[stop] - t[start - 1]) / k if start > 0 else nominal_s
-        step = min(nominal_s, room)
-        t[start : stop + 1] = t[stop] - step * np.arange(k - 1, -1, -1)
+        room = (t[stop] - t[start - 1]) / k if start > 0 else first_room_s
+        used.append(min(nominal_s, room))
+        t[start : stop + 1] = t[stop] - used[-1] * np.arange(k - 1, -1, -1)
     decisions.append(
         f"{stream.where}: {sum(b - a for a, b in runs)} samples shared a time stamp with the next row "
-        f"({len(runs)} bursts, first on line {stream.lines[runs[0][0]]}); they were re-spaced at the "
-        f"nominal {nominal_s * 1e3:.1f} ms step ending at the shared stamp"
+        f"({len(runs)} bursts, first on line {stream.lines[runs[0][0]]}); they were re-spaced evenly, "
+        f"{float(np.median(used)) * 1e3:.1f} ms apart (median), ending at the shared stamp"
     )
     return Stream(t, stream.values, stream.lines, stream.where, stream.columns)
 

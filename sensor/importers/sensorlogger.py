@@ -31,6 +31,7 @@ import numpy as np
 
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.errors import InputError
+from sensor.importers import SENSORLOGGER_FILES
 from sensor.importers.generic import gravity_turn_scale
 from sensor.importers.merge import (
     ImportSettings,
@@ -44,19 +45,30 @@ from sensor.importers.table import read_members, read_table
 from sensor.recording import Recording, RecordingMeta
 
 
-def _index(names: list[str]) -> dict[str, str]:
-    """Lowercase base name -> member name, the shallowest when a name repeats."""
+def _index(path: Path, names: list[str]) -> dict[str, str]:
+    """Lowercase base name -> member name, the shallowest when a name repeats; an export holding more than
+    one recording (its sensor files in several folders) is refused."""
     index: dict[str, str] = {}
+    folders = sorted({n.rpartition("/")[0] for n in names if n.rsplit("/", 1)[-1].lower() in SENSORLOGGER_FILES})
+    if len(folders) > 1:
+        shown = ", ".join(f or "(top level)" for f in folders[:4])
+        raise InputError(
+            f"{path}: holds {len(folders)} Sensor Logger recordings (in {shown}); give one recording's "
+            "folder or zip"
+        )
     for name in sorted(names, key=lambda n: n.count("/")):
         index.setdefault(name.rsplit("/", 1)[-1].lower(), name)
     return index
 
 
-def _read_xyz(path: Path, read, name: str) -> tuple[np.ndarray, Stream]:
-    """(time in ns, int64 when the file has integers; Stream with t_s not yet set) of one x,y,z file."""
+def _read_xyz(path: Path, read, name: str, allow_empty: bool = False) -> tuple[np.ndarray, Stream] | None:
+    """(time in ns, int64 when the file has integers; Stream with t_s not yet set) of one x,y,z file;
+    None for a header without rows when allow_empty (a sensor the phone does not have)."""
     where = f"{path}: {name}" if path.is_file() else str(path / name)
-    table = read_table(read(name), where)
+    table = read_table(read(name), where, allow_empty=allow_empty)
     frame = table.frame
+    if frame.empty:
+        return None
     for col in ("time", "x", "y", "z"):
         if col not in frame.columns:
             raise InputError(
@@ -89,8 +101,11 @@ def _ios_standardised(
             f"{meta['standardisation']}"
         )
         return value
+    uncalibrated = None
     if "accelerometeruncalibrated.csv" in index:
-        _, raw = _read_xyz(path, read, index["accelerometeruncalibrated.csv"])
+        uncalibrated = _read_xyz(path, read, index["accelerometeruncalibrated.csv"], allow_empty=True)
+    if uncalibrated is not None:
+        raw = uncalibrated[1]
         median = float(np.nanmedian(np.linalg.norm(raw.values, axis=1)))
         value = median > 0.5 * STANDARD_GRAVITY_MPS2
         decisions.append(
@@ -111,7 +126,7 @@ def load_sensorlogger(
     """Read a Sensor Logger export (zip or folder); see the module docstring."""
     settings = settings or ImportSettings()
     names, read = read_members(path)
-    index = _index(names)
+    index = _index(path, names)
     decisions: list[str] = []
     meta = _metadata(read, index)
     has_total = "totalacceleration.csv" in index
@@ -122,7 +137,8 @@ def load_sensorlogger(
         platform = "android" if has_total else "ios"
         decisions.append(
             f"Sensor Logger {platform} export (no platform in Metadata.csv; "
-            f"{'with' if has_total else 'without'} TotalAcceleration.csv)"
+            + ("with TotalAcceleration.csv)" if has_total else "without TotalAcceleration.csv, which Android "
+               "exports have; an Android export without it keeps its signs with --ios-standardised yes)")
         )
     flip = platform == "ios" and not _ios_standardised(ios_standardised, meta, path, read, index, decisions)
 
@@ -150,14 +166,14 @@ def load_sensorlogger(
         )
     acc_stream = clean_stream(acc_stream, settings, decisions)
     gyro_stream = None
-    if "gyroscope.csv" in index:
-        g_time, gyro_stream = _read_xyz(path, read, index["gyroscope.csv"])
+    gyro = _read_xyz(path, read, index["gyroscope.csv"], allow_empty=True) if "gyroscope.csv" in index else None
+    if gyro is not None:
+        g_time, gyro_stream = gyro
         gyro_stream.t_s = _seconds(g_time, t0_ns)
         gyro_stream = clean_stream(gyro_stream, settings, decisions)
     else:
-        decisions.append(
-            "no Gyroscope.csv: accelerometer-only recording (the analysis runs in a reduced mode)"
-        )
+        why = "Gyroscope.csv has no rows (a phone without one)" if "gyroscope.csv" in index else "no Gyroscope.csv"
+        decisions.append(f"{why}: accelerometer-only recording (the analysis runs in a reduced mode)")
     samples = merge_streams(acc_stream, gyro_stream, settings, decisions)
     t_start = float(samples.t[0])
     samples = Samples(samples.t - t_start, samples.acc, samples.gyro)

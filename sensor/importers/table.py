@@ -55,20 +55,28 @@ class Table:
 
 
 def read_members(path: Path) -> tuple[list[str], Callable[[str], bytes]]:
-    """Names ('/'-separated) of the files in a zip, a folder, or a single file, and a reader for them."""
+    """Names ('/'-separated) of the files in a zip, a folder, or a single file, and a reader for them.
+    What macOS adds when it zips or copies a folder (`__MACOSX/`, `._*` resource forks, `.DS_Store`)
+    is left out."""
     if path.is_dir():
         names = sorted(str(p.relative_to(path)).replace(os.sep, "/") for p in path.rglob("*") if p.is_file())
-        return names, lambda name: (path / name).read_bytes()
+        return [n for n in names if not _os_litter(n)], lambda name: (path / name).read_bytes()
     if zipfile.is_zipfile(path):
         zf = zipfile.ZipFile(path)
-        return [n for n in zf.namelist() if not n.endswith("/")], zf.read
+        return [n for n in zf.namelist() if not n.endswith("/") and not _os_litter(n)], zf.read
     return [path.name], lambda name: path.read_bytes()
 
 
-def read_table(data: bytes | Path, where: str, line_offset: int = 0) -> Table:
+def _os_litter(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return name.startswith("__MACOSX/") or base.startswith("._") or base in (".DS_Store", "Thumbs.db")
+
+
+def read_table(data: bytes | Path, where: str, line_offset: int = 0, allow_empty: bool = False) -> Table:
     """Read a delimited text table (comma, tab or semicolon; decimal point or comma; .gz allowed).
 
-    line_offset: lines before `data` in its file (for messages about part of a file).
+    line_offset: lines before `data` in its file (for messages about part of a file); allow_empty: a header
+    without rows gives an empty table (else it is an error).
     """
     import pandas as pd
 
@@ -78,10 +86,15 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0) -> Table:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
             raise InputError(f"{where}: not a readable gzip file ({err})") from None
+    encoding = "utf-8-sig"
     try:
-        head = raw[:65536].decode("utf-8-sig")
+        head = raw[:65536].decode(encoding)
     except UnicodeDecodeError:
-        raise InputError(f"{where}: not a text file (expected comma-separated values in UTF-8)") from None
+        # Excel on Windows saves "CSV" in its code page: a header's ° or ² is then not UTF-8
+        encoding = "cp1252"
+        if b"\x00" in raw[:65536]:
+            raise InputError(f"{where}: not a text file (expected comma-separated values in UTF-8)") from None
+        head = raw[:65536].decode(encoding, errors="replace")
     lines = head.splitlines()
     skip = 0
     while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip()[:1] in "#@"):
@@ -105,7 +118,9 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0) -> Table:
             skiprows=skip,
             skip_blank_lines=False,
             engine="c",
-            encoding="utf-8-sig",
+            encoding=encoding,
+            encoding_errors="replace",
+            index_col=False,  # (a delimiter at the end of data rows only must not shift the columns)
         )
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
@@ -117,6 +132,6 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0) -> Table:
     # a blank line at the end is not data
     while len(frame) and frame.iloc[-1].isna().all():
         frame = frame.iloc[:-1]
-    if frame.empty:
+    if frame.empty and not allow_empty:
         raise InputError(f"{where}: no data rows after the header on line {line_offset + skip + 1}")
     return Table(frame, where, line_offset + skip + 2)

@@ -25,7 +25,6 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -150,15 +149,6 @@ def _gap_counts(t: np.ndarray) -> dict[str, int]:
     return {"gaps": int(long.size), "dropped_samples": int(np.sum(np.round(long / period) - 1))}
 
 
-def load_any(path: str | Path) -> Recording:
-    """A recording in any supported format (the importers), or backcheck's own format before they land."""
-    try:
-        from sensor.importers import load
-    except ImportError:
-        from sensor.recording import read_recording as load
-    return load(path)
-
-
 def parse_speed(text: str, spec: str) -> float | None:
     """'max' -> None (as fast as possible); a positive number -> that factor of real time."""
     if text.strip().lower() == "max":
@@ -193,7 +183,9 @@ def _open_replay(spec: str, rest: str, options: dict[str, Any]) -> RecordingSour
         path, speed = head, parse_speed(tail, spec)
     if not path:
         raise InputError(f"--source {spec}: expected replay:PATH[@SPEED], e.g. replay:session.csv@max")
-    return RecordingSource(load_any(path), speed=speed, **options)
+    from sensor.importers import load
+
+    return RecordingSource(load(path), speed=speed, **options)
 
 
 def _open_sim(spec: str, rest: str, options: dict[str, Any]) -> SimSource:

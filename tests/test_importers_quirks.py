@@ -1,0 +1,168 @@
+"""Importers on the exports of other apps and boards, and on what operating systems and editors do to files:
+each against the ground-truth motion of tests/fixtures_importers.py."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from fixtures_importers import T0_NS, G, clock, phyphox_files, sensorlogger_files, truth, write_export
+
+from sensor.cli import main
+from sensor.errors import InputError
+from sensor.importers import load
+
+T = clock(100.0, 20.0)
+
+
+def _rows(t_s: np.ndarray, columns: list[np.ndarray], stamp, sep: str = ",") -> list[str]:
+    values = np.column_stack(columns)
+    return [sep.join([stamp(t), *(f"{v:.7g}" for v in row)]) for t, row in zip(t_s, values, strict=True)]
+
+
+def _assert_truth(rec, t_s=T, gyro=True, acc_tol=1e-3, gyro_tol=1e-4):
+    m = truth(t_s)
+    np.testing.assert_allclose(rec.samples.t, t_s - t_s[0], atol=1e-6)
+    np.testing.assert_allclose(rec.samples.acc, m.total, atol=acc_tol)
+    if gyro:
+        np.testing.assert_allclose(rec.samples.gyro, m.gyro, atol=gyro_tol)
+    else:
+        assert rec.samples.gyro is None and rec.meta.accelerometer_only
+
+
+def test_sensorlog_ios_core_motion_columns(tmp_path):
+    """SensorLog (iOS): Core Motion's names, acceleration in g with iOS's sign (-1 g on the upward axis), the
+    gyroscope in rad/s, a logging time and the sensor's own clock since reboot (preferred)."""
+    m = truth(T)
+    header = ("loggingTime(txt),loggingSample(N),accelerometerTimestamp_sinceReboot(s),accelerometerAccelerationX(G),"
+              "accelerometerAccelerationY(G),accelerometerAccelerationZ(G),gyroTimestamp_sinceReboot(s),"
+              "gyroRotationX(rad/s),gyroRotationY(rad/s),gyroRotationZ(rad/s),motionRotationRateX(rad/s),"
+              "motionRotationRateY(rad/s),motionRotationRateZ(rad/s)")
+    lines = [header]
+    for k, (t, acc, gyro) in enumerate(zip(T, -m.total / G, m.gyro, strict=True)):
+        logged = np.datetime_as_string(np.datetime64(T0_NS + int(t * 1e9) + 3_000_000, "ns"), unit="ms")
+        numbers = [62608.0 + t, *acc, 62608.0 + t, *gyro, *gyro]
+        lines.append(",".join([logged + "+02:00", str(k), *(f"{v:.9f}" for v in numbers)]))
+    path = tmp_path / "SensorLog.csv"
+    path.write_text("\n".join(lines) + "\n")
+    rec = load(path)
+    assert "t=accelerometerTimestamp_sinceReboot(s)" in rec.meta.decisions[0]
+    assert any("Core Motion" in d and "negated" in d for d in rec.meta.decisions)
+    _assert_truth(rec, acc_tol=1e-6, gyro_tol=1e-8)
+
+
+def test_polar_sensor_logger_acc_file(tmp_path):
+    """Polar Sensor Logger's ACC file: `;`-separated, a phone time, the sensor's clock in ns since 2000, mG."""
+    t = clock(52.0, 20.0)
+    lines = ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"]
+    for t_s, acc in zip(t, truth(t).total / G * 1000.0, strict=True):
+        phone = np.datetime_as_string(np.datetime64(T0_NS + int(t_s * 1e9), "ns"), unit="ms")
+        sensor_ns = 770_000_000_000_000_000 + int(round(t_s * 1e9))
+        lines.append(";".join([phone, str(sensor_ns), *(f"{v:.0f}" for v in acc)]))
+    path = tmp_path / "Polar_H10_ABCD1234_20240531_180837_ACC.txt"
+    path.write_text("\n".join(lines) + "\n")
+    rec = load(path)
+    assert "t=sensor timestamp [ns], ax=X [mg]" in rec.meta.decisions[0]
+    _assert_truth(rec, t, gyro=False, acc_tol=G / 1000.0)  # (whole mG)
+
+
+def test_barbellimu_log(tmp_path):
+    """BarbellIMU's raw log: µs since boot, mg, and °/s x 16 (`gx_dps16`)."""
+    m = truth(T)
+    lines = ["timestamp_us,ax_mg,ay_mg,az_mg,gx_dps16,gy_dps16,gz_dps16,seq,flags"]
+    lines += [f"{row},{k % 256},3" for k, row in enumerate(_rows(
+        T, [m.total / G * 1000.0, np.degrees(m.gyro) * 16.0], lambda t: str(123_456_789 + int(round(t * 1e6)))))]
+    path = tmp_path / "imu_data_20240531_180837.csv"
+    path.write_text("\n".join(lines) + "\n")
+    _assert_truth(load(path), acc_tol=1e-4, gyro_tol=1e-6)
+
+
+def test_metawear_metabase_accelerometer_file(tmp_path):
+    """MetaBase's per-sensor CSV: `epoc (ms)`, a local time with dots, elapsed s, axes named `x-axis (g)`."""
+    lines = ["epoc (ms),timestamp (+02:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)"]
+    lines += _rows(T, [truth(T).total / G], lambda t: f"{T0_NS // 1_000_000 + int(round(t * 1e3))},"
+                   f"2024-05-31T18.08.37.123,{t:.3f}")
+    path = tmp_path / "MetaWear_2024-05-31T18.08.37.123_C8A1B2C3D4E5_Accelerometer.csv"
+    path.write_text("\n".join(lines) + "\n")
+    rec = load(path)
+    assert rec.meta.start_utc.startswith("2024-05-31T16:08:37.123")
+    _assert_truth(rec, gyro=False, acc_tol=1e-5)
+
+
+def test_coarse_time_stamps_are_spread_evenly(tmp_path):
+    """Whole-second ISO stamps at 100 Hz: every second is a burst of a hundred rows sharing a stamp; the first
+    burst is spread like the others, not at the one-second step between stamps (the last, a part of a second,
+    is spread over the second before its stamp)."""
+    m = truth(T)
+    stamp = lambda t: np.datetime_as_string(np.datetime64(T0_NS + int(t * 1e9), "ns"), unit="s")  # noqa: E731
+    path = tmp_path / "coarse.csv"
+    path.write_text("\n".join(["time,ax,ay,az,gx,gy,gz", *_rows(T, [m.total, m.gyro], stamp)]) + "\n")
+    rec = load(path)
+    last_burst = int((T + T0_NS % 10**9 / 1e9 >= 20.0).sum())
+    np.testing.assert_allclose(np.diff(rec.samples.t)[:-last_burst], 0.01, atol=1e-9)
+    assert rec.samples.duration_s == pytest.approx(20.0, abs=1.0)
+    assert any("rad/s" in d and "turns 0.9" in d for d in rec.meta.decisions)  # (the unit fit on the even times)
+
+
+def test_macos_zip_litter_is_ignored(tmp_path):
+    """A zip made by macOS's Finder: `__MACOSX/` and `._` resource forks beside the export's own files."""
+    files = phyphox_files(T, T)
+    files.update({f"__MACOSX/._{name}": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X" for name in list(files)})
+    files[".DS_Store"] = b"\x00\x00\x00\x01Bud1\x00"
+    _assert_truth(load(write_export(tmp_path / "export.zip", files)), acc_tol=1e-7, gyro_tol=2e-4)
+
+
+def test_windows_code_page_header(tmp_path):
+    """Excel on Windows saves a CSV in cp1252: the header's ° and ² are not UTF-8."""
+    m = truth(T)
+    text = "\n".join(["t,ax [m/s²],ay [m/s²],az [m/s²],gx [°/s],gy [°/s],gz [°/s]",
+                      *_rows(T, [m.total, np.degrees(m.gyro)], lambda t: f"{t:.6f}")]) + "\n"
+    path = tmp_path / "excel.csv"
+    path.write_bytes(text.encode("cp1252"))
+    _assert_truth(load(path), acc_tol=1e-5, gyro_tol=1e-6)
+
+
+def test_delimiter_ending_data_rows_only(tmp_path):
+    """Serial logs (Arduino `Serial.print(x); Serial.print(",")`) end every data row, not the header, with
+    the delimiter: the columns must not shift."""
+    m = truth(T)
+    rows = [row + "," for row in _rows(T, [m.total, m.gyro], lambda t: f"{t:.6f}")]
+    path = tmp_path / "serial.csv"
+    path.write_text("\n".join(["t,ax,ay,az,gx,gy,gz", *rows]) + "\n")
+    _assert_truth(load(path), acc_tol=1e-5, gyro_tol=1e-6)
+
+
+def test_sensorlogger_header_only_gyroscope_is_accelerometer_only(tmp_path):
+    """A phone without a gyroscope writes Gyroscope.csv with its header and no rows."""
+    files = sensorlogger_files(T, None, "android")
+    files["Gyroscope.csv"] = "time,seconds_elapsed,z,y,x\n"
+    rec = load(write_export(tmp_path / "a.zip", files))
+    assert any("Gyroscope.csv has no rows" in d for d in rec.meta.decisions)
+    _assert_truth(rec, gyro=False, acc_tol=1e-7)
+
+
+def test_zip_of_two_sensorlogger_recordings_is_refused(tmp_path):
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for folder in ("2024-05-31_16-08-37", "2024-06-01_09-00-00"):
+            for name, text in sensorlogger_files(T, T, "android").items():
+                zf.writestr(f"{folder}/{name}", text)
+    with pytest.raises(InputError, match=r"two.zip: holds 2 Sensor Logger recordings \(in 2024-05-31_16-08-37, "):
+        load(path)
+
+
+def test_analyze_takes_the_import_options(tmp_path, capsys):
+    """The importer's messages point at --columns and the unit options: `analyze` takes them as `convert` does."""
+    m = truth(T)
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(["zeit,a1,a2,a3", *_rows(T, [m.total / G * 1000.0], lambda t: f"{t * 1e3:.0f}")]) + "\n")
+    out = tmp_path / "out"
+    args = ["analyze", str(path), "--out", str(out), "--no-plots", "--no-history", "--quiet"]
+    assert main(args) == 3
+    assert "no column for t (expected a name such as t, time or timestamp, or --columns t=NAME)" in (
+        capsys.readouterr().err)
+    assert main([*args, "--columns", "t=zeit,ax=a1,ay=a2,az=a3", "--acc-unit", "mg", "--time-unit", "ms"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["recording"]["accelerometer_only"] and report["recording"]["sample_rate_hz"] == pytest.approx(100.0)
