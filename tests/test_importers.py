@@ -310,7 +310,7 @@ def test_all_squat5_recordings_load_through_the_generic_path():
 
 
 def test_formats_are_described():
-    assert set(FORMATS) == {"backcheck", "sensorlogger", "phyphox", "csv"}
+    assert set(FORMATS) == {"backcheck", "sensorlogger", "phyphox", "csv", "files"}
 
 
 def test_convert_writes_a_recording_and_prints_decisions(tmp_path, capsys):

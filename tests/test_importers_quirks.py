@@ -53,19 +53,57 @@ def test_sensorlog_ios_core_motion_columns(tmp_path):
     _assert_truth(rec, acc_tol=1e-6, gyro_tol=1e-8)
 
 
-def test_polar_sensor_logger_acc_file(tmp_path):
-    """Polar Sensor Logger's ACC file: `;`-separated, a phone time, the sensor's clock in ns since 2000, mG."""
-    t = clock(52.0, 20.0)
-    lines = ["Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]"]
-    for t_s, acc in zip(t, truth(t).total / G * 1000.0, strict=True):
+def _polar(t: np.ndarray, values: np.ndarray, unit: str) -> str:
+    lines = [f"Phone timestamp;sensor timestamp [ns];X [{unit}];Y [{unit}];Z [{unit}]"]
+    for t_s, row in zip(t, values, strict=True):
         phone = np.datetime_as_string(np.datetime64(T0_NS + int(t_s * 1e9), "ns"), unit="ms")
-        sensor_ns = 770_000_000_000_000_000 + int(round(t_s * 1e9))
-        lines.append(";".join([phone, str(sensor_ns), *(f"{v:.0f}" for v in acc)]))
+        sensor_ns = 770_000_000_000_000_000 + int(round(t_s * 1e9))  # (2024-05-26, in ns since 2000)
+        lines.append(";".join([phone, str(sensor_ns), *(f"{v:.3f}" for v in row)]))
+    return "\n".join(lines) + "\n"
+
+
+def test_polar_sensor_logger_acc_and_gyro_files_merge(tmp_path):
+    """Polar Sensor Logger writes one file per stream; a Verity Sense's _ACC.txt and _GYRO.txt (its own
+    stamps, one clock) merge onto the accelerometer's time stamps; heart rate and the rest are left out."""
+    t_acc, t_gyro = clock(52.0, 20.0), clock(52.0, 20.0, offset_s=0.007)
+    stem = "Polar_Sense_B5A4F3D2_20240531_180837"
+    files = {f"{stem}_ACC.txt": _polar(t_acc, truth(t_acc).total / G * 1000.0, "mg"),
+             f"{stem}_GYRO.txt": _polar(t_gyro, np.degrees(truth(t_gyro).gyro), "dps"),
+             f"{stem}_HR.txt": "Phone timestamp;HR [bpm]\n2024-05-31T18:08:37.000;80\n"}
+    rec = load(write_export(tmp_path / "polar.zip", files))
+    assert rec.meta.format == "sensor-files" and rec.meta.start_utc.startswith("2024-05-26T00:53:20.019")
+    assert any(f"left out (not an accelerometer or gyroscope, or a second one): {stem}_HR.txt" in d
+               for d in rec.meta.decisions)
+    first = t_acc[t_acc >= t_gyro[0]][0]
+    _assert_truth(rec, t_acc[t_acc >= first], acc_tol=1e-5, gyro_tol=5e-4)  # (interpolated over ~19 ms steps)
+
+
+def test_metabase_accelerometer_and_gyroscope_files_merge(tmp_path):
+    """MetaWear's MetaBase: one CSV per sensor, Unix ms (`epoc (ms)`), g and °/s, in a folder."""
+    m = truth(T)
+    header = "epoc (ms),timestamp (+02:00),elapsed (s),x-axis ({}),y-axis ({}),z-axis ({})"
+    stamp = lambda t: f"{T0_NS // 1_000_000 + int(round(t * 1e3))},2024-05-31T18.08.37.123,{t:.3f}"  # noqa: E731
+    folder = tmp_path / "metabase"
+    write_export(folder, {
+        "MetaWear_2024-05-31T18.08.37.123_C8A1B2C3D4E5_Accelerometer.csv": "\n".join(
+            [header.format("g", "g", "g"), *_rows(T, [m.total / G], stamp)]) + "\n",
+        "MetaWear_2024-05-31T18.08.37.123_C8A1B2C3D4E5_Gyroscope.csv": "\n".join(
+            [header.format("deg/s", "deg/s", "deg/s"), *_rows(T, [np.degrees(m.gyro)], stamp)]) + "\n",
+    }, zipped=False)
+    rec = load(folder)
+    assert rec.meta.format == "sensor-files" and rec.meta.start_utc.startswith("2024-05-31T16:08:37.123")
+    _assert_truth(rec, acc_tol=1e-5, gyro_tol=1e-6)
+
+
+def test_polar_sensor_logger_acc_file(tmp_path):
+    """Polar Sensor Logger's ACC file alone (an H10 has no gyroscope): `;`-separated, a phone time, the sensor's
+    clock in ns since 2000, whole mG."""
+    t = clock(52.0, 20.0)
     path = tmp_path / "Polar_H10_ABCD1234_20240531_180837_ACC.txt"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(_polar(t, np.round(truth(t).total / G * 1000.0), "mg"))
     rec = load(path)
     assert "t=sensor timestamp [ns], ax=X [mg]" in rec.meta.decisions[0]
-    _assert_truth(rec, t, gyro=False, acc_tol=G / 1000.0)  # (whole mG)
+    _assert_truth(rec, t, gyro=False, acc_tol=G / 1000.0)
 
 
 def test_barbellimu_log(tmp_path):

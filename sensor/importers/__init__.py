@@ -6,8 +6,8 @@
 
 Detection: a backcheck recording by its first line; a folder or zip by its files (Sensor Logger:
 Gyroscope.csv / TotalAcceleration.csv / Accelerometer.csv with a `time,seconds_elapsed` header;
-phyphox: `meta/time.csv` or phyphox's quoted "Time (s)" header); any other text table is a
-generic CSV.
+phyphox: `meta/time.csv` or phyphox's quoted "Time (s)" header; one CSV per sensor: a file whose columns
+name a time and x, y, z acceleration); any other text table is a generic CSV.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ FORMATS: dict[str, str] = {
     "sensorlogger": "Sensor Logger export (Android or iOS), a zip or its unzipped folder",
     "phyphox": "phyphox CSV export of 'Acceleration with g' or backcheck-imu.phyphox (zip, folder, .csv)",
     "csv": "generic CSV/TSV (.csv, .txt, .csv.gz): columns by name or --columns, units stated or inferred",
+    "files": "one CSV per sensor in a folder or zip (Polar Sensor Logger _ACC/_GYRO.txt, MetaWear MetaBase)",
 }
 
 # options each reader takes (the rest are an error, not silently ignored)
@@ -44,15 +45,20 @@ def detect_format(path: Path) -> str:
     if path.is_dir() or zipfile.is_zipfile(path):
         from sensor.importers.table import read_members
 
-        names = read_members(path)[0]
+        names, read = read_members(path)
         base = {n.rsplit("/", 1)[-1].lower() for n in names}
         if any(n.lower().endswith("meta/time.csv") or n.lower().endswith("meta/device.csv") for n in names):
             return "phyphox"
         if base & SENSORLOGGER_FILES:
             return "sensorlogger"
+        from sensor.importers.sensor_files import holds_sensor_files
+
+        if holds_sensor_files(names, read):
+            return "files"
         if any(n.lower().endswith(".csv") for n in names):
             return "phyphox"
-        raise InputError(f"{path}: no CSV files inside (expected a Sensor Logger or phyphox export)")
+        raise InputError(f"{path}: no CSV files inside (expected a Sensor Logger or phyphox export, or one CSV "
+                         "per sensor)")
     if is_backcheck_recording(path):
         return "backcheck"
     from sensor.importers.phyphox import is_phyphox_csv
@@ -69,7 +75,7 @@ def load(
 ) -> Recording:
     """Read any supported input as a Recording in SI units.
 
-    options: generic CSV `columns` (role -> header), `acc_unit` (g|mps2), `gyro_unit` (dps|radps),
+    options: generic CSV `columns` (role -> header), `acc_unit` (g|mg|mps2), `gyro_unit` (dps|dps16|radps),
     `time_unit` (s|ms|us|ns|iso); Sensor Logger `ios_standardised` (bool, overrides Metadata.csv).
     """
     path = Path(path)
@@ -97,4 +103,8 @@ def load(
         from sensor.importers.generic import load_generic
 
         return load_generic(path, settings=settings, **options)
+    if name == "files":
+        from sensor.importers.sensor_files import load_sensor_files
+
+        return load_sensor_files(path, settings=settings)
     raise InputError(f"--format: unknown format '{name}' (expected auto, {', '.join(FORMATS)})")

@@ -127,11 +127,10 @@ def _role_names() -> dict[str, str]:
 _ROLE_OF = _role_names()
 
 
-def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Role -> header name, and role -> unit hint read from the header."""
+def find_roles(headers: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Role -> header name, and role -> unit hint, of the headers whose names say what they hold."""
     found: dict[str, str] = {}
     hints: dict[str, str] = {}
-    headers = list(table.frame.columns)
     for header in headers:
         bare, hint = _normalise(header)
         role = _ROLE_OF.get(bare)
@@ -142,6 +141,13 @@ def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str,
             hints.pop(role, None)
             if hint:
                 hints[role] = hint
+    return found, hints
+
+
+def map_columns(table: Table, columns: dict[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Role -> header name, and role -> unit hint read from the header; `columns` (role -> name) first."""
+    headers = list(table.frame.columns)
+    found, hints = find_roles(headers)
     for role, name in (columns or {}).items():
         if role not in ROLES:
             raise InputError(f"--columns: unknown role '{role}' (expected {', '.join(ROLES)})")
@@ -176,10 +182,11 @@ def _examples(role: str) -> str:
     return f"{role}, acc_{axis}, acc{axis.upper()} or accelerometer_{axis}"
 
 
-def _time_seconds(
+def time_seconds(
     table: Table, column: str, unit: str | None, decisions: list[str]
-) -> tuple[np.ndarray, str | None]:
-    """Times in s from the first row (NaN kept), and the ISO start time when the times are absolute."""
+) -> tuple[np.ndarray, str | None, int]:
+    """Times in s from the first row (NaN kept), the ISO start time when the times are absolute, and the
+    first row's stamp in ns of the file's own clock (to align files stamped by one clock)."""
     import pandas as pd
 
     col = table.frame[column]
@@ -196,7 +203,7 @@ def _time_seconds(
         first = ns[np.flatnonzero(stamps.notna().to_numpy())[0]]
         t = np.where(stamps.notna().to_numpy(), (ns - first) / 1e9, np.nan)
         decisions.append(f"time column '{column}' read as ISO 8601 text" + ("" if unit else " (inferred)"))
-        return t, stamps.dropna().iloc[0].isoformat()
+        return t, stamps.dropna().iloc[0].isoformat(), int(first)
     raw = table.numbers(column)
     finite = np.flatnonzero(np.isfinite(raw))
     if finite.size < 2:
@@ -224,7 +231,9 @@ def _time_seconds(
     start_utc = None
     if 9.0e8 < start_s < 4.1e9:  # 1998..2099: the times are Unix epoch times
         start_utc = datetime.fromtimestamp(start_s, UTC).isoformat()
-    return rel * TIME_UNITS[unit], start_utc
+    ns_per_unit = round(TIME_UNITS[unit] * 1e9)
+    first_ns = int(col.iloc[finite[0]]) * ns_per_unit if col.dtype.kind == "i" else round(start_s * 1e9)
+    return rel * TIME_UNITS[unit], start_utc, first_ns
 
 
 def _looks_iso(col) -> bool:
@@ -318,7 +327,7 @@ def load_generic(
     table = read_table(path, where)
     found, hints = map_columns(table, columns)
     decisions.append("columns: " + ", ".join(f"{role}={found[role]}" for role in ROLES if role in found))
-    t_s, start_utc = _time_seconds(table, found["t"], time_unit or hints.get("t"), decisions)
+    t_s, start_utc, _ = time_seconds(table, found["t"], time_unit or hints.get("t"), decisions)
     acc = np.column_stack([table.numbers(found[r]) for r in ("ax", "ay", "az")])
     acc_unit = acc_unit or hints.get("ax") or infer_acc_unit(where, acc, decisions)
     acc = acc * ACC_UNITS[_check_choice("--acc-unit", acc_unit, ACC_UNITS)]

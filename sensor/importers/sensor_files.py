@@ -1,0 +1,126 @@
+"""One CSV per sensor in a folder or zip, as Polar Sensor Logger (`Polar_<model>_<id>_<time>_ACC.txt` and
+`..._GYRO.txt`: `;`-separated, the sensor's clock in ns since 2000, mG and °/s) and MetaWear's MetaBase
+(`..._Accelerometer.csv`, `..._Gyroscope.csv`: `epoc (ms)`, g and °/s) write them.
+
+Each file is read as a generic CSV (`sensor.importers.generic`: columns by name, bare axes by their unit,
+units from the header or inferred); the accelerometer's file is the one with acceleration columns, the
+gyroscope's the one with only angular-rate columns. Both files are stamped by one clock: the gyroscope is
+aligned by its stamps and merged onto the accelerometer's (`merge_streams`: a gap stays a gap). Files with
+neither (heart rate, PPG, magnetometer, ...) are left out, and said so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from analysis.samples import Samples
+from sensor.errors import InputError
+from sensor.importers.generic import (
+    ACC_UNITS,
+    GYRO_UNITS,
+    find_roles,
+    infer_acc_unit,
+    infer_gyro_unit,
+    time_seconds,
+)
+from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream, merge_streams
+from sensor.importers.table import Table, read_members, read_table
+from sensor.recording import Recording, RecordingMeta
+
+POLAR_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # Polar sensors count ns from here
+
+
+def sensor_kind(headers: list[str]) -> str | None:
+    """"acc" or "gyro" for a table whose headers name a time and three axes of one of them, else None."""
+    roles = find_roles(headers)[0].keys()
+    if "t" not in roles:
+        return None
+    if {"ax", "ay", "az"} <= roles:
+        return "acc"
+    return "gyro" if {"gx", "gy", "gz"} <= roles else None
+
+
+def holds_sensor_files(names: list[str], read) -> bool:
+    """Does a folder or zip (its member names and reader) hold an accelerometer's CSV of this kind? (A
+    phyphox export's quoted headers are phyphox's.)"""
+    for name in names:
+        if name.lower().endswith((".csv", ".txt")):
+            head = read(name)[:4096].decode("utf-8-sig", errors="replace").lstrip()
+            header = head.splitlines()[0] if head else ""
+            if header.startswith('"'):
+                continue
+            sep = max(("\t", ";", ","), key=header.count)
+            if sensor_kind([h.strip() for h in header.split(sep)]) == "acc":
+                return True
+    return False
+
+
+def _read(table: Table, kind: str, decisions: list[str]) -> tuple[Stream, int, str | None]:
+    """The file's stream (values in its own units), its first stamp in ns of its clock, the unit hint."""
+    found, hints = find_roles(list(table.frame.columns))
+    axes = tuple(f"{kind[0]}{axis}" for axis in "xyz")
+    t_s, _, first_ns = time_seconds(table, found["t"], hints.get("t"), decisions)
+    values = np.column_stack([table.numbers(found[r]) for r in axes])
+    names = (found["t"], *(found[r] for r in axes))
+    return Stream(t_s, values, table.lines(), table.where, names), first_ns, hints.get(axes[0])
+
+
+def load_sensor_files(path: Path, *, settings: ImportSettings | None = None) -> Recording:
+    """Read a folder or zip of per-sensor CSVs; see the module docstring."""
+    settings = settings or ImportSettings()
+    names, read = read_members(path)
+    decisions: list[str] = []
+    tables: dict[str, Table] = {}
+    left_out = []
+    for name in names:
+        if not name.lower().endswith((".csv", ".txt")):
+            continue
+        table = read_table(read(name), f"{path}: {name}" if path.is_file() else str(path / name))
+        kind = sensor_kind(list(table.frame.columns))
+        if kind is None or kind in tables:
+            left_out.append(name.rsplit("/", 1)[-1])
+        else:
+            tables[kind] = table
+    if "acc" not in tables:
+        raise InputError(f"{path}: no accelerometer file (expected a CSV with a time and x, y, z acceleration "
+                         f"columns, such as Polar Sensor Logger's _ACC.txt)")
+    acc, acc_first_ns, acc_hint = _read(tables["acc"], "acc", decisions)
+    acc_unit = acc_hint or infer_acc_unit(acc.where, acc.values, decisions)
+    acc.values = acc.values * ACC_UNITS[acc_unit]
+    acc = clean_stream(acc, settings, decisions)
+    gyro, gyro_hint = None, None
+    if "gyro" in tables:
+        gyro, gyro_first_ns, gyro_hint = _read(tables["gyro"], "gyro", decisions)
+        gyro.t_s = gyro.t_s + (gyro_first_ns - acc_first_ns) / 1e9  # (one clock: aligned by the stamps)
+        gyro = clean_stream(gyro, settings, decisions)
+        decisions.append(f"accelerometer from {acc.where}, gyroscope from {gyro.where}")
+    else:
+        decisions.append(f"accelerometer from {acc.where}; no gyroscope file: accelerometer-only recording (the "
+                         "analysis runs in a reduced mode)")
+    if left_out:
+        decisions.append(f"left out (not an accelerometer or gyroscope, or a second one): {', '.join(left_out)}")
+    samples = merge_streams(acc, gyro, settings, decisions)
+    if samples.gyro is not None:
+        unit = gyro_hint or infer_gyro_unit(samples.t, samples.acc, samples.gyro, decisions)
+        samples = Samples(samples.t, samples.acc, samples.gyro * GYRO_UNITS[unit])
+    t0_s = float(samples.t[0])
+    samples = Samples(samples.t - t0_s, samples.acc, samples.gyro)
+    check_units(str(path), samples.acc, samples.gyro, settings)
+    return Recording(samples, RecordingMeta(
+        format="sensor-files", sample_rate_hz=round(samples.median_rate_hz(), 3),
+        accelerometer_only=samples.gyro is None, start_utc=_start_utc(tables["acc"], acc_first_ns, t0_s),
+        decisions=decisions, source_path=str(path)))
+
+
+def _start_utc(table: Table, first_ns: int, t0_s: float) -> str | None:
+    """Unix epoch stamps (1998-2099), or Polar's sensor clock (ns since 2000, named `sensor timestamp`)."""
+    if 9.0e17 < first_ns < 4.1e18:
+        start = datetime.fromtimestamp(first_ns / 1e9, UTC)
+    elif any(c.lower().startswith("sensor timestamp") for c in table.frame.columns) and 3.0e17 < first_ns < 3.1e18:
+        start = POLAR_EPOCH + timedelta(microseconds=first_ns / 1e3)
+    else:
+        return None
+    return (start + timedelta(seconds=t0_s)).isoformat()
