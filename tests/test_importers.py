@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -160,18 +161,20 @@ def test_phyphox_backcheck_experiment_all_csv_variants(tmp_path, sep, decimal):
     assert detect_format(path) == "phyphox"
     rec = load(path)
     assert rec.meta.format == "phyphox" and not rec.meta.accelerometer_only
-    assert rec.meta.start_utc == "2024-05-31T16:08:37.250000+00:00"
+    # t = 0 is the first sample (inside the gyroscope's span), start_utc its wall-clock time: START + its
+    # experiment time; phyphox writes 10 significant digits
+    first = T_ACC[T_ACC >= T_GYRO[0]][0]
+    assert rec.samples.t[0] == 0.0
+    assert rec.meta.start_utc == (datetime(2024, 5, 31, 16, 8, 37, 250000, UTC) + timedelta(seconds=first)).isoformat()
     assert rec.meta.device == "phyphox on Google Pixel 8"
-    # phyphox writes 10 significant digits; times stay phyphox's seconds since START
-    _assert_truth(rec, acc_tol=1e-7, gyro_tol=GYRO_TOL_RADPS)
-    assert rec.samples.t[0] == pytest.approx(T_ACC[T_ACC >= T_GYRO[0]][0], abs=1e-9)
+    _assert_truth(rec, t_offset_s=first, acc_tol=1e-7, gyro_tol=GYRO_TOL_RADPS)
 
 
 def test_phyphox_acceleration_with_g_is_accelerometer_only(tmp_path):
     rec = load(write_export(tmp_path / "p.zip", phyphox_files(T_ACC, None)))
     assert rec.samples.gyro is None and rec.meta.accelerometer_only
     assert len(rec.samples) == len(T_ACC)
-    _assert_truth(rec, acc_tol=1e-7)
+    _assert_truth(rec, t_offset_s=T_ACC[0], acc_tol=1e-7)
     assert any("reduced mode" in d for d in rec.meta.decisions)
 
 
@@ -181,14 +184,14 @@ def test_phyphox_minimalistic_bare_csv(tmp_path, sep, decimal):
     assert detect_format(tmp_path / "Raw Data.csv") == "phyphox"
     rec = load(tmp_path / "Raw Data.csv")
     assert rec.meta.start_utc is None and rec.meta.accelerometer_only
-    _assert_truth(rec, acc_tol=1e-7)
+    _assert_truth(rec, t_offset_s=T_ACC[0], acc_tol=1e-7)
 
 
 def test_phyphox_pause_comes_back_as_a_gap(tmp_path):
     rec = load(write_export(tmp_path / "p.zip", phyphox_files(T_ACC, T_GYRO, pauses=[(6.0, 9.0)])))
     steps = np.diff(rec.samples.t)
     assert steps.max() == pytest.approx(3.0, abs=0.03)
-    _assert_truth(rec, acc_tol=1e-7)  # times are wall-clock seconds since START again
+    _assert_truth(rec, t_offset_s=T_ACC[T_ACC >= T_GYRO[0]][0], acc_tol=1e-7)  # wall-clock seconds again
     assert any("paused 1 time" in d for d in rec.meta.decisions)
 
 
@@ -197,7 +200,7 @@ def test_phyphox_unzipped_folder(tmp_path):
     write_export(folder, phyphox_files(T_ACC, T_GYRO), zipped=False)
     rec = load(folder)
     assert not rec.meta.accelerometer_only
-    _assert_truth(rec, acc_tol=1e-7)
+    _assert_truth(rec, t_offset_s=T_ACC[T_ACC >= T_GYRO[0]][0], acc_tol=1e-7)
 
 
 # --- generic CSV ---------------------------------------------------------------------------------

@@ -13,11 +13,12 @@ Units are phyphox's: m/s² with gravity, rad/s.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from analysis.samples import Samples
 from sensor.errors import InputError
 from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream, merge_streams
 from sensor.importers.table import Table, read_members, read_table
@@ -137,6 +138,10 @@ def load_phyphox(path: Path, *, settings: ImportSettings | None = None) -> Recor
                     s.t_s = _wall_clock(s.t_s, starts)
     samples = merge_streams(acc, gyro, settings, decisions)
     check_units(str(path), samples.acc, samples.gyro, settings)
+    t0_s = float(samples.t[0])  # (experiment time: the first sample comes a few ms after START)
+    samples = Samples(samples.t - t0_s, samples.acc, samples.gyro)
+    if start_utc is not None:
+        start_utc = (datetime.fromisoformat(start_utc) + timedelta(seconds=t0_s)).isoformat()
     device = _device(read, by_name)
     kind = "Acceleration with g (accelerometer only)" if gyro is None else "accelerometer + gyroscope"
     decisions.insert(0, f"phyphox export, {kind}" + (f", started {start_utc}" if start_utc else ""))
