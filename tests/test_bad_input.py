@@ -374,3 +374,12 @@ def test_zip_with_nothing_usable(tmp_path):
         zf.writestr("readme.txt", "hello")
     with pytest.raises(InputError, match=r"e.zip: no CSV files inside \(expected a Sensor Logger or phyphox"):
         load(path)
+
+
+def test_excel_workbook_is_refused_with_the_way_out(tmp_path):
+    path = tmp_path / "Acceleration with g.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(InputError, match=r"g.xlsx: an Excel workbook, not CSV \(export the recording as CSV"):
+        load(path)

@@ -46,6 +46,9 @@ def detect_format(path: Path) -> str:
         from sensor.importers.table import read_members
 
         names, read = read_members(path)
+        if "xl/workbook.xml" in names:
+            raise InputError(f"{path}: an Excel workbook, not CSV (export the recording as CSV instead: in "
+                             "phyphox, Export → 'CSV (Comma, decimal point)')")
         base = {n.rsplit("/", 1)[-1].lower() for n in names}
         if any(n.lower().endswith("meta/time.csv") or n.lower().endswith("meta/device.csv") for n in names):
             return "phyphox"
