@@ -72,10 +72,18 @@ def test_polar_sensor_logger_acc_and_gyro_files_merge(tmp_path):
              f"{stem}_HR.txt": "Phone timestamp;HR [bpm]\n2024-05-31T18:08:37.000;80\n"}
     rec = load(write_export(tmp_path / "polar.zip", files))
     assert rec.meta.format == "sensor-files" and rec.meta.start_utc.startswith("2024-05-26T00:53:20.019")
-    assert any(f"left out (not an accelerometer or gyroscope, or a second one): {stem}_HR.txt" in d
+    assert any(f"left out (neither an accelerometer nor a gyroscope): {stem}_HR.txt" in d
                for d in rec.meta.decisions)
     first = t_acc[t_acc >= t_gyro[0]][0]
     _assert_truth(rec, t_acc[t_acc >= first], acc_tol=1e-5, gyro_tol=5e-4)  # (interpolated over ~19 ms steps)
+
+
+def test_folder_of_several_recordings_is_refused(tmp_path):
+    t = clock(52.0, 5.0)
+    files = {f"Polar_Sense_B5A4F3D2_2024053{k}_180837_ACC.txt": _polar(t, truth(t).total / G * 1000.0, "mg")
+             for k in (0, 1)}
+    with pytest.raises(InputError, match=r"holds 2 accelerometer files \(Polar_Sense_B5A4F3D2_20240530_180837_ACC"):
+        load(write_export(tmp_path / "two", files, zipped=False))
 
 
 def test_metabase_accelerometer_and_gyroscope_files_merge(tmp_path):

@@ -74,16 +74,22 @@ def load_sensor_files(path: Path, *, settings: ImportSettings | None = None) -> 
     names, read = read_members(path)
     decisions: list[str] = []
     tables: dict[str, Table] = {}
-    left_out = []
+    left_out, seen = [], {"acc": [], "gyro": []}
     for name in names:
         if not name.lower().endswith((".csv", ".txt")):
             continue
         table = read_table(read(name), f"{path}: {name}" if path.is_file() else str(path / name))
         kind = sensor_kind(list(table.frame.columns))
-        if kind is None or kind in tables:
+        if kind is None:
             left_out.append(name.rsplit("/", 1)[-1])
         else:
             tables[kind] = table
+            seen[kind].append(name)
+    for kind, files in seen.items():
+        if len(files) > 1:
+            what = "accelerometer" if kind == "acc" else "gyroscope"
+            shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
+            raise InputError(f"{path}: holds {len(files)} {what} files ({shown}); give the files of one recording")
     if "acc" not in tables:
         raise InputError(f"{path}: no accelerometer file (expected a CSV with a time and x, y, z acceleration "
                          f"columns, such as Polar Sensor Logger's _ACC.txt)")
@@ -101,7 +107,7 @@ def load_sensor_files(path: Path, *, settings: ImportSettings | None = None) -> 
         decisions.append(f"accelerometer from {acc.where}; no gyroscope file: accelerometer-only recording (the "
                          "analysis runs in a reduced mode)")
     if left_out:
-        decisions.append(f"left out (not an accelerometer or gyroscope, or a second one): {', '.join(left_out)}")
+        decisions.append(f"left out (neither an accelerometer nor a gyroscope): {', '.join(left_out)}")
     samples = merge_streams(acc, gyro, settings, decisions)
     if samples.gyro is not None:
         unit = gyro_hint or infer_gyro_unit(samples.t, samples.acc, samples.gyro, decisions)
