@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from analysis.exercises import EXERCISES
 from analysis.flags import FlagSettings
 from analysis.report import RecordingInfo, SessionReport
-from sensor.errors import InputError, OverwriteError
+from sensor.errors import InputError
 from sensor.importers.cmd_convert import add_import_arguments, import_options
+from sensor.outputs import prepare_analysis_folder, writing
 
 if TYPE_CHECKING:  # the analyzer (numba) loads only when a recording is analysed, not for --help
     from analysis.analyzer import AnalyzerSettings
@@ -114,8 +115,8 @@ def analyze_recording(
 
     path = Path(path)
     out = None if out_dir is None else Path(out_dir)
-    if out is not None and (out / "report.json").exists() and not force:
-        raise OverwriteError(out / "report.json")
+    if out is not None:  # (before the work: a folder that cannot be written fails at once)
+        prepare_analysis_folder(out, force)
     recording = load(path, **(import_options or {}))
     meta = recording.meta
     if len(recording.samples) < 2:
@@ -141,7 +142,8 @@ def analyze_recording(
                          placement=meta.placement, notes=notes, gaps=gaps)
     report = analyzer.finish(info)
     if out is not None:
-        write_outputs(report, analyzer.trace(), out, plots=plots, html=html)
+        with writing(out):
+            write_outputs(report, analyzer.trace(), out, plots=plots, html=html)
     if history:
         from sensor.history import store_session
 

@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from analysis.summary_text import clock, plural
-from sensor.errors import InputError, OverwriteError
+from sensor.errors import InputError
 from sensor.history import ENV_VAR, History, default_path
+from sensor.outputs import prepare_file, writing
 
 
 def _date(text: str) -> date:
@@ -34,11 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
-def _target(path: str, force: bool) -> Path:
+def _target(path: str, force: bool, suffix: str) -> Path:
+    """The file to write, `suffix` added to a name without one (as matplotlib would add .png), checked first."""
     out = Path(path)
-    if out.exists() and not force:
-        raise OverwriteError(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.suffix:
+        out = out.with_name(out.name + suffix)
+    prepare_file(out, force, (suffix,) if suffix == ".png" else ())
     return out
 
 
@@ -67,8 +69,9 @@ def _trend(h: History, args: argparse.Namespace) -> None:
         known = sorted(set(h.rep_table()["exercise"]))
         raise InputError(f"{h.path}: no reps of {args.trend!r} stored (stored exercises: "
                          f"{', '.join(known) or 'none'})")
-    out = _target(args.out, args.force)
-    trend_figure(weeks, args.trend).savefig(out, dpi=100)
+    out = _target(args.out, args.force, ".png")
+    with writing(out):
+        trend_figure(weeks, args.trend).savefig(out, dpi=100)
     print(f"{'week':<9} {'sessions':>8} {'sets':>4} {'reps/set':>8} {'flagged/set':>11} {'peak°':>6}  tempo")
     for w in weeks.itertuples():
         tempo = "-".join(f"{x:.1f}" for x in (w.eccentric_s, w.pause_bottom_s, w.concentric_s, w.pause_top_s))
@@ -86,10 +89,13 @@ def run(args: argparse.Namespace) -> int:
     with History(path) as h:
         if args.trend:
             _trend(h, args)
-        for dest, export in ((args.export_csv, h.export_csv), (args.export_parquet, h.export_parquet)):
+        for dest, export, suffix in ((args.export_csv, h.export_csv, ".csv"),
+                                     (args.export_parquet, h.export_parquet, ".parquet")):
             if dest:
-                n = export(_target(dest, args.force), **filters)
-                print(f"exported {n} reps to {dest}")
+                target = _target(dest, args.force, suffix)
+                with writing(target):
+                    n = export(target, **filters)
+                print(f"exported {n} reps to {target}")
         if not (args.trend or args.export_csv or args.export_parquet):
             _list(h, args)
     return 0

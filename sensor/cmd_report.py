@@ -14,6 +14,7 @@ from pathlib import Path
 from analysis.report import SessionReport, report_from_dict
 from analysis.trace import Trace
 from sensor.errors import InputError
+from sensor.outputs import prepare_folder, writing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
     report = load_report(report_path)
     trace = load_trace(report_path.parent / "trace.csv")
     out = Path(args.out) if args.out else report_path.parent
-    plots = write_plots(report, trace, out)
-    html = write_html(report, trace, out / "report.html")
+    prepare_folder(out)
+    with writing(out):
+        plots = write_plots(report, trace, out)
+        html = write_html(report, trace, out / "report.html")
     print(f"report: {html}")
     print(f"plots:  {', '.join(p.name for p in plots)} in {out}")
     if args.open:

@@ -438,6 +438,11 @@ def test_replay_command_reports_what_the_analyzer_finds_in_the_whole_file(
     assert [r.end_s for _, r in live.reps] == pytest.approx([r.end_s for _, r in batch.reps], abs=1e-9)
     out = capsys.readouterr().out
     assert "set 1 rep 5" in out and "set 1 done: squat, 5 reps" in out and "Set 2: squat, 5 reps" in out
+    assert (tmp_path / "out" / "trace.csv").exists()  # (`backcheck report` can draw from the folder)
+    again = ["replay", str(path), "--speed", "max", "--plain", "--quiet", "--out", str(tmp_path / "out")]
+    assert cli_main(again) == 4
+    assert "report.json already exists; pass --force" in capsys.readouterr().err
+    assert cli_main([*again, "--force"]) == 0
 
 
 def test_unknown_exercise_is_a_user_error_before_anything_starts(tmp_path: Path, capsys) -> None:

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from sensor.errors import InputError, OverwriteError
+from sensor.outputs import prepare_file, writing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.output)
     if out.exists() and src.exists() and out.resolve() == src.resolve():
         raise InputError(f"{out}: OUT is the input itself; choose another name")
-    if out.exists() and not args.force:
-        raise OverwriteError(out)
+    prepare_file(out, args.force, (".csv", ".csv.gz"))
     rec = load(src, **import_options(args))
     meta, samples = rec.meta, rec.samples
     meta.device = args.device or meta.device
@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in meta.decisions:
         print(f"  - {line}")
-    _write(out, rec, args.force, write_recording)
+    with writing(out):
+        _write(out, rec, args.force, write_recording)
     print(f"wrote {out}")
     return 0
 

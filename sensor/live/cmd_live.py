@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.report import SessionReport
 from sensor.cmd_analyze import add_tempo_argument
-from sensor.errors import InputError, OverwriteError
+from sensor.errors import InputError
 from sensor.live.cues import SENSITIVITY_KINDS, Cues, CueSettings
 from sensor.live.display import LiveDisplay
 from sensor.live.session import (
@@ -27,6 +27,7 @@ from sensor.live.session import (
     with_source_counts,
 )
 from sensor.live.sources import SYNTAX, open_source, opened
+from sensor.outputs import prepare_analysis_folder, writing
 from sensor.recording import RecordingMeta
 
 RECORD_HELP = "record to this file (default: recordings/live-<date>T<time>.csv); never overwrites"
@@ -58,6 +59,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     add_tempo_argument(parser)
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where the report goes (default: next to the recording, as analyze does)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
     parser.add_argument("--duration", metavar="S", type=float, help="stop after this many seconds of data")
     parser.add_argument("--max-sets", metavar="N", type=int, help="stop when this many sets are done")
     parser.add_argument("--plain", action="store_true", help="one line per event, even on a terminal")
@@ -100,12 +102,15 @@ def run_live(
     *,
     record_path: Path | None,
     analyse: bool = True,
+    replayed_path: Path | None = None,
     **source_options: Any,
 ) -> SessionReport | None:
-    """Run a whole session from `spec`; returns the report (None when there was nothing to analyse)."""
+    """Run a whole session from `spec`; returns the report (None when there was nothing to analyse). The
+    report comes from the recording made (record_path) or replayed (replayed_path), else from the live
+    analyzer."""
     out_dir = _out_dir(args, record_path) if analyse else None
-    if out_dir is not None and (out_dir / "report.json").exists():
-        raise OverwriteError(out_dir / "report.json")
+    if out_dir is not None:  # (before the session: a folder that cannot be written fails at once)
+        prepare_analysis_folder(out_dir, args.force)
     display = LiveDisplay(tty=False if args.plain else None)
     make_analyzer = _analyzer_factory(args.exercise, args.flexion_limit, [*args.set, *args.tempo]) if analyse else None
     if make_analyzer is not None:
@@ -140,7 +145,7 @@ def run_live(
         display.log(f"recording: {record_path}")
     if not analyse or not session.n_samples:
         return None
-    report = _report(session, args, record_path, source_counts(source))
+    report = _report(session, args, record_path or replayed_path, source_counts(source))
     print(_summary(report), file=display.stream, flush=True)
     if not getattr(args, "no_history", True):
         _store_history(report, record_path, display)
@@ -177,9 +182,10 @@ def _analyzer_factory(exercise: str | None, flexion_limit_deg: float | None = No
 
 
 def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, counts: dict) -> SessionReport:
-    """The report from the recording file when there is one, else from the live analyzer; with the
-    source's drop and gap counts, in report.json too."""
-    out = _out_dir(args, path)
+    """The report from the recording file when there is one (with its trace and plots in --out, as
+    analyze writes them), else from the live analyzer; with the source's drop and gap counts, in
+    report.json too."""
+    out = _out_dir(args, path) if args.out is not None or session.record_path is not None else None
     if path is not None:
         from sensor.cmd_analyze import analyze_recording
 
@@ -189,8 +195,8 @@ def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, c
         report = session.analyzer.finish(session.recording_info(counts))
     report = with_source_counts(report, counts)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(report.to_json())
+        with writing(out):
+            (out / "report.json").write_text(report.to_json())
     return report
 
 

@@ -1,7 +1,7 @@
 """`backcheck replay PATH`: a recording through the live view and cues, paced in real time or faster.
 
-Nothing is recorded and nothing goes into the history; the report printed at the end is the live
-analyzer's, the same as `backcheck analyze PATH` gives.
+Nothing is recorded and nothing goes into the history; the report printed at the end is the one
+`backcheck analyze PATH` gives (with --out, its report.json, trace.csv and plots are written there).
 """
 
 from __future__ import annotations
@@ -23,5 +23,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     spec = f"replay:{args.path}@{args.speed}"
     parse_speed(args.speed, spec)  # a bad --speed is reported before anything starts
-    report = run_live(spec, args, record_path=None)
+    report = run_live(spec, args, record_path=None, replayed_path=args.path)
     return 0 if report is not None else 1
