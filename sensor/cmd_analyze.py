@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from dataclasses import fields, replace
 from pathlib import Path
@@ -45,6 +46,9 @@ def settings_for(flexion_limit_deg: float | None, *, keep_trace: bool = True,
     `SECTION.NAME=VALUE` overrides (sections: orientation, segmentation, flags)."""
     from analysis.analyzer import AnalyzerSettings
 
+    if flexion_limit_deg is not None and not 0.0 < flexion_limit_deg < 180.0:
+        raise InputError(f"--flexion-limit {flexion_limit_deg:g}: expected your hinge limit in degrees, between 0 "
+                         "and 180 (e.g. 60)")
     limit = flexion_limit_deg if flexion_limit_deg is not None else calibrated_limit_deg()
     settings = AnalyzerSettings(flags=FlagSettings(flexion_limit_deg=limit), keep_trace=keep_trace)
     for item in overrides:
@@ -60,11 +64,19 @@ def _override(settings: AnalyzerSettings, item: str) -> AnalyzerSettings:
     if not sep or field_name not in known:
         raise InputError(f"--set {item!r}: expected SECTION.NAME=VALUE with SECTION one of orientation, "
                          "segmentation, flags and NAME one of its settings (see README)")
-    current = getattr(sub, field_name)
+    current, optional = getattr(sub, field_name), "None" in str(known[field_name].type)
+    kind = int if isinstance(current, int) else float
+    if text.strip().lower() == "none":
+        if not optional:
+            raise InputError(f"--set {item!r}: {name.strip()} needs a value (it cannot be none)")
+        return replace(settings, **{section: replace(sub, **{field_name: None})})
     try:
-        value = None if text.strip().lower() == "none" else type(current or 0.0)(text)
+        value = kind(text)
     except ValueError:
-        raise InputError(f"--set {item!r}: {text!r} is not a number") from None
+        raise InputError(f"--set {item!r}: {text!r} is not a{' whole' if kind is int else ''} number") from None
+    if not math.isfinite(value) or value < (1 if kind is int else 0):
+        least = "a whole number from 1" if kind is int else "a finite number, 0 or more"
+        raise InputError(f"--set {item!r}: expected {least} (the README's settings table gives each unit)")
     return replace(settings, **{section: replace(sub, **{field_name: value})})
 
 

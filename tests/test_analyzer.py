@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, fields
 
 import numpy as np
@@ -32,6 +33,7 @@ from analysis.flags import FlagSettings
 from analysis.report import Flag, Rep, report_from_dict
 from analysis.samples import Samples
 from analysis.sets import frozen_instance
+from sensor.errors import InputError
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     NaiveTracker,
@@ -561,3 +563,24 @@ def test_tempo_option_becomes_the_tempo_settings():
     assert prescribed_tempo(report.settings["flags"]) == (
         "Tempo set: 3-1-X-0 (s; X: no target); a phase more than 0.5 s shorter is flagged.")
     assert prescribed_tempo(Analyzer().finish().settings["flags"]) is None
+
+
+@pytest.mark.parametrize(("overrides", "limit", "message"), [
+    (["flags.rounding_margin_deg=none"], None, "flags.rounding_margin_deg needs a value (it cannot be none)"),
+    (["flags.rounding_margin_deg=nan"], None, "expected a finite number, 0 or more"),
+    (["segmentation.smoothing_time_constant_s=-1"], None, "expected a finite number, 0 or more"),
+    (["flags.baseline_reps=0"], None, "expected a whole number from 1"),
+    (["flags.baseline_reps=2.5"], None, "'2.5' is not a whole number"),
+    (["flags.rounding_margin_deg"], None, "expected SECTION.NAME=VALUE"),
+    ([], -10.0, "--flexion-limit -10: expected your hinge limit in degrees, between 0 and 180"),
+    ([], math.inf, "--flexion-limit inf: expected your hinge limit in degrees"),
+])
+def test_settings_from_the_command_line_are_checked(overrides, limit, message):
+    """A setting the analysis cannot use is refused in one sentence, not run with (nan turns a flag off
+    silently; a negative time constant finds nothing; none where a number is needed is a traceback)."""
+    from sensor.cmd_analyze import settings_for
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        settings_for(limit, overrides=overrides)
+    assert settings_for(60.0, overrides=["flags.flexion_limit_deg=none", "flags.baseline_reps=3"]).flags == (
+        FlagSettings(flexion_limit_deg=None, baseline_reps=3))
