@@ -55,12 +55,32 @@ def load_trace(path: Path) -> Trace:
     except FileNotFoundError:
         raise InputError(f"{path}: no such file (the trace is written next to report.json by "
                          "`backcheck analyze --out DIR`)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot be read as text ({err})") from None
     if header != ",".join(Trace.COLUMNS):
-        raise InputError(f"{path}, line 1: expected columns {','.join(Trace.COLUMNS)}, got {header!r}")
+        raise InputError(f"{path}, line 1: expected columns {','.join(Trace.COLUMNS)}, got {header[:80]!r}")
     try:
         return Trace.read_csv(path)
-    except ValueError as err:
-        raise InputError(f"{path}: expected {len(Trace.COLUMNS)} numbers per line ({err})") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"{path}, line {_first_bad_line(path)}: expected {len(Trace.COLUMNS)} numbers separated "
+                         "by commas (run `backcheck analyze` again to rewrite the trace)") from None
+
+
+def _first_bad_line(path: Path) -> int:
+    """The first line of a trace.csv that is not six numbers separated by commas (1-based; blank lines pass)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        next(f, None)
+        for number, line in enumerate(f, start=2):
+            cells = line.split(",")
+            if not line.strip():
+                continue
+            try:
+                [float(cell) for cell in cells]
+            except ValueError:
+                return number
+            if len(cells) != len(Trace.COLUMNS):
+                return number
+    return 1
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gzip
 import io
 import os
 import re
@@ -187,6 +188,14 @@ def test_backcheck_report_command(session, tmp_path, capsys):
     (analysis / "trace.csv").write_text("t,flexion\n1,2\n")
     assert main(["report", str(analysis)]) == 3
     assert "trace.csv, line 1: expected columns t_s,flexion_deg" in capsys.readouterr().err
+    trace.write_csv(analysis / "trace.csv")  # torn while written: the line cut short
+    lines = (analysis / "trace.csv").read_text().splitlines()
+    (analysis / "trace.csv").write_text("\n".join([*lines[:9], lines[9][:12], *lines[10:]]) + "\n")
+    assert main(["report", str(analysis)]) == 3
+    assert "trace.csv, line 10: expected 6 numbers separated by commas" in capsys.readouterr().err
+    (analysis / "trace.csv").write_bytes(gzip.compress((analysis / "trace.csv").read_bytes()))
+    assert main(["report", str(analysis)]) == 3
+    assert "trace.csv: cannot be read as text" in capsys.readouterr().err
 
 
 def test_report_of_a_real_analysis_of_a_simulated_session(tmp_path):
