@@ -437,7 +437,9 @@ class OpenSet:
         reps = []
         ms, settings = self.measured, self.settings
         median_rom, last = self._medians().rom_deg, len(ms) - 1
-        home = "pause_top_s" if self.tracker.pattern == TOP_START else "pause_bottom_s"  # (as `_rep` puts it)
+        # (as `_rep` puts them) the pause at home, and the phase that ends a rep
+        home, back = ("pause_top_s", "concentric_s") if self.tracker.pattern == TOP_START else (
+            "pause_bottom_s", "eccentric_s")
         for i, rep in enumerate(self.reps):
             partial = fl.partial_flag(rep, median_rom, settings)
             if i == last and partial is None:  # no pause at home to fill in: the rep as added
@@ -447,6 +449,10 @@ class OpenSet:
             if partial is not None:
                 fields["flags"] = (*rep.flags, partial)
             if i < last:
+                # the next rep began before this one's slow end was seen (a return's tail, timed at a low rate):
+                # this one ended there
+                cut = min(max(0.0, rep.end_s - self.reps[i + 1].start_s), fields[back])
+                fields["end_s"], fields[back] = rep.end_s - cut, fields[back] - cut
                 fields[home] = max(0.0, (ms[i + 1].phases_s or ms[i + 1])[0] - ms[i].end + 2.0 * self._spread_s)
                 fields["tempo"] = tempo(fields["eccentric_s"], fields["pause_bottom_s"], fields["concentric_s"],
                                         fields["pause_top_s"])

@@ -39,7 +39,9 @@ def _score(seeds, accelerometer_only: bool = False, guessing: bool = False,
         samples = Samples(rec.samples.t, rec.samples.acc, None) if accelerometer_only else rec.samples
         analyzer = Analyzer(exercise=None if guessing else exercise, accelerometer_only=accelerometer_only)
         analyzer.push(samples)
-        score = score_sets(analyzer.finish(), truth.sets)
+        report = analyzer.finish()
+        _assert_consistent(report)
+        score = score_sets(report, truth.sets)
         total.merge(score)
         if by_exercise is not None:
             by_exercise.setdefault(exercise, Score()).merge(score)
@@ -47,6 +49,17 @@ def _score(seeds, accelerometer_only: bool = False, guessing: bool = False,
         flexion_true = np.interp(trace.t_s, truth.trace_t_s - truth.trace_t_s[0], truth.flexion_deg)
         rmses.append(float(np.sqrt(np.mean((trace.flexion_deg - flexion_true) ** 2))))
     return total, rmses
+
+
+def _assert_consistent(report) -> None:
+    """A set's reps follow each other (a rep ends before the next begins: a slow return's tail seen late, at
+    25 Hz, once overlapped the next pull by 0.48 s), and a rep's phases add up to its span."""
+    for s in report.sets:
+        for before, after in zip(s.reps, s.reps[1:], strict=False):
+            assert after.start_s >= before.end_s - 1e-9, (s.index, after.index, before.end_s, after.start_s)
+        for r in s.reps:
+            turn = r.pause_bottom_s if s.pattern == "top-start" else r.pause_top_s
+            assert r.eccentric_s + turn + r.concentric_s == pytest.approx(r.end_s - r.start_s, abs=1e-6)
 
 
 @pytest.fixture(scope="module")
