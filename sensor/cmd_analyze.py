@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from analysis.exercises import EXERCISES
 from analysis.flags import FlagSettings
 from analysis.report import RecordingInfo, SessionReport
+from analysis.summary_text import clock
 from sensor.errors import InputError
 from sensor.importers.cmd_convert import add_import_arguments, import_options
 from sensor.outputs import prepare_analysis_folder, writing
@@ -145,14 +146,15 @@ def analyze_recording(
         notes["start_utc"] = meta.start_utc
     if meta.decisions:
         notes["import_decisions"] = list(meta.decisions)
-    gaps = 0
-    if len(samples) > 2:
-        gaps = int((samples.t[1:] - samples.t[:-1] > 2.5 / samples.median_rate_hz()).sum())
+    steps = samples.t[1:] - samples.t[:-1]
+    gaps = int((steps > 2.5 / samples.median_rate_hz()).sum()) if len(samples) > 2 else 0
     info = RecordingInfo(path=str(path), format=meta.format, duration_s=round(samples.duration_s, 3),
                          sample_rate_hz=round(samples.median_rate_hz(), 2),
                          accelerometer_only=meta.accelerometer_only, device=meta.device,
                          placement=meta.placement, notes=notes, gaps=gaps)
     report = analyzer.finish(info)
+    if note := gaps_note(samples.t, steps):
+        report = replace(report, notes=(*report.notes, note))
     if out is not None:
         with writing(out):
             write_outputs(report, analyzer.trace(), out, plots=plots, html=html)
@@ -161,6 +163,24 @@ def analyze_recording(
 
         store_session(report, path)
     return report
+
+
+NOTE_GAP_S = 1.0  # data missing for longer than this is named in the report's notes (s)
+
+
+def gaps_note(t_s, steps) -> str | None:
+    """A sentence naming where data is missing for longer than NOTE_GAP_S (a dropout), or None: reps in a
+    gap cannot be counted, and a set across one may come out split or short."""
+    import numpy as np
+
+    where = np.flatnonzero(steps > NOTE_GAP_S)
+    if where.size == 0:
+        return None
+    listed = ", ".join(f"{float(steps[i]):.1f} s at {clock(float(t_s[i] - t_s[0]))}" for i in where[:5])
+    more = f" and {where.size - 5} more" if where.size > 5 else ""
+    return (f"Data is missing in {where.size} gap{'s' if where.size > 1 else ''} longer than {NOTE_GAP_S:g} s "
+            f"({listed}{more}; a dropout of the sensor or its connection): reps in a gap are not counted, and "
+            "a set across one may come out split or short.")
 
 
 def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool, html: bool) -> list[Path]:

@@ -6,6 +6,7 @@ Each case runs through the Python API (InputError and its text) and through `bac
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -383,3 +384,20 @@ def test_excel_workbook_is_refused_with_the_way_out(tmp_path):
         zf.writestr("xl/workbook.xml", "<workbook/>")
     with pytest.raises(InputError, match=r"g.xlsx: an Excel workbook, not CSV \(export the recording as CSV"):
         load(path)
+
+
+def test_a_dropout_is_named_in_the_report(tmp_path, capsys):
+    """20 s of data missing in the middle of the demo's second set: the report and the summary say where."""
+    from sensor.recording import read_recording, write_recording
+
+    demo = read_recording(Path(__file__).resolve().parents[1] / "recordings" / "demo_deadlift.csv")
+    t = demo.samples.t
+    keep = (t < 75.0) | (t >= 95.0)
+    path = tmp_path / "dropout.csv"
+    write_recording(path, type(demo)(type(demo.samples)(t[keep], demo.samples.acc[keep], demo.samples.gyro[keep]),
+                                     demo.meta))
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "--out", str(out), "--no-plots", "--no-history"]) == 0
+    note = "Data is missing in 1 gap longer than 1 s (20.0 s at 1:15; a dropout of the sensor or its connection)"
+    assert note in " ".join(json.loads((out / "report.json").read_text())["notes"])
+    assert "Note: Data is missing in 1 gap" in capsys.readouterr().out
