@@ -25,15 +25,16 @@ G0, BIAS0, N0, A0, F0, N_FIRST0 = 0, 3, 6, 9, 12, 15
 T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
-SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T = 48, 49, 50, 51
-STATE_SIZE = 52
+SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T, TURN_RUN, TURN_ACC0, TURN_GYRO0 = 48, 49, 50, 51, 52, 53, 57
+STATE_SIZE = 60
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
 BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 10, 11, 12, 13
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
-PARAMS_SIZE = 24
+BIAS_CHECK_S, BIAS_CHECK_COS = 24, 25
+PARAMS_SIZE = 26
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -236,6 +237,10 @@ def _run(t, acc, gyro, state, params, out, flags):
     sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
     refreshed_t = state[REFRESHED_T]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
+    turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
+                                    state[TURN_ACC0 + 3])
+    sgx, sgy, sgz = state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2]
+    bias_check_s, bias_check_cos = params[BIAS_CHECK_S], params[BIAS_CHECK_COS]
 
     n = t.shape[0]
     scratch = np.empty((SCRATCH_ROWS, min(n, CHUNK)))
@@ -255,6 +260,7 @@ def _run(t, acc, gyro, state, params, out, flags):
                 pgx, pgy, pgz = 0.0, 0.0, 0.0
                 sumx, sumy, sumz = 0.0, 0.0, 0.0
                 still_run, reject_time, settle = 0.0, 0.0, settle_s
+                turn_run, tax, tay, taz, tan, sgx, sgy, sgz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
                 if started == 0.0:
                     started = 1.0
                     nx, ny, nz = gx, gy, gz
@@ -305,6 +311,21 @@ def _run(t, acc, gyro, state, params, out, flags):
                 gx, gy, gz = _unit_near_one(gx, gy, gz)
                 limit = still_gyro if bias_time > 0.0 else still_gyro_first
                 moving = wx * wx + wy * wy + wz * wz >= limit * limit
+                # the gyroscope reads a turn all along while the accelerometer reads gravity alone, its direction
+                # steady (from the run's first sample, tax..tan): the bias is wrong (learnt in a slow movement taken
+                # for stillness), and the raw rate's mean over the run is the bias (but a turn about the vertical,
+                # which the tilt does not see)
+                if not moving or abs(acc_norm - gravity) >= still_acc:
+                    turn_run = 0.0
+                elif turn_run > 0.0 and ax * tax + ay * tay + az * taz >= bias_check_cos * acc_norm * tan:
+                    turn_run += dt
+                    sgx, sgy, sgz = sgx + dt * g0, sgy + dt * g1, sgz + dt * g2
+                else:  # a run begins (again, when gravity's direction moved)
+                    turn_run, tax, tay, taz, tan, sgx, sgy, sgz = dt, ax, ay, az, acc_norm, dt * g0, dt * g1, dt * g2
+                if turn_run >= bias_check_s:
+                    bx, by, bz = sgx / turn_run, sgy / turn_run, sgz / turn_run
+                    wx, wy, wz = g0 - bx, g1 - by, g2 - bz
+                    moving, bias_time, turn_run = False, turn_run, 0.0
             pgx, pgy, pgz = g0, g1, g2
 
             # stillness: bias and the mean accelerometer direction of the still run
@@ -431,3 +452,6 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
     state[REFRESHED_T] = refreshed_t
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle
+    state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
+        turn_run, tax, tay, taz, tan)
+    state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2] = sgx, sgy, sgz

@@ -62,6 +62,9 @@ class OrientationSettings:
     still_acc_mps2: float = 0.6  # still: | |acc| - g | below this (acc-only: also |acc - low-pass|)
     still_time_s: float = 1.0  # ... for at least this long
     bias_time_constant_s: float = 5.0  # gyroscope bias low-pass while still
+    bias_check_s: float = 3.0  # the accelerometer reads gravity alone, steady, this long while the bias-corrected
+    # gyroscope reads a turn: the bias is wrong (learnt in a slow movement taken for stillness), learnt again
+    bias_check_deg: float = 2.0  # steady: the accelerometer's direction within this of where it began
     neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral this close to the first
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
@@ -100,6 +103,8 @@ class OrientationSettings:
         p[k.RETURN_COS], p[k.RETURN_SIN] = math.cos(math.radians(self.sign_return_deg)), math.sin(
             math.radians(self.sign_return_deg))
         p[k.SIGN_CHECK_S] = self.sign_check_s
+        p[k.BIAS_CHECK_S] = self.bias_check_s
+        p[k.BIAS_CHECK_COS] = math.cos(math.radians(self.bias_check_deg))
         return p
 
 

@@ -60,6 +60,7 @@ class NaiveOrientation:
         self.gyro_prev = np.zeros(3)
         self.still_run = 0.0
         self.still_sum = np.zeros(3)
+        self.turn_run, self.turn_acc, self.turn_gyro = 0.0, np.zeros(3), np.zeros(3)
         self.reject_time = 0.0
         self.settle = self.s.settle_time_s
         if not self.started:
@@ -105,6 +106,19 @@ class NaiveOrientation:
             self.g = _unit(g)
             limit = s.still_gyro_dps + (0.0 if self.bias_time > 0.0 else s.gyro_bias_max_dps)
             moving = np.linalg.norm(np.degrees(w)) >= limit
+            # a turn the gyroscope reads all along while gravity stays put: the bias is wrong, the run's mean rate
+            if not moving or abs(acc_norm - s.gravity_mps2) >= s.still_acc_mps2:
+                self.turn_run = 0.0
+            elif self.turn_run > 0.0 and math.degrees(math.acos(np.clip(
+                    acc @ self.turn_acc / (acc_norm * np.linalg.norm(self.turn_acc)), -1.0, 1.0))) <= s.bias_check_deg:
+                self.turn_run += dt
+                self.turn_gyro = self.turn_gyro + dt * gyro
+            else:  # a run begins (again, when gravity's direction moved)
+                self.turn_run, self.turn_acc, self.turn_gyro = dt, acc.copy(), dt * gyro
+            if self.turn_run >= s.bias_check_s:
+                self.bias = self.turn_gyro / self.turn_run
+                w = gyro - self.bias
+                moving, self.bias_time, self.turn_run = False, self.turn_run, 0.0
             decide_up = self.g
         self.gyro_prev = gyro.copy()
 
