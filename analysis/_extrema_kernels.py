@@ -29,7 +29,7 @@ from analysis.columns import T as T_ROW
 
 # low-pass state: started, y1, y2, t_prev
 LP_STATE_SIZE = 5
-VERTICAL_STATE_SIZE = 7
+VERTICAL_STATE_SIZE = 9
 # zig-zag state: direction (+1 seeking a maximum, -1 a minimum, 0 either), max, max index, min, min index
 ZZ_DIR, ZZ_MAX, ZZ_MAX_I, ZZ_MIN, ZZ_MIN_I, ZZ_STARTED = range(6)
 ZZ_STATE_SIZE = 6
@@ -70,7 +70,7 @@ def _zigzag_run(x, first_index, hysteresis, state, ext_index, ext_confirm, ext_k
 # "contract" lets LLVM fuse multiply-adds (each sample still runs the same code: chunk invariance holds)
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vertical_tau_s, mean_tau_s, gap_s,
-                lp_flex, lp_rate, vertical, out):
+                glitch_mps2, lp_flex, lp_rate, vertical, out):
     """One pass per block for what the Analyzer keeps per sample: fills the rows of `out` (see
     analysis.columns) from the orientation's output. twist may be None (accelerometer only): the
     twist row is then 0.
@@ -88,22 +88,32 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     zero at rest, so drift cannot build up. Across a gap longer than gap_s (a dropout, whose acceleration
     is unknown and, over a rep, as often up as down) the sample after it counts as one ordinary step (the
     last one up to gap_s) in the velocity and in the slow mean, not as held over the whole gap; the leaks
-    run over the gap. state (vertical, VERTICAL_STATE_SIZE): started, v, h, t_prev, mean, t_first, the
-    last step up to gap_s (the first step, before any).
+    run over the gap. A deviation that jumps by more than glitch_mps2 from the last one (no body moves so
+    from one sample to the next: an electrical or bus glitch, a clipped reading) is held at the last one, for
+    up to two samples (a longer change is taken in): one spike would otherwise kick the velocity and the
+    RMS of a rep's stillness tests (the ACC_DEV row holds the held value too). state (vertical,
+    VERTICAL_STATE_SIZE): started, v, h, t_prev, mean, t_first, the last step up to gap_s (the first step,
+    before any), the last deviation, how many samples in a row it was held.
     """
     started, t_prev, flex_prev = lp_flex[0], lp_flex[3], lp_flex[4]  # locals: no store per sample
     f1, f2, r1, r2 = lp_flex[1], lp_flex[2], lp_rate[1], lp_rate[2]
     v, h, mean, t_first, step = vertical[1], vertical[2], vertical[4], vertical[5], vertical[6]
+    dev_prev, held = vertical[7], vertical[8]
     leak = 1.0 / vertical_tau_s  # (a product, not a division, on the integrators' sample-to-sample chain)
     for i in range(t.size):  # the rows taken as they are (a loop that vectorizes), then the filters' chains
         out[T_ROW, i] = t[i]
         out[FLEX_ROW, i] = flexion[i]
         out[LATERAL_ROW, i] = lateral[i]
         out[TWIST_ROW, i] = 0.0 if twist is None else twist[i]
-        out[ACC_DEV_ROW, i] = abs(acc_norm[i] - gravity)
     for i in range(t.size):
         ti = t[i]
         deviation = acc_norm[i] - gravity
+        if started != 0.0 and abs(deviation - dev_prev) > glitch_mps2 and held < 2.0:
+            deviation, held = dev_prev, held + 1.0
+        else:
+            held = 0.0
+        dev_prev = deviation
+        out[ACC_DEV_ROW, i] = abs(deviation)
         if started == 0.0:
             started = 1.0
             f1 = f2 = flexion[i]
@@ -132,7 +142,7 @@ def _derive_run(t, flexion, rate, lateral, twist, acc_norm, gravity, tau_s, vert
     lp_flex[0], lp_flex[1], lp_flex[2], lp_flex[3], lp_flex[4] = started, f1, f2, t_prev, flex_prev
     lp_rate[0], lp_rate[1], lp_rate[2], lp_rate[3] = started, r1, r2, t_prev
     vertical[0], vertical[1], vertical[2], vertical[3], vertical[4], vertical[5] = started, v, h, t_prev, mean, t_first
-    vertical[6] = step
+    vertical[6], vertical[7], vertical[8] = step, dev_prev, held
 
 
 @njit(cache=True)

@@ -156,8 +156,8 @@ class Analyzer:
         zk._derive_run(block.t, angles.flexion_deg, angles.flexion_rate_dps, angles.lateral_deg,
                        None if self.accelerometer_only else twist, angles.acc_norm_mps2,
                        self.settings.orientation.gravity_mps2, tau, seg.vertical_time_constant_s,
-                       seg.gravity_time_constant_s, self.settings.orientation.gap_s, self._lp_flex, self._lp_rate,
-                       self._vertical, cols)
+                       seg.gravity_time_constant_s, self.settings.orientation.gap_s, seg.glitch_jump_mps2,
+                       self._lp_flex, self._lp_rate, self._vertical, cols)
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
                                        angles.flexion_rate_dps, twist))

@@ -77,6 +77,8 @@ class SegmentationSettings:
     # this long, the set-up (simulated set-ups 1.7-2.4 s; a squat's bottom pause, seen as the "floor", 0.2-1.4 s)
     vertical_time_constant_s: float = 1.0  # leak of the vertical velocity and height integrators
     gravity_time_constant_s: float = 3.0  # the sensor's own |g| (bias, scale) as a slow mean of |acc|
+    glitch_jump_mps2: float = 30.0  # | |acc| - g | jumping by more than this between two samples is a glitch (a
+    # spike, a clipped reading: no trunk moves so in 10-40 ms), held at the last value for up to two samples
     vertical_hysteresis_m: float = 0.03  # squats: a turning point of the hips' height stands out this much
     min_squat_depth_m: float = 0.05  # squats: a smaller dip of the (leaky) height is not a rep
     min_squat_travel_m: float = 0.10  # squats: a rep leaning less than sit_max_lean_deg whose hips' leaky height

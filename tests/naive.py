@@ -238,6 +238,20 @@ def naive_zigzag(x: np.ndarray, hysteresis: float) -> list[tuple[int, int, int]]
     return out
 
 
+def naive_deglitch(acc_dev: np.ndarray, glitch_mps2: float) -> np.ndarray:
+    """A reading that jumps by more than glitch_mps2 from the last one kept is replaced by it, at most twice in
+    a row (written out sample by sample)."""
+    out, held = [float(acc_dev[0])], 0
+    for x in acc_dev[1:]:
+        if abs(x - out[-1]) > glitch_mps2 and held < 2:
+            out.append(out[-1])
+            held += 1
+        else:
+            out.append(float(x))
+            held = 0
+    return np.array(out)
+
+
 def naive_vertical(t: np.ndarray, acc_dev: np.ndarray, tau_s: float, mean_tau_s: float, gap_s: float = math.inf
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Written out: m += w/(min(tau_m, t - t0) + w) (a - m); v += w (a - m) - dt v/tau; h += dt (v - h/tau)

@@ -37,6 +37,7 @@ from sensor.errors import InputError
 from sensor.simulator import random_session_spec, simulate_session
 from tests.naive import (
     NaiveTracker,
+    naive_deglitch,
     naive_first_away,
     naive_first_crossing,
     naive_held_before,
@@ -65,13 +66,13 @@ def short_deadlift():
 
 # -- kernels vs naive twins ------------------------------------------------------------------------
 
-def _derive(t, x, acc_dev, tau_s, vertical_tau_s=1.0, mean_tau_s=3.0, split=None):
+def _derive(t, x, acc_dev, tau_s, vertical_tau_s=1.0, mean_tau_s=3.0, split=None, glitch_mps2=math.inf):
     """_derive_run's rows with x as flexion and as rate, |acc| = acc_dev (gravity 0), optionally in two blocks."""
     out = np.empty((N_COLUMNS, t.size))
     states = np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE)
     for a, b in ((0, split), (split, None)) if split else ((0, None),):
         zk._derive_run(t[a:b], x[a:b], x[a:b], x[a:b], None, acc_dev[a:b], 0.0, tau_s, vertical_tau_s,
-                       mean_tau_s, 0.25, *states, out[:, a:b])
+                       mean_tau_s, 0.25, glitch_mps2, *states, out[:, a:b])
     return out
 
 
@@ -112,6 +113,23 @@ def test_vertical_matches_naive_twin(seed, n, tau_s, mean_tau_s):
     np.testing.assert_array_equal(_derive(t, np.zeros(n), acc_dev, 0.04, tau_s, mean_tau_s, split=n // 2), out)
 
 
+@given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.integers(1, 4))
+@settings(max_examples=60, deadline=None)
+def test_glitches_are_held_as_the_naive_twin_holds_them(seed, n, spike_len):
+    """Spikes of 1-4 samples (16 g) among ordinary readings: held at the last value for up to two samples."""
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.005, 0.05, n))
+    acc_dev = rng.normal(0.2, 2.0, n)
+    for start in rng.integers(0, n, max(1, n // 50)):
+        acc_dev[start:start + spike_len] = 150.0
+    out = _derive(t, np.zeros(n), acc_dev, 0.04, glitch_mps2=30.0)
+    held = naive_deglitch(acc_dev, 30.0)
+    np.testing.assert_array_equal(out[ACC_DEV], np.abs(held))
+    v_naive, h_naive = naive_vertical(t, held, 1.0, 3.0, gap_s=0.25)
+    np.testing.assert_allclose(out[VELOCITY], v_naive, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(_derive(t, np.zeros(n), acc_dev, 0.04, split=n // 2, glitch_mps2=30.0), out)
+
+
 def test_vertical_mean_is_not_set_by_a_jolted_first_sample():
     """A recording that starts 0.2 m/s² off (the sensor still settling), then reads still: the slow mean
     is the average so far, so the hips do not seem to sink (a real squat set's first rep had started at
@@ -146,7 +164,8 @@ def test_rate_across_a_gap_is_the_flexions_mean_rate_over_it():
     rate = np.zeros(t.size)
     out = _derive(t, flexion, np.zeros(t.size), 0.05)  # (x as flexion and as rate: rebuild with rate 0)
     states = np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE)
-    zk._derive_run(t, flexion, rate, flexion, None, np.zeros(t.size), 0.0, 0.05, 1.0, 3.0, 0.25, *states, out)
+    zk._derive_run(t, flexion, rate, flexion, None, np.zeros(t.size), 0.0, 0.05, 1.0, 3.0, 0.25, math.inf, *states,
+                   out)
     taken_in = rate.copy()
     taken_in[100] = (0.0 - 60.0) / (t[100] - t[99])  # -60 deg/s over the 1.01 s step
     np.testing.assert_allclose(out[RATE_SMOOTH], naive_lowpass2(t, taken_in, 0.05), rtol=1e-12, atol=1e-9)
@@ -162,7 +181,8 @@ def test_derive_matches_its_parts(seed, n, with_twist):
     acc_norm = rng.normal(9.8, 2.0, n)
     out = np.full((N_COLUMNS, n), np.nan)
     zk._derive_run(t, flexion, rate, lateral, twist if with_twist else None, acc_norm, 9.80665, 0.05, 1.0, 3.0, 0.25,
-                   np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE), out)
+                   math.inf, np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.LP_STATE_SIZE), np.zeros(zk.VERTICAL_STATE_SIZE),
+                   out)
     velocity, height = naive_vertical(t, acc_norm - 9.80665, 1.0, 3.0)
     np.testing.assert_array_equal(out[T], t)
     np.testing.assert_array_equal(out[FLEX], flexion)
