@@ -33,8 +33,8 @@ GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0
 BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 10, 11, 12, 13
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
-BIAS_CHECK_S, BIAS_CHECK_COS = 24, 25
-PARAMS_SIZE = 26
+BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
+PARAMS_SIZE = 27
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -241,6 +241,7 @@ def _run(t, acc, gyro, state, params, out, flags):
                                     state[TURN_ACC0 + 3])
     sgx, sgy, sgz = state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2]
     bias_check_s, bias_check_cos = params[BIAS_CHECK_S], params[BIAS_CHECK_COS]
+    bias_check_max_sq = params[BIAS_CHECK_MAX] * params[BIAS_CHECK_MAX]
 
     n = t.shape[0]
     scratch = np.empty((SCRATCH_ROWS, min(n, CHUNK)))
@@ -310,13 +311,14 @@ def _run(t, acc, gyro, state, params, out, flags):
                     )
                 gx, gy, gz = _unit_near_one(gx, gy, gz)
                 limit = still_gyro if bias_time > 0.0 else still_gyro_first
-                moving = wx * wx + wy * wy + wz * wz >= limit * limit
+                w_sq = wx * wx + wy * wy + wz * wz
+                moving = w_sq >= limit * limit
                 # the gyroscope reads a turn all along while the accelerometer reads gravity alone, its direction
                 # steady (from the run's first sample, tax..tan): the bias is wrong (learnt in a slow movement taken
                 # for stillness), and the raw rate's mean over the run is the bias (but a turn about the vertical,
                 # which the tilt does not see)
-                if not moving or abs(acc_norm - gravity) >= still_acc:
-                    turn_run = 0.0
+                if not moving or w_sq >= bias_check_max_sq or abs(acc_norm - gravity) >= still_acc:
+                    turn_run = 0.0  # (faster than a first bias can be wrong: a movement)
                 elif turn_run > 0.0 and ax * tax + ay * tay + az * taz >= bias_check_cos * acc_norm * tan:
                     turn_run += dt
                     sgx, sgy, sgz = sgx + dt * g0, sgy + dt * g1, sgz + dt * g2

@@ -105,6 +105,7 @@ class OrientationSettings:
         p[k.SIGN_CHECK_S] = self.sign_check_s
         p[k.BIAS_CHECK_S] = self.bias_check_s
         p[k.BIAS_CHECK_COS] = math.cos(math.radians(self.bias_check_deg))
+        p[k.BIAS_CHECK_MAX] = 2.0 * math.radians(self.still_gyro_dps + self.gyro_bias_max_dps)
         return p
 
 
