@@ -203,6 +203,24 @@ def test_lost_connection_reconnects_with_back_off_and_recovers_buffered_samples(
     assert [e.split(" ")[0] for e in source.events] == ["lost", "reconnected"]
 
 
+def test_malformed_answers_are_skipped_and_the_stream_goes_on():
+    """Three /get answers that are JSON but not phyphox's (a list): taken as a lost link, not a traceback; the
+    phone's buffers still hold the samples, so none is missing."""
+    motion = hinge_motion(8.0)
+    phone = FakePhyphox(motion)
+    phone.record(200)
+
+    async def steps(source, reader):
+        await reader.until(200)
+        phone.malformed_gets = 3
+        phone.record(150)
+        await reader.until(350)
+
+    out, source = stream(phone, steps)
+    assert_matches(out, motion, np.arange(350))
+    assert source.stats.gaps == 0 and source.stats.reconnects >= 1
+
+
 def test_phone_restarted_while_away_leaves_a_gap_and_the_stream_resumes():
     motion = hinge_motion(8.0)
     phone = FakePhyphox(motion)

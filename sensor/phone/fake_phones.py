@@ -167,6 +167,7 @@ class FakePhyphox:
         self.exp_origin_s = 0.0  # motion time at experiment time 0
         self.time_events = [self._event("START", 0.0)]
         self.gets = 0  # /get requests answered
+        self.malformed_gets = 0  # the next this many /get answers are a JSON list, not phyphox's object
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -275,6 +276,9 @@ class FakePhyphox:
     async def _get(self, request: web.Request) -> web.Response:
         """As RemoteServer.handleGet: one entry per known requested buffer, numbers as Java writes them."""
         self.gets += 1
+        if self.malformed_gets > 0:
+            self.malformed_gets -= 1
+            return web.json_response([self.session])
         parts = []
         for name, spec in request.query.items():
             if name not in self.buffers:

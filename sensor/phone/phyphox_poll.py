@@ -26,7 +26,8 @@ from sensor.phone.merge import MergeSettings, StreamMerger
 from sensor.recording import RecordingMeta
 
 EXPERIMENT_FILE = "firmware_notes/backcheck-imu.phyphox"
-_FETCH_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError)
+# a request that failed, or an answer not shaped as phyphox answers (JSON of other types, missing keys)
+_FETCH_ERRORS = (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ def buffers_from_config(config: dict, url: str) -> dict[str, SensorBuffers]:
     return found
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
 class _TimeMap:
     """Phone experiment time (s) -> Unix time (s), from the START events of `/time`.
 
@@ -88,7 +93,9 @@ class _TimeMap:
 
     def __init__(self, events: list, wall_clock: Callable[[], float], offset_s: float | None):
         starts = [
-            (float(e["experimentTime"]), float(e["systemTime"])) for e in events if e.get("event") == "START"
+            (float(e["experimentTime"]), float(e["systemTime"])) for e in events
+            if isinstance(e, dict) and e.get("event") == "START" and _is_number(e.get("experimentTime"))
+            and _is_number(e.get("systemTime"))
         ]
         self.exp_s = np.array([s[0] for s in starts])
         self.sys_s = np.array([s[1] for s in starts])
@@ -273,8 +280,9 @@ class PhyphoxSource(MergedPhoneSource):
                 )
             await asyncio.sleep(wait_s)
             wait_s = min(2.0 * wait_s, self.settings.backoff_max_s)
-            try:
+            try:  # (back once the data answers too: a phone can answer /time while /get fails)
                 await self._refresh_time_map()
+                await self._take(await self._fetch_json("/get?" + self._query()))
             except _FETCH_ERRORS:
                 continue
             self.stats.reconnects += 1
