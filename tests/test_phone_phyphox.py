@@ -204,8 +204,8 @@ def test_lost_connection_reconnects_with_back_off_and_recovers_buffered_samples(
 
 
 def test_malformed_answers_are_skipped_and_the_stream_goes_on():
-    """Three /get answers that are JSON but not phyphox's (a list): taken as a lost link, not a traceback; the
-    phone's buffers still hold the samples, so none is missing."""
+    """Three /get answers that are JSON but not shaped as phyphox's (the status a list): taken as a lost link,
+    not a traceback that ended the session; the phone's buffers still hold the samples, so none is missing."""
     motion = hinge_motion(8.0)
     phone = FakePhyphox(motion)
     phone.record(200)

@@ -167,7 +167,7 @@ class FakePhyphox:
         self.exp_origin_s = 0.0  # motion time at experiment time 0
         self.time_events = [self._event("START", 0.0)]
         self.gets = 0  # /get requests answered
-        self.malformed_gets = 0  # the next this many /get answers are a JSON list, not phyphox's object
+        self.malformed_gets = 0  # the next this many /get answers are not shaped as phyphox's (a status list)
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -278,7 +278,7 @@ class FakePhyphox:
         self.gets += 1
         if self.malformed_gets > 0:
             self.malformed_gets -= 1
-            return web.json_response([self.session])
+            return web.json_response({"buffer": {}, "status": [self.session]})
         parts = []
         for name, spec in request.query.items():
             if name not in self.buffers:
