@@ -463,3 +463,22 @@ def test_speech_cue_runs_the_speech_tool(tmp_path: Path, monkeypatch: pytest.Mon
     assert cues.on_event(_flag_event("rounding", 3.0)).how == "speech"
     cues.close()  # waits for the speaker
     assert said.read_text() == "back\n"
+
+
+def test_options_and_paths_a_session_cannot_use_are_refused_before_it_starts(tmp_path: Path, capsys) -> None:
+    """One sentence and exit 3 (2 for argparse's own) before any data: a stop that ends nothing, a simulator
+    setting it cannot run, a recording path under a file (it used to fail with a traceback once data came)."""
+    sim = "sim:deadlift,sets=1,reps=2,speed=max"
+    for bad in (["--duration", "0"], ["--duration", "nan"], ["--max-sets", "0"], ["--cue-cooldown", "-1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(["live", "--source", sim, "--no-record", "--no-history", *bad])
+        assert exit_info.value.code == 2
+    assert cli_main(["live", "--source", "sim:deadlift,rate_hz=0", "--no-record", "--no-history"]) == 3
+    assert "sim:deadlift: the simulator refused these settings" in capsys.readouterr().err
+    assert cli_main(["live", "--source", "sim:deadlift,block_ms=abc", "--no-record", "--no-history"]) == 3
+    assert "block_ms must be a number of milliseconds above 0" in capsys.readouterr().err
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert cli_main(["record", "--source", sim, "--record", str(a_file / "x.csv")]) == 3
+    assert f"{a_file}: exists and is not a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "mine"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +61,51 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where the report goes (default: next to the recording, as analyze does)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
-    parser.add_argument("--duration", metavar="S", type=float, help="stop after this many seconds of data")
-    parser.add_argument("--max-sets", metavar="N", type=int, help="stop when this many sets are done")
+    parser.add_argument("--duration", metavar="S", type=positive_seconds, help="stop after this many seconds of data")
+    parser.add_argument("--max-sets", metavar="N", type=positive_count, help="stop when this many sets are done")
     parser.add_argument("--plain", action="store_true", help="one line per event, even on a terminal")
     cues = parser.add_argument_group("audio cues")
     cues.add_argument("--quiet", action="store_true", help="no audio cues")
     cues.add_argument("--cue", choices=("auto", "speech", "bell"), default="auto",
                       help="speech (espeak-ng, spd-say or say, if installed) or the terminal bell")
-    cues.add_argument("--cue-cooldown", metavar="S", type=float, default=CueSettings.cooldown_s,
+    cues.add_argument("--cue-cooldown", metavar="S", type=seconds_or_zero, default=CueSettings.cooldown_s,
                       help=f"s a cue stays silent after it sounded (default {CueSettings.cooldown_s:g})")
     cues.add_argument("--cue-sensitivity", choices=tuple(SENSITIVITY_KINDS), default=CueSettings.sensitivity,
                       help="low: rounding only; medium: + momentum, twist, tempo; high: every flag (default medium)")
     cues.add_argument("--rep-bell", action="store_true", help="ring the bell at every completed rep")
+
+
+def positive_seconds(text: str) -> float:
+    """A duration in s above 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0.0:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {text!r}")
+    return value
+
+
+def seconds_or_zero(text: str) -> float:
+    """A finite duration in s, 0 or more (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0.0:
+        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text!r}")
+    return value
+
+
+def positive_count(text: str) -> int:
+    """A whole number from 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text!r}")
+    return value
 
 
 def cue_settings(args: argparse.Namespace) -> CueSettings:

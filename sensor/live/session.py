@@ -26,6 +26,7 @@ from analysis.samples import Samples
 from sensor.errors import OverwriteError, UserError
 from sensor.live.cues import Cues
 from sensor.live.display import LiveDisplay, clock_text
+from sensor.outputs import prepare_file, writing
 from sensor.recording import RecordingMeta, RecordingWriter
 
 DEFAULT_RECORD_DIR = Path("recordings")
@@ -91,8 +92,10 @@ class LiveSession:
         max_sets: int | None = None,
         source_spec: str | None = None,
     ) -> None:
-        if record_path is not None and record_path.exists():
-            raise RecordingExists(record_path)
+        if record_path is not None:  # (before any data: a path that cannot be written fails at once)
+            if record_path.exists() and not record_path.is_dir():
+                raise RecordingExists(record_path)
+            prepare_file(record_path, force=False, suffixes=(".csv",))
         self.make_analyzer = make_analyzer
         self.analyzer: Any | None = None
         self.record_path = record_path
@@ -116,7 +119,8 @@ class LiveSession:
             self.analyzer = self.make_analyzer(self.meta)
         if self.record_path is not None:
             try:
-                self.writer = RecordingWriter(self.record_path, self.meta)
+                with writing(self.record_path):
+                    self.writer = RecordingWriter(self.record_path, self.meta)
             except OverwriteError:
                 raise RecordingExists(self.record_path) from None
             if self.display:

@@ -122,11 +122,11 @@ class SimSource(RecordingSource):
     def __init__(self, exercise: str, *, seed: int = 0, overrides: dict[str, Any] | None = None, **kw: Any):
         from sensor.simulator import random_session_spec, simulate_session
 
-        try:
-            spec = random_session_spec(seed, exercise, **(overrides or {}))
-        except (TypeError, ValueError) as err:
-            raise InputError(f"sim:{exercise}: the simulator refused these settings ({err})") from None
-        recording, self.truth = simulate_session(spec)
+        try:  # (settings out of range show only while simulating: a rate of 0, a negative count)
+            recording, self.truth = simulate_session(random_session_spec(seed, exercise, **(overrides or {})))
+        except (TypeError, ValueError, ZeroDivisionError, IndexError) as err:
+            raise InputError(f"sim:{exercise}: the simulator refused these settings ({err or type(err).__name__})") \
+                from None
         super().__init__(recording, **kw)
 
 
@@ -201,6 +201,8 @@ def _open_sim(spec: str, rest: str, options: dict[str, Any]) -> SimSource:
         if key == "speed":
             options["speed"] = parse_speed(text, spec)
         elif key == "block_ms":
+            if not isinstance(_value(text), int | float) or not _value(text) > 0:
+                raise InputError(f"--source {spec}: block_ms must be a number of milliseconds above 0, got {text!r}")
             options["block_s"] = float(text) / 1000.0
         elif key == "seed":
             if not isinstance(_value(text), int):

@@ -107,6 +107,9 @@ def random_session_spec(seed: int, exercise: str | None = None, **overrides: Any
     n_sets = int(overrides.get("sets", r_session.integers(2, 5)))
     reps = overrides.get("reps", r_session.integers(4, 11, size=n_sets))
     reps = [int(reps)] * n_sets if np.ndim(reps) == 0 else [int(r) for r in reps]
+    if n_sets < 1 or min(reps) < 1 or not 1.0 <= float(overrides.get("rate_hz", 100.0)) <= 10000.0:
+        raise ValueError(f"sets and reps must be 1 or more and rate_hz 1-10000, got sets={n_sets}, reps={reps}, "
+                         f"rate_hz={overrides.get('rate_hz')}")
     rate_hz = (
         float(r_session.choice(RATES_HZ))
         if r_session.uniform() < 0.7
