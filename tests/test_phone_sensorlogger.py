@@ -320,3 +320,19 @@ def test_parse_rejects_and_ignores():
 def test_bad_source_spec(spec):
     with pytest.raises(InputError, match="--source"):
         run(open_phone_source(spec))
+
+
+def test_memory_stays_bounded_while_one_sensor_is_silent():
+    """The accelerometer stops after 1 s and the gyroscope goes on for 10 minutes at 100 Hz: nothing can be
+    emitted, and each channel holds at most 2 x history_s of its own data (it grew without bound)."""
+    from sensor.phone.merge import MergeSettings, StreamMerger
+
+    merger = StreamMerger("acc", ("gyro",), MergeSettings(history_s=10.0))
+    t = np.arange(0.0, 600.0, 0.01)
+    merger.add("acc", t[:100], np.ones((100, 3)))
+    for start in range(0, t.size, 50):  # half-second messages
+        merger.add("gyro", t[start:start + 50], np.zeros((len(t[start:start + 50]), 3)))
+        merger.pop()
+    held = merger.channels["gyro"].t
+    assert held.size <= 2 * 10.0 * 100 + 50 and held[-1] == pytest.approx(599.99)
+    assert merger.stats.samples_out == 90  # the accelerometer's second, but for the reorder window's 0.1 s

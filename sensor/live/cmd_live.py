@@ -238,7 +238,8 @@ def _summary(report: SessionReport) -> str:
     from analysis.summary_text import format_summary
 
     rec = report.recording
-    lost = f"\nStream: {rec.dropped_samples} samples dropped in {rec.gaps} gaps" if rec.gaps else ""
+    where = f" in {rec.gaps} gaps" if rec.gaps else " (no partner from the other sensor: one fell silent?)"
+    lost = f"\nStream: {rec.dropped_samples} samples dropped{where}" if rec.dropped_samples or rec.gaps else ""
     return format_summary(report) + lost
 
 

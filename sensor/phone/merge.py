@@ -61,8 +61,9 @@ class StreamStats:
 
     @property
     def dropped_samples(self) -> int:
-        """Samples lost on the way: never delivered, late, invalid or without a partner."""
-        return self.missing + self.late + self.invalid + self.unpaired
+        """Samples lost on the way: never delivered (a late message's among them: its hole was counted when
+        the samples around it went out), invalid or without a partner."""
+        return self.missing + self.invalid + self.unpaired
 
     @property
     def achieved_rate_hz(self) -> float:
@@ -120,6 +121,11 @@ class StreamMerger:
         ch.t = t_all[order]
         ch.xyz = np.concatenate([ch.xyz, xyz[keep]])[order]
         ch.newest_s = max(ch.newest_s, float(t_s[-1]))
+        # bounded while another channel is silent (nothing is emitted, `pop` prunes nothing): a channel keeps
+        # at most twice history_s of its own data; what falls off cannot be paired any more
+        i = int(np.searchsorted(ch.t, ch.newest_s - 2.0 * self.settings.history_s, side="left"))
+        if i:
+            ch.t, ch.xyz = ch.t[i:], ch.xyz[i:]
 
     def ready_until_s(self) -> float:
         """Primary samples up to this time can be emitted now."""
