@@ -77,23 +77,21 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
 
 def positive_seconds(text: str) -> float:
     """A duration in s above 0 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0.0:
-        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {text!r}")
-    return value
+    return _seconds(text, zero_ok=False)
 
 
 def seconds_or_zero(text: str) -> float:
     """A finite duration in s, 0 or more (argparse type)."""
+    return _seconds(text, zero_ok=True)
+
+
+def _seconds(text: str, zero_ok: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0.0:
-        raise argparse.ArgumentTypeError(f"expected seconds, 0 or more, got {text!r}")
+    if not math.isfinite(value) or value < 0.0 or (value == 0.0 and not zero_ok):
+        raise argparse.ArgumentTypeError(f"expected seconds, {'0 or more' if zero_ok else 'above 0'}, got {text!r}")
     return value
 
 
