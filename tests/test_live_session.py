@@ -278,6 +278,29 @@ def test_record_only_session_writes_every_sample(tmp_path: Path) -> None:
     assert back.meta.device == "test" and "recording to" in out.getvalue()
 
 
+def test_the_sources_own_events_are_shown_as_they_are_known(tmp_path: Path) -> None:
+    """A phone source's notes (a lost link, a reconnect, a pause) appear in the live view, not only in the
+    report at the end."""
+    rec = _recording(n=300)
+
+    class Phone(RecordingSource):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.events: list[str] = []
+
+        async def _emit(self):
+            blocks = super()._emit()
+            yield await blocks.__anext__()
+            self.events.append("lost the connection to the phone; reconnecting")
+            async for block in blocks:
+                yield block
+
+    out = io.StringIO()
+    session = LiveSession(make_analyzer=None, record_path=None, display=LiveDisplay(out, tty=False))
+    asyncio.run(run_source(Phone(rec, speed=None, block_s=0.5), session))
+    assert out.getvalue().count("source: lost the connection to the phone; reconnecting") == 1
+
+
 def test_stop_event_ends_a_paced_session_and_closes_the_source(tmp_path: Path) -> None:
     source = RecordingSource(_recording(n=100_000), speed=1.0)
     stop = asyncio.Event()

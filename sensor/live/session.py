@@ -197,13 +197,22 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
     """
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
-    handled = []
+    handled, stopped_by = [], []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, _stop_once, loop, sig, stop)
+            loop.add_signal_handler(sig, _stop_once, loop, sig, stop, stopped_by)
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             pass
+    source_events = getattr(source, "events", None)
+    shown = 0
+
+    def show_source_events() -> None:  # (a dropped link, a reconnect, a paused phone: as they are known)
+        nonlocal shown
+        if source_events and session.display is not None:
+            for text in source_events[shown:]:
+                session.display.log(f"source: {text}")
+        shown = len(source_events) if source_events is not None else 0
 
     async def consume() -> str:
         started = False
@@ -211,6 +220,7 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
             if not started:
                 session.start(getattr(source, "info", None), block)
                 started = True
+            show_source_events()
             session.feed(block)
             if session.done:
                 return session.done
@@ -224,15 +234,17 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
             return consumer.result()
         consumer.cancel()
         await asyncio.gather(consumer, return_exceptions=True)
-        return "stopped (Ctrl-C)"
+        return f"stopped ({'SIGTERM' if stopped_by == [signal.SIGTERM] else 'Ctrl-C'})"
     finally:
+        show_source_events()
         stopper.cancel()
         for sig in handled:
             loop.remove_signal_handler(sig)
         await _aclose(source)
 
 
-def _stop_once(loop: asyncio.AbstractEventLoop, sig: int, stop: asyncio.Event) -> None:
+def _stop_once(loop: asyncio.AbstractEventLoop, sig: int, stop: asyncio.Event, stopped_by: list) -> None:
+    stopped_by.append(sig)
     stop.set()
     loop.remove_signal_handler(sig)
 
