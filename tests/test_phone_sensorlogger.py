@@ -327,7 +327,7 @@ def test_memory_stays_bounded_while_one_sensor_is_silent():
     emitted, and each channel holds at most 2 x history_s of its own data (it grew without bound)."""
     from sensor.phone.merge import MergeSettings, StreamMerger
 
-    merger = StreamMerger("acc", ("gyro",), MergeSettings(history_s=10.0))
+    merger = StreamMerger("acc", ("gyro",), MergeSettings(history_s=10.0, reorder_batches=0.0))
     t = np.arange(0.0, 600.0, 0.01)
     merger.add("acc", t[:100], np.ones((100, 3)))
     for start in range(0, t.size, 50):  # half-second messages
@@ -336,3 +336,17 @@ def test_memory_stays_bounded_while_one_sensor_is_silent():
     held = merger.channels["gyro"].t
     assert held.size <= 2 * 10.0 * 100 + 50 and held[-1] == pytest.approx(599.99)
     assert merger.stats.samples_out == 90  # the accelerometer's second, but for the reorder window's 0.1 s
+
+
+def test_a_message_overtaken_by_the_next_is_put_back_in_order_whatever_the_batch_length():
+    """0.25 s batches (the docs allow 0.1-0.25), neighbours swapped, default settings: the reorder window
+    follows the batch length (1.5 batches), so the overtaken message is not lost (it was: 0.1 s window)."""
+    fake = FakeSensorLogger(hinge_motion(4.0), batch_s=0.25)
+    messages = fake.messages()
+    sent = list(messages)
+    for i in range(2, len(sent) - 1, 4):
+        sent[i], sent[i + 1] = sent[i + 1], sent[i]
+    statuses, out, source = push_all(sent)
+    assert set(statuses) == {200}
+    assert_same(out, expected_of(fake, messages))
+    assert source.stats.late == source.stats.dropped_samples == 0

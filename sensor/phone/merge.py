@@ -13,6 +13,7 @@ Pure computation, no clock: times are seconds on any fixed axis chosen by the so
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,9 @@ class MergeSettings:
 
     reorder_window_s: data time a sample is held back after every channel has passed it, so a
         message that arrives late by up to this much is still put in order (0: emit at once).
+    reorder_batches: ... or at least this many times the data a batch of the primary channel spans (its
+        median over the last batches): a message overtaken by the next one arrives a batch late, however
+        long the phone's batches are (0: the window alone).
     max_step_periods: a secondary channel is interpolated only across steps of at most this many
         of its median sample periods (the importers' rule).
     max_wait_s: when a secondary channel falls silent, primary samples older than this (s of
@@ -34,6 +38,7 @@ class MergeSettings:
     """
 
     reorder_window_s: float = 0.1
+    reorder_batches: float = 1.5
     max_step_periods: float = 3.0
     max_wait_s: float = 1.0
     history_s: float = 10.0
@@ -96,6 +101,7 @@ class StreamMerger:
         self.emitted_s = -np.inf  # time of the last emitted primary sample
         self._period_s = np.nan  # primary sample period, for gap detection
         self._last_out_s = np.nan
+        self._batch_spans_s: deque[float] = deque(maxlen=20)  # data each recent primary batch spans (s)
 
     def add(self, channel: str, t_s: np.ndarray, xyz: np.ndarray) -> None:
         """Take a batch of samples of one channel, in any order; bad, old and repeated ones are dropped."""
@@ -121,6 +127,8 @@ class StreamMerger:
         ch.t = t_all[order]
         ch.xyz = np.concatenate([ch.xyz, xyz[keep]])[order]
         ch.newest_s = max(ch.newest_s, float(t_s[-1]))
+        if channel == self.primary and t_s.size > 1:
+            self._batch_spans_s.append(float(t_s[-1] - t_s[0]) * t_s.size / (t_s.size - 1))
         # bounded while another channel is silent (nothing is emitted, `pop` prunes nothing): a channel keeps
         # at most twice history_s of its own data; what falls off cannot be paired any more
         i = int(np.searchsorted(ch.t, ch.newest_s - 2.0 * self.settings.history_s, side="left"))
@@ -135,7 +143,10 @@ class StreamMerger:
         for name, ch in self.channels.items():
             if name != self.primary:
                 edge = min(edge, max(ch.newest_s, newest_primary - s.max_wait_s))
-        return edge - s.reorder_window_s
+        window_s = s.reorder_window_s
+        if s.reorder_batches > 0.0 and self._batch_spans_s:
+            window_s = max(window_s, s.reorder_batches * float(np.median(self._batch_spans_s)))
+        return edge - window_s
 
     def pop(self, final: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
         """Emit the primary samples every channel has covered, secondaries interpolated onto them."""

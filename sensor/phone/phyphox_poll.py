@@ -42,7 +42,7 @@ class PhyphoxSettings:
     backoff_max_s: float = 5.0  # longest wait between reconnection attempts
     give_up_after_s: float = 60.0  # a phone silent this long ends the session with an error
     start_measuring: bool = False  # send /control?cmd=start on connect
-    merge: MergeSettings = field(default_factory=lambda: MergeSettings(reorder_window_s=0.0))
+    merge: MergeSettings = field(default_factory=lambda: MergeSettings(reorder_window_s=0.0, reorder_batches=0.0))
 
 
 @dataclass(frozen=True)
