@@ -174,7 +174,7 @@ def run_live(
         display.close()
     display.log(ended_line(why, session))
     if record_path is not None:
-        display.log(f"recording: {record_path}")
+        display.log(f"recording: {record_path}" if record_path.exists() else "no data came: nothing was recorded")
     if not analyse or not session.n_samples:
         return None
     report = _report(session, args, record_path or replayed_path, source_counts(source))
