@@ -212,3 +212,19 @@ def test_analyze_takes_the_import_options(tmp_path, capsys):
     assert main([*args, "--columns", "t=zeit,ax=a1,ay=a2,az=a3", "--acc-unit", "mg", "--time-unit", "ms"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["recording"]["accelerometer_only"] and report["recording"]["sample_rate_hz"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(180.0 / np.pi, "°/s"), (1.0, "rad/s")])
+def test_gyroscope_unit_of_a_still_clip(tmp_path, scale, unit):
+    """15 s standing still: too little rotation to fit against gravity. A bias of 0.5-0.8 °/s read as rad/s
+    would be 30-45 °/s of turning the accelerometer does not show (it was taken for rad/s: 57x too large)."""
+    rng = np.random.default_rng(3)
+    t = clock(100.0, 15.0)
+    bias = np.radians([0.5, -0.8, 0.6])
+    gyro = (bias + rng.normal(0.0, np.radians(0.1), (t.size, 3))) * scale
+    acc = np.array([-9.7, 0.9, 1.1]) + rng.normal(0.0, 0.02, (t.size, 3))
+    path = tmp_path / "still.csv"
+    path.write_text("\n".join(["t,ax,ay,az,gx,gy,gz", *_rows(t, [acc, gyro], lambda x: f"{x:.4f}")]) + "\n")
+    rec = load(path)
+    assert any(d.startswith(f"angular rate in {unit}") for d in rec.meta.decisions), rec.meta.decisions
+    np.testing.assert_allclose(rec.samples.gyro.mean(axis=0), bias, atol=2e-3)

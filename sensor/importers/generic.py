@@ -9,8 +9,9 @@ Inference (each printed as a decision and overridable by an option):
 - acceleration: median |acc| near 1 means g, near 9.8 means m/s².
 - angular rate: the gravity direction seen by the accelerometer must turn as fast as the gyroscope
   says (d(g)/dt = -k ω × g, fitted over the moving parts): k near 1 means rad/s, near π/180 means
-  °/s. With too little rotation to fit, the magnitude decides: rad/s rarely exceed ~10 for a person,
-  °/s readings of a moving person reach tens to hundreds.
+  °/s. With too little rotation to fit, the magnitude decides: a still clip reads the gyroscope's bias,
+  never 0.5 rad/s; rad/s rarely exceed ~10 for a person, °/s readings of a moving person reach tens to
+  hundreds.
 """
 
 from __future__ import annotations
@@ -305,8 +306,15 @@ def infer_gyro_unit(t_s: np.ndarray, acc_mps2: np.ndarray, gyro: np.ndarray, dec
         unit = "radps" if abs(np.log(k)) < abs(np.log(k / GYRO_UNITS["dps"])) else "dps"
         how = f"the gravity direction turns {k:.3g} × the gyroscope's reading (fit explains {r2:.0%})"
     else:
-        unit = "dps" if p99 >= 10.0 else "radps"
-        how = f"99th percentile |ω| = {p99:.3g}; too little rotation to check against gravity"
+        up = acc_mps2 / np.linalg.norm(acc_mps2, axis=1, keepdims=True)
+        mean_up = up.mean(axis=0) / np.linalg.norm(up.mean(axis=0))
+        still = float(np.degrees(np.arccos(np.clip(up @ mean_up, -1.0, 1.0))).max()) < 5.0
+        median = float(np.median(np.linalg.norm(gyro, axis=1)))
+        if still and median > 0.5:  # a sensor that does not turn reads its bias: 0.5 rad/s (29 °/s) is none's
+            unit, how = "dps", f"the accelerometer shows no turn while the median |ω| is {median:.3g}"
+        else:
+            unit = "dps" if p99 >= 10.0 else "radps"
+            how = f"99th percentile |ω| = {p99:.3g}; too little rotation to check against gravity"
     decisions.append(f"angular rate in {'rad/s' if unit == 'radps' else '°/s'} (inferred: {how})")
     return unit
 
