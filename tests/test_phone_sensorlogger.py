@@ -350,3 +350,17 @@ def test_a_message_overtaken_by_the_next_is_put_back_in_order_whatever_the_batch
     assert set(statuses) == {200}
     assert_same(out, expected_of(fake, messages))
     assert source.stats.late == source.stats.dropped_samples == 0
+
+
+def test_a_sensor_that_stops_is_said_once_and_again_when_it_comes_back():
+    """The gyroscope stops after 2 s of a 10 s stream, then comes back at 7 s: the source says so at the time
+    (its partners' samples are dropped meanwhile, counted), not only in the summary."""
+    fake = FakeSensorLogger(hinge_motion(10.0), batch_s=0.4)
+    sent = fake.messages()
+    for message in sent[5:18]:  # 2-7.2 s
+        message["payload"] = [r for r in message["payload"] if r["name"] != "gyroscope"]
+    statuses, out, source = push_all(sent)
+    assert set(statuses) == {200}
+    stopped = [e for e in source.events if "gyroscope stopped sending" in e]
+    assert len(stopped) == 1 and any("gyroscope is sending again" in e for e in source.events)
+    assert source.stats.unpaired > 0 and source.stats.dropped_samples >= source.stats.unpaired

@@ -254,6 +254,7 @@ class SensorLoggerSource(MergedPhoneSource):
         self._anchor_ns: int | None = None
         self._session_id: str | None = None
         self._seen: set[str] = set()
+        self._silent: set[str] = set()  # sensors that stopped sending while others went on (said once each)
 
     async def start(self) -> None:
         await self.server.start()
@@ -336,6 +337,14 @@ class SensorLoggerSource(MergedPhoneSource):
                 f"Sensor Logger at {self.server.push_url} sends no {' or '.join(missing)} readings; "
                 "turn those sensors on in Sensor Logger's sensor list"
             )
+        for name, ch in self.merger.channels.items():  # one that stopped: its partners' samples go unpaired
+            silent = span_s - ch.newest_s > self.settings.missing_sensor_after_s
+            if silent and name not in self._silent:
+                self.events.append(f"the phone's {name} stopped sending {span_s - ch.newest_s:.0f} s ago: samples "
+                                   "without it are dropped (check Sensor Logger's sensor list)")
+            elif not silent and name in self._silent:
+                self.events.append(f"the phone's {name} is sending again")
+            self._silent = (self._silent | {name}) if silent else (self._silent - {name})
 
     def _unix_s(self, t_s: float) -> float:
         return (self._anchor_ns + round(t_s * 1e9)) / 1e9
