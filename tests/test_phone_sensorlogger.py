@@ -289,6 +289,23 @@ def test_phone_pause_flushes_held_samples_and_leaves_a_gap():
     assert source.stats.missing == 100
 
 
+def test_phone_without_a_gyroscope_streams_accelerometer_only():
+    """A phone without a gyroscope: once missing_sensor_after_s of data shows none, the session goes on in the
+    accelerometer-only mode (it was refused: many cheap phones have none); the samples before it are given up
+    on while the gyroscope was awaited (max_wait_s behind the newest), the rest come through."""
+    fake = FakeSensorLogger(hinge_motion(8.0), batch_s=0.4)
+    messages = fake.messages()
+    for m in messages:
+        m["payload"] = [p for p in m["payload"] if p["name"] != "gyroscope"]
+    statuses, out, source = push_all(messages)
+    assert set(statuses) == {200} and out.gyro is None
+    assert any("accelerometer-only session" in e for e in source.events)
+    acc_t = np.array(sorted({p["time"] for m in messages for p in m["payload"] if p["name"] == "accelerometer"}))
+    later = acc_t[acc_t.size - len(out):]  # the tail that came through, the whole tail
+    assert len(out) > 0.6 * acc_t.size
+    np.testing.assert_allclose(out.t, (later - later[0]) * 1e-9, atol=1e-9)
+
+
 def test_missing_gravity_is_a_device_error():
     fake = FakeSensorLogger(hinge_motion(5.0))
     messages = fake.messages()

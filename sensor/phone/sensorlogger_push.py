@@ -299,7 +299,7 @@ class SensorLoggerSource(MergedPhoneSource):
         if self._anchor_ns is None:
             self._anchor_ns = int(min(t[0] for t, _ in msg.readings.values()))
         for name in CHANNELS:
-            if name in msg.readings:
+            if name in msg.readings and name in self.merger.channels:
                 t_ns, xyz = msg.readings[name]
                 sign = 1.0 if name == "gyroscope" else self._sign
                 self.merger.add(name, (t_ns - self._anchor_ns) * 1e-9, sign * xyz)
@@ -331,7 +331,14 @@ class SensorLoggerSource(MergedPhoneSource):
         span_s = max(ch.newest_s for ch in self.merger.channels.values())
         if span_s < self.settings.missing_sensor_after_s:
             return
-        missing = [name for name in CHANNELS if name not in self._seen]
+        missing = [name for name in CHANNELS if name not in self._seen and name in self.merger.channels]
+        if missing == ["gyroscope"]:  # a phone without one (many cheap ones): the reduced mode, as from a file
+            del self.merger.channels["gyroscope"]
+            note = ("the phone sends no gyroscope readings: an accelerometer-only session (flexion is less "
+                    "accurate during fast movement, twist is not measured)")
+            self.events.append(note)
+            self.info.decisions.append(note)
+            missing = []
         if missing:
             raise DeviceError(
                 f"Sensor Logger at {self.server.push_url} sends no {' or '.join(missing)} readings; "
@@ -349,8 +356,8 @@ class SensorLoggerSource(MergedPhoneSource):
     def _unix_s(self, t_s: float) -> float:
         return (self._anchor_ns + round(t_s * 1e9)) / 1e9
 
-    def _acc_gyro(self, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        return values["accelerometer"] + values["gravity"], values["gyroscope"]
+    def _acc_gyro(self, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        return values["accelerometer"] + values["gravity"], values.get("gyroscope")
 
 
 def lan_ip() -> str:
