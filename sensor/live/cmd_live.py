@@ -177,7 +177,7 @@ def run_live(
         display.log(f"recording: {record_path}" if record_path.exists() else "no data came: nothing was recorded")
     if not analyse or not session.n_samples:
         return None
-    report = _report(session, args, record_path or replayed_path, source_counts(source))
+    report = _report(session, args, record_path or replayed_path, out_dir, source_counts(source))
     print(_summary(report), file=display.stream, flush=True)
     if not getattr(args, "no_history", True):
         _store_history(report, record_path, display)
@@ -213,11 +213,11 @@ def _analyzer_factory(exercise: str | None, flexion_limit_deg: float | None = No
     return make
 
 
-def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, counts: dict) -> SessionReport:
-    """The report from the recording file when there is one (with its trace and plots in --out, as
+def _report(session: LiveSession, args: argparse.Namespace, path: Path | None, out: Path | None,
+            counts: dict) -> SessionReport:
+    """The report from the recording file when there is one (with its trace and plots in `out`, as
     analyze writes them), else from the live analyzer; with the source's drop and gap counts, in
     report.json too."""
-    out = _out_dir(args, path) if args.out is not None or session.record_path is not None else None
     if path is not None:
         from sensor.cmd_analyze import analyze_recording
 
@@ -236,7 +236,7 @@ def _summary(report: SessionReport) -> str:
     from analysis.summary_text import format_summary
 
     rec = report.recording
-    where = f" in {rec.gaps} gaps" if rec.gaps else " (no partner from the other sensor: one fell silent?)"
+    where = f" in {rec.gaps} gaps" if rec.gaps else " (no gap: invalid readings, or none of the other sensor's)"
     lost = f"\nStream: {rec.dropped_samples} samples dropped{where}" if rec.dropped_samples or rec.gaps else ""
     return format_summary(report) + lost
 
