@@ -27,7 +27,7 @@ from sensor.importers.generic import (
     time_seconds,
 )
 from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream, merge_streams
-from sensor.importers.table import Table, read_members, read_table
+from sensor.importers.table import Table, header_names, read_members, read_table
 from sensor.recording import Recording, RecordingMeta
 
 POLAR_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # Polar sensors count ns from here
@@ -48,12 +48,8 @@ def holds_sensor_files(names: list[str], read) -> bool:
     phyphox export's quoted headers are phyphox's.)"""
     for name in names:
         if name.lower().endswith((".csv", ".txt")):
-            head = read(name)[:4096].decode("utf-8-sig", errors="replace").lstrip()
-            header = head.splitlines()[0] if head else ""
-            if header.startswith('"'):
-                continue
-            sep = max(("\t", ";", ","), key=header.count)
-            if sensor_kind([h.strip() for h in header.split(sep)]) == "acc":
+            headers = header_names(read(name))
+            if not headers[0].startswith('"') and sensor_kind(headers) == "acc":
                 return True
     return False
 

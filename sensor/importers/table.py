@@ -72,6 +72,22 @@ def _os_litter(name: str) -> bool:
     return name.startswith("__MACOSX/") or base.startswith("._") or base in (".DS_Store", "Thumbs.db")
 
 
+def _header(lines: list[str]) -> tuple[int, str, str]:
+    """The header line's index (after blank and `#`/`@` preamble lines; len(lines) if none), the line, and
+    its separator (the most frequent of tab, semicolon and comma)."""
+    skip = 0
+    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip()[:1] in "#@"):
+        skip += 1
+    header = lines[skip] if skip < len(lines) else ""
+    return skip, header, max(("\t", ";", ","), key=header.count)
+
+
+def header_names(raw: bytes) -> list[str]:
+    """The column names of a delimited text table, read from its first bytes as `read_table` reads them."""
+    _, header, sep = _header(raw[:4096].decode("utf-8-sig", errors="replace").splitlines())
+    return [name.strip() for name in header.split(sep)]
+
+
 def read_table(data: bytes | Path, where: str, line_offset: int = 0, allow_empty: bool = False) -> Table:
     """Read a delimited text table (comma, tab or semicolon; decimal point or comma; .gz allowed).
 
@@ -96,13 +112,9 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0, allow_empty
             raise InputError(f"{where}: not a text file (expected comma-separated values in UTF-8)") from None
         head = raw[:65536].decode(encoding, errors="replace")
     lines = head.splitlines()
-    skip = 0
-    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip()[:1] in "#@"):
-        skip += 1
+    skip, header, sep = _header(lines)
     if skip >= len(lines):
         raise InputError(f"{where}: the file is empty (expected a header line and rows of numbers)")
-    header = lines[skip]
-    sep = max(("\t", ";", ","), key=header.count)
     if header.count(sep) == 0:
         raise InputError(
             f"{where}, line {line_offset + skip + 1}: expected a header of column names separated by commas, "

@@ -351,7 +351,7 @@ class SensorLoggerSource(MergedPhoneSource):
                                    "without it are dropped (check Sensor Logger's sensor list)")
             elif not silent and name in self._silent:
                 self.events.append(f"the phone's {name} is sending again")
-            self._silent = (self._silent | {name}) if silent else (self._silent - {name})
+            (self._silent.add if silent else self._silent.discard)(name)
 
     def _unix_s(self, t_s: float) -> float:
         return (self._anchor_ns + round(t_s * 1e9)) / 1e9
