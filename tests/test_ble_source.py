@@ -110,6 +110,12 @@ def test_profile_stream_with_drops_duplicates_garbage_and_a_reconnect(key):
     assert s.duplicates >= 1 and s.malformed + s.garbage_bytes >= 1
     dropped = {"diy": 10, "witmotion": 80, "polar-h10": 10, "polar-verity": 10, "thingy52": 80}[key]
     assert abs(s.dropped_samples - dropped) <= (2 if key in COUNTERLESS else 0) and s.gaps == 1
+    # the live view's notes: the loss when it happened, the reconnect with how long the data was away (the
+    # largest step in t, within the note's rounding and the clock fit)
+    lost, back, lost_again = source.events
+    assert lost == lost_again == f"lost the link to ble:{key} (the device disconnected); reconnecting"
+    away_s = float(back.removeprefix("reconnected after ").removesuffix(" s"))
+    assert away_s == pytest.approx(np.diff(out.t).max(), abs=0.2)
 
 
 def test_device_specific_configuration_writes():

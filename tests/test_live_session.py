@@ -32,6 +32,7 @@ from sensor.live.display import LiveDisplay, angle_bar, set_summary_line
 from sensor.live.session import LiveSession, dated_recording_path, run_source
 from sensor.live.sources import RecordingSource, block_bounds, open_source
 from sensor.recording import Recording, RecordingMeta, read_recording, write_recording
+from sensor.source_notes import SourceNotes
 from tests.report_fixtures import make_session
 
 
@@ -279,26 +280,40 @@ def test_record_only_session_writes_every_sample(tmp_path: Path) -> None:
 
 
 def test_the_sources_own_events_are_shown_as_they_are_known(tmp_path: Path) -> None:
-    """A phone source's notes (a lost link, a reconnect, a pause) appear in the live view, not only in the
-    report at the end."""
+    """A source's notes (a lost link, a reconnect, a pause) appear in the live view when they happen, while
+    no data comes (the source here yields nothing more until the view has shown the lost link), once each."""
     rec = _recording(n=300)
+    shown = asyncio.Event()
+
+    class Display(LiveDisplay):
+        def log(self, text: str, *, t_s: float | None = None, colour: str = "") -> None:
+            super().log(text, t_s=t_s, colour=colour)
+            if text.startswith("source: lost"):
+                shown.set()
 
     class Phone(RecordingSource):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
-            self.events: list[str] = []
+            self.events = SourceNotes()
 
         async def _emit(self):
             blocks = super()._emit()
             yield await blocks.__anext__()
             self.events.append("lost the connection to the phone; reconnecting")
+            await shown.wait()
+            self.events.append("reconnected after 2.0 s")
             async for block in blocks:
                 yield block
 
+    async def main() -> str:
+        return await asyncio.wait_for(run_source(Phone(rec, speed=None, block_s=0.5), session), 20.0)
+
     out = io.StringIO()
-    session = LiveSession(make_analyzer=None, record_path=None, display=LiveDisplay(out, tty=False))
-    asyncio.run(run_source(Phone(rec, speed=None, block_s=0.5), session))
-    assert out.getvalue().count("source: lost the connection to the phone; reconnecting") == 1
+    session = LiveSession(make_analyzer=None, record_path=None, display=Display(out, tty=False))
+    assert asyncio.run(main()) == "the source ended"
+    text = out.getvalue()
+    assert text.count("source: lost the connection to the phone; reconnecting") == 1
+    assert text.count("source: reconnected after 2.0 s") == 1
 
 
 def test_stop_event_ends_a_paced_session_and_closes_the_source(tmp_path: Path) -> None:

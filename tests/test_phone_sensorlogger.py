@@ -260,13 +260,15 @@ def test_gyroscope_on_its_own_clock_is_interpolated_but_not_across_a_gap():
 
 
 def test_phone_pause_flushes_held_samples_and_leaves_a_gap():
+    """A phone that goes quiet: its held samples go out, the silence is said while it lasts (not once data comes
+    again), and so is its end."""
     motion = hinge_motion(4.0)
     fake = FakeSensorLogger(motion, batch_s=0.1)
     messages = fake.messages()
     first, second = messages[:15], messages[25:]
 
     async def scenario():
-        source = await start(idle_flush_s=0.05)
+        source = await start(idle_flush_s=0.05, silence_note_s=0.2)
         got: list[Samples] = []
         try:
             await push(source, first)
@@ -275,7 +277,12 @@ def test_phone_pause_flushes_held_samples_and_leaves_a_gap():
                 got.append(block)
                 if sum(map(len, got)) == n_first:
                     break
+            waiting = asyncio.ensure_future(source.__aiter__().__anext__())  # the live loop, waiting for data
+            await source.events.wait_past(0)
+            assert not waiting.done() and list(source.events)[0].startswith("no data from the phone for ")
             await push(source, second)
+            got.append(await waiting)
+            assert list(source.events)[1].startswith("the phone is sending again after ")
             source.stop()
             got.append(await collect(source))
             return Samples.concat(got), source

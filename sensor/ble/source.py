@@ -31,6 +31,7 @@ from sensor.ble.clock import ClockSettings, HostClock, LossTracker, SampleCounte
 from sensor.ble.profiles import PROFILES, Packet, Profile, Stream
 from sensor.errors import DeviceError, InputError
 from sensor.recording import RecordingMeta
+from sensor.source_notes import SourceNotes
 
 log = logging.getLogger(__name__)
 NO_BLUETOOTH = "Bluetooth is not available on this machine; plug in or turn on a Bluetooth LE adapter"
@@ -168,6 +169,7 @@ class BleSource:
         self.stats = StreamStats()
         self.sessions = 0
         self.last_error: str | None = None
+        self.events = SourceNotes()  # a lost link and a reconnect, as they happen
         self.info = RecordingMeta(
             format="backcheck",
             device=self.describe(),
@@ -202,13 +204,18 @@ class BleSource:
         s = self.settings
         start: float | None = None  # host time of the first sample: t = 0
         last_data_s, last_t, backoff_s = loop.time(), -np.inf, s.backoff_initial_s
+        lost_at_s: float | None = None  # host time the link was lost, until data comes again
         while True:
             device = await self._find()
             if device is not None:
+                sessions = self.sessions
                 try:
                     async with contextlib.aclosing(self._session(device)) as session:
                         async for t, acc, gyro in session:
                             last_data_s, backoff_s = loop.time(), s.backoff_initial_s
+                            if lost_at_s is not None:
+                                self.events.append(f"reconnected after {last_data_s - lost_at_s:.1f} s")
+                                lost_at_s = None
                             if start is None:
                                 start = float(t[0])
                                 self.info.notes["start_host_s"] = start
@@ -221,7 +228,10 @@ class BleSource:
                                 yield block
                 except LINK_ERRORS as err:
                     self.last_error = f"{type(err).__name__}: {err}"
-                    log.warning("%s: link error: %s", self.describe(), self.last_error)
+                    log.info("%s: link error: %s", self.describe(), self.last_error)
+                if self.sessions > sessions and lost_at_s is None:  # it streamed (or was set to), and is gone
+                    lost_at_s = loop.time()
+                    self.events.append(f"lost the link to {self.describe()} ({self.last_error}); reconnecting")
             if s.give_up_after_s is not None and loop.time() - last_data_s > s.give_up_after_s:
                 raise DeviceError(
                     f"{self.describe()}: no data for {s.give_up_after_s:g} s; the device was not found "

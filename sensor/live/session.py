@@ -28,6 +28,7 @@ from sensor.live.cues import Cues
 from sensor.live.display import LiveDisplay, clock_text
 from sensor.outputs import prepare_file, writing
 from sensor.recording import RecordingMeta, RecordingWriter
+from sensor.source_notes import SourceNotes
 
 DEFAULT_RECORD_DIR = Path("recordings")
 RECORD_STATUS_EVERY_S = 5.0
@@ -205,14 +206,20 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             pass
     source_events = getattr(source, "events", None)
+    display = getattr(session, "display", None)  # (a calibration has none)
     shown = 0
 
     def show_source_events() -> None:  # (a dropped link, a reconnect, a paused phone: as they are known)
         nonlocal shown
-        if source_events and session.display is not None:
+        if source_events and display is not None:
             for text in source_events[shown:]:
-                session.display.log(f"source: {text}")
+                display.log(f"source: {text}")
         shown = len(source_events) if source_events is not None else 0
+
+    async def show_source_events_as_they_come() -> None:  # (while no data comes: a lost link)
+        while True:
+            await source_events.wait_past(shown)
+            show_source_events()
 
     async def consume() -> str:
         started = False
@@ -228,6 +235,8 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
 
     consumer = asyncio.ensure_future(consume())
     stopper = asyncio.ensure_future(stop.wait())
+    noter = (asyncio.ensure_future(show_source_events_as_they_come())
+             if isinstance(source_events, SourceNotes) and display is not None else None)
     try:
         await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if consumer.done():
@@ -236,6 +245,9 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
         await asyncio.gather(consumer, return_exceptions=True)
         return f"stopped ({'SIGTERM' if stopped_by == [signal.SIGTERM] else 'Ctrl-C'})"
     finally:
+        if noter is not None:
+            noter.cancel()
+            await asyncio.gather(noter, return_exceptions=True)
         show_source_events()
         stopper.cancel()
         for sig in handled:

@@ -10,6 +10,7 @@ import numpy as np
 from analysis.samples import Samples
 from sensor.phone.merge import StreamMerger, StreamStats
 from sensor.recording import RecordingMeta
+from sensor.source_notes import SourceNotes
 
 
 class MergedPhoneSource:
@@ -23,7 +24,7 @@ class MergedPhoneSource:
     def __init__(self, merger: StreamMerger, info: RecordingMeta):
         self.merger = merger
         self.info = info
-        self.events: list[str] = []  # what happened during the session, for the summary
+        self.events = SourceNotes()  # what happened during the session: shown live, and in the summary
         self._t0_s: float | None = None  # merger time of the first emitted sample
         self._iter: AsyncIterator[Samples] | None = None
 

@@ -55,6 +55,7 @@ class SensorLoggerSettings:
     queue_messages: int = 1000  # accepted messages waiting for the analyzer (else 503)
     idle_flush_s: float = 1.0  # after this long without a message, samples held for reordering go out
     missing_sensor_after_s: float = 3.0  # data time after which a sensor never seen is an error
+    silence_note_s: float = 3.0  # no message this long once data came: said in the live view (and when it resumes)
     merge: MergeSettings = field(default_factory=MergeSettings)
 
 
@@ -271,12 +272,23 @@ class SensorLoggerSource(MergedPhoneSource):
         await self.server.close()
 
     async def _blocks(self) -> AsyncIterator[Samples]:
+        loop = asyncio.get_running_loop()
+        last_message_s, silent = loop.time(), False
         while True:
             try:
                 msg = await asyncio.wait_for(self.server.messages.get(), self.settings.idle_flush_s)
             except TimeoutError:  # the phone paused: let the held samples go
                 block = self._pop(final=True)
+                quiet_s = loop.time() - last_message_s
+                if not silent and self._anchor_ns is not None and quiet_s >= self.settings.silence_note_s:
+                    silent = True
+                    self.events.append(f"no data from the phone for {quiet_s:.1f} s (Sensor Logger stopped, the "
+                                       "phone locked, or off the Wi-Fi); waiting for it")
             else:
+                if silent:
+                    silent = False
+                    self.events.append(f"the phone is sending again after {loop.time() - last_message_s:.1f} s")
+                last_message_s = loop.time()
                 if msg is not None:
                     self._take(msg)
                 block = self._pop(final=msg is None)
