@@ -64,7 +64,7 @@ class Guide:
 
 
 class HingeCalibration:
-    """Feed blocks in time order (`start`, `feed`: the protocol of `sensor.live.session.run_source`);
+    """Feed blocks in time order (`start`, `feed`, `source_note`: the protocol of `sensor.live.session.run_source`);
     hinges are counted as they complete; `profile()` at the end gives the limit or refuses."""
 
     def __init__(self, origin: str, *, guide: Guide | None = None, duration_s: float | None = None) -> None:
@@ -116,6 +116,10 @@ class HingeCalibration:
     def _say(self, text: str) -> None:
         if self.guide:
             self.guide.say(text)
+
+    def source_note(self, text: str) -> None:
+        """What the source says happened (a lost link, a reconnect, ...)."""
+        self._say(f"source: {text}")
 
     @property
     def done(self) -> str | None:

@@ -167,6 +167,11 @@ class LiveSession:
             return f"{self.max_sets} set{'s' if self.max_sets > 1 else ''} done"
         return None
 
+    def source_note(self, text: str) -> None:
+        """Show what the source says happened (a lost link, a reconnect, ...)."""
+        if self.display:
+            self.display.log(f"source: {text}")
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
@@ -191,7 +196,8 @@ class LiveSession:
 
 
 async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event | None = None) -> str:
-    """Feed every block of `source` to `session` until it ends, `session.done`, or `stop` is set.
+    """Feed every block of `source` to `session` until it ends, `session.done`, or `stop` is set; the
+    source's notes (`events`) go to `session.source_note` as they come.
 
     SIGINT and SIGTERM set `stop` while this runs (a second Ctrl-C interrupts hard). Returns why
     the session ended. The source is closed on every path.
@@ -206,14 +212,13 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
             pass
     source_events = getattr(source, "events", None)
-    display = getattr(session, "display", None)  # (a calibration has none)
     shown = 0
 
     def show_source_events() -> None:  # (a dropped link, a reconnect, a paused phone: as they are known)
         nonlocal shown
-        if source_events and display is not None:
+        if source_events:
             for text in source_events[shown:]:
-                display.log(f"source: {text}")
+                session.source_note(text)
         shown = len(source_events) if source_events is not None else 0
 
     async def show_source_events_as_they_come() -> None:  # (while no data comes: a lost link)
@@ -236,7 +241,7 @@ async def run_source(source: Any, session: LiveSession, *, stop: asyncio.Event |
     consumer = asyncio.ensure_future(consume())
     stopper = asyncio.ensure_future(stop.wait())
     noter = (asyncio.ensure_future(show_source_events_as_they_come())
-             if isinstance(source_events, SourceNotes) and display is not None else None)
+             if isinstance(source_events, SourceNotes) else None)
     try:
         await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if consumer.done():
