@@ -8,12 +8,11 @@ piece of text from the report is escaped.
 from __future__ import annotations
 
 import base64
-import io
 import os
 import statistics
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from analysis import coaching, plots
 from analysis.report import FLAG_KINDS, Flag, Rep, SessionReport, SetReport
@@ -44,14 +43,9 @@ footer { color: #666; font-size: .85rem; margin-top: 2rem; }
 """
 
 
-def _png_data_uri(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _img(fig: Any, alt: str, img_id: str) -> str:
-    return f'<img id="{img_id}" src="{_png_data_uri(fig)}" alt="{escape(alt)}">'
+def _img(png: bytes, alt: str, img_id: str) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return f'<img id="{img_id}" src="{uri}" alt="{escape(alt)}">'
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -79,7 +73,7 @@ def _flag_links(s: SetReport, rep: Rep) -> str:
     return "<br>".join(items)
 
 
-def _summary(report: SessionReport, trace: Trace) -> str:
+def _summary(report: SessionReport, trace: Trace, pngs: Mapping[str, bytes]) -> str:
     reps = report.reps
     flagged = sum(1 for _, r in reps if r.flags)
     n_flags = sum(len(r.flags) for _, r in reps)
@@ -111,7 +105,8 @@ def _summary(report: SessionReport, trace: Trace) -> str:
              "<th>flagged</th><th>usual tempo</th><th>median peak flexion (°)</th>"
              "<th>max peak flexion (°)</th>"
              "<th>last rep velocity loss (%)</th></tr>" + "".join(rows) + "</table>")
-    overview = _img(plots.overview_figure(report, trace), "Trunk flexion over the session", "img-overview")
+    png = pngs.get("overview") or plots.png(plots.overview_figure(report, trace))
+    overview = _img(png, "Trunk flexion over the session", "img-overview")
     return (f'<section id="summary"><h2>Summary</h2><div class="cards">{cards}</div>{notes}{table}'
             f"{_worst(report)}<h3>The whole session</h3>{overview}</section>")
 
@@ -147,7 +142,7 @@ def _coaching(report: SessionReport) -> str:
             + "".join(blocks) + "</section>")
 
 
-def _set_section(report: SessionReport, trace: Trace, s: SetReport) -> str:
+def _set_section(report: SessionReport, trace: Trace, s: SetReport, pngs: Mapping[str, bytes]) -> str:
     rows = []
     for r in s.reps:
         cls = ' class="flagged"' if r.flags else ""
@@ -162,33 +157,37 @@ def _set_section(report: SessionReport, trace: Trace, s: SetReport) -> str:
              '<th>sway (°)</th><th class="text">flags</th></tr>' + "".join(rows) + "</table>")
     guessed = " (exercise guessed from the movement)" if s.exercise_guessed else ""
     title = escape(f"Set {s.index}: {s.exercise}{guessed}")
-    img = _img(plots.set_figure(report, trace, s.index), f"Set {s.index} plots", f"img-set-{s.index}")
+    png = pngs.get(f"set-{s.index}") or plots.png(plots.set_figure(report, trace, s.index))
+    img = _img(png, f"Set {s.index} plots", f"img-set-{s.index}")
     return (f'<section class="set" id="set-{s.index}"><h2>{title}</h2><p class="meta">{len(s.reps)} reps, '
             f"{clock(s.start_s)} to {clock(s.end_s)}. Tempo is eccentric-pause-concentric-pause in seconds."
             f"</p>{img}{table}</section>")
 
 
-def render_html(report: SessionReport, trace: Trace) -> str:
-    """The whole report page as one HTML string."""
+def render_html(report: SessionReport, trace: Trace, pngs: Mapping[str, bytes] | None = None) -> str:
+    """The whole report page as one HTML string; its images are `pngs` (by file stem, as
+    `analysis.plots.session_pngs` makes them) where given, else drawn here."""
+    pngs = pngs or {}
     rec = report.recording
     when = rec.notes.get("start_utc") if isinstance(rec.notes, dict) else None
     bits = [f"recorded {when}" if when else None, f"{clock(rec.duration_s)} long", rec.device,
             rec.placement, f"{rec.sample_rate_hz:.0f} Hz",
             "accelerometer only" if rec.accelerometer_only else None, rec.path]
     meta = " · ".join(escape(str(b)) for b in bits if b)
-    sets = "".join(_set_section(report, trace, s) for s in report.sets)
+    sets = "".join(_set_section(report, trace, s, pngs) for s in report.sets)
     footer = (f"<footer>Made by {escape(report.software)} from report schema backcheck.report/1. "
               f"Settings: <code>{escape(repr(report.settings))}</code></footer>")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>backcheck report{escape(' ' + when if when else '')}</title><style>{_CSS}</style></head>"
             f'<body><header><h1>Training report</h1><p class="meta">{meta}</p></header>'
-            f"{_summary(report, trace)}{_coaching(report)}{sets}{footer}</body></html>\n")
+            f"{_summary(report, trace, pngs)}{_coaching(report)}{sets}{footer}</body></html>\n")
 
 
-def write_html(report: SessionReport, trace: Trace, path: str | os.PathLike) -> Path:
-    """Write the report page to `path` (UTF-8); returns the path."""
+def write_html(report: SessionReport, trace: Trace, path: str | os.PathLike,
+               pngs: Mapping[str, bytes] | None = None) -> Path:
+    """Write the report page to `path` (UTF-8), with `pngs` as in `render_html`; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(report, trace), encoding="utf-8")
+    path.write_text(render_html(report, trace, pngs), encoding="utf-8")
     return path

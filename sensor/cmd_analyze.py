@@ -188,14 +188,16 @@ def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool
     written = [out / "report.json", out / "trace.csv"]
     written[0].write_text(report.to_json())
     trace.write_csv(written[1])
+    pngs = {}
     if plots:
         from analysis.plots import write_plots
 
-        written += write_plots(report, trace, out)
-    if html:
+        pngs = {path.stem: data for path, data in write_plots(report, trace, out).items()}
+        written += [out / f"{stem}.png" for stem in pngs]
+    if html:  # (with the plots' images, not drawn again)
         from analysis.html_report import write_html
 
-        written.append(write_html(report, trace, out / "report.html"))
+        written.append(write_html(report, trace, out / "report.html", pngs))
     return written
 
 

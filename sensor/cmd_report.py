@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     prepare_folder(out)
     with writing(out):
         plots = write_plots(report, trace, out)
-        html = write_html(report, trace, out / "report.html")
+        html = write_html(report, trace, out / "report.html", {path.stem: data for path, data in plots.items()})
     print(f"report: {html}")
     print(f"plots:  {', '.join(p.name for p in plots)} in {out}")
     if args.open:

@@ -116,10 +116,9 @@ def read_recording(path: str | os.PathLike) -> Recording:
 def _parse_rows(path: Path, body: list[str]) -> np.ndarray:
     """Rows of 7 numbers (empty cell = NaN): numpy's parser for full rows (no pandas import on a cold
     start), pandas' where cells are empty (accelerometer only), line by line to name a bad line."""
-    text = "\n".join(body)
     if body:
         try:
-            data = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
+            data = np.loadtxt(body, delimiter=",", ndmin=2)  # (the lines as they are: no copy of the text)
             if data.shape == (len(body), 7):
                 return data
         except ValueError:
@@ -127,7 +126,7 @@ def _parse_rows(path: Path, body: list[str]) -> np.ndarray:
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.StringIO(text), header=None, names=COLUMNS, dtype=float,
+        frame = pd.read_csv(io.StringIO("\n".join(body)), header=None, names=COLUMNS, dtype=float,
                             engine="c", skip_blank_lines=False)
         if len(frame) == len(body):
             return frame.to_numpy()
