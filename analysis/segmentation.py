@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from analysis.exercises import FLOOR_START, HIPS_TRAVEL, TOP_START, TRUNK_STILL, pattern_of
 from analysis.tracker import TrackerRules, TripTracker
+
+
+class HomeBand(NamedTuple):
+    """Back home = within band_fraction of a rep's range of where it started, but at least band_min_deg."""
+
+    band_fraction: float
+    band_min_deg: float
+
+
+HINGE_BAND = HomeBand(0.35, 2.0)  # hinges, squats and deadlifts, on the smoothed trunk flexion
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,13 @@ class SegmentationSettings:
     # floor position since the last rep: a dead-stop reset, a re-grip), within this; one who leaves the bar more
     floor_rest_min_s: float = 3.0  # than this after the last rep had rested there: a pull, given a rep's time
     # (standing up after the set leaves it sooner: simulated within 1-2.2 s)
+    top_rest_max_s: float = 12.0  # ... or, a top-start set's lifter standing at the top without a step since the
+    # last rep (breaths between heavy squats or RDLs: 3-10 s), within this; walking the bar to the rack ends it
+    rest_max_activity_mps2: float = 1.5  # a step: | |acc| - g | over this (standing still: under 0.35 simulated;
+    # walking: 2-5 peaks) ...
+    rest_settle_s: float = 1.0  # ... from this long after the rep's end to this long before the trunk left the top
+    # again, or before now (a squat's lockout: 1.8 in its last 0.3 s; the hips' dip that starts the next: 1.7, 0.5-0.7 s
+    # before the trunk leans past its home band)
     min_reps_per_set: int = 2  # fewer reps are not a set (a single bend to pick up a plate)
     upright_max_deg: float = 20.0  # without --exercise: top-start reps start and end this close to neutral
     floor_home_min_deg: float = 25.0  # floor-start reps start and end at least this flexed (bar on the floor)
@@ -121,8 +139,8 @@ class SegmentationSettings:
 def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTracker]:
     """The trip trackers for an exercise: its pattern's one, or every pattern's when guessing."""
     inf = math.inf
-    hinge = dict(band_fraction=0.35, band_min_deg=2.0, min_return_dps=seg.min_return_dps,
-                 max_trip_s=seg.max_trip_s, max_rom_deg=inf)
+    hinge = dict(band_fraction=HINGE_BAND.band_fraction, band_min_deg=HINGE_BAND.band_min_deg,
+                 min_return_dps=seg.min_return_dps, max_trip_s=seg.max_trip_s, max_rom_deg=inf)
     still = dict(band_fraction=0.5, band_min_deg=0.5, min_return_dps=0.05 * seg.min_return_dps,
                  max_trip_s=seg.max_trip_s, min_rom_deg=seg.min_sway_deg, max_rom_deg=seg.max_sway_deg,
                  max_turn_dwell_s=seg.max_turn_dwell_s)

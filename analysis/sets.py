@@ -8,16 +8,18 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from analysis import _extrema_kernels as zk
 from analysis import flags as fl
-from analysis.columns import FLEX_SMOOTH, T
+from analysis.columns import ACC_DEV, FLEX_SMOOTH, T
 from analysis.events import Event, FlagRaised, RepCompleted, SetDiscarded, SetEnded, SetStarted
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL, guess_exercise
 from analysis.report import Flag, Rep, SetReport
-from analysis.segmentation import SegmentationSettings
+from analysis.segmentation import HINGE_BAND, SegmentationSettings
 from analysis.set_summary import speed_reference, summary, tempo
 from analysis.squats import squat_like
 from analysis.stats import median, middle
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from analysis.buffer import History
     from analysis.measure import Measured
     from analysis.tracker import TripTracker
@@ -119,10 +121,14 @@ class OpenSet:
         with no hold at lockout (`unlocked_max_extra_deg`); a squat's
         hips must be driven back up, not sink onto a seat with less lean than the set's reps, and a squat
         must not begin well before the last one ended with a small lean (straightening up after it)."""
-        seg = self.segmentation
-        gap_s = seg.floor_rest_max_s if self.tracker.pattern == FLOOR_START else seg.set_gap_s  # (a reset at the bar)
+        seg, pattern = self.segmentation, self.tracker.pattern
+        # (a reset at the bar; breaths at the top: a set still open after set_gap_s had its lifter rest there)
+        gap_s = {FLOOR_START: seg.floor_rest_max_s, TOP_START: seg.top_rest_max_s}.get(pattern, seg.set_gap_s)
         if m.start - self.last_end > gap_s:
             return False
+        if pattern == TOP_START and m.start - self.last_end > seg.set_gap_s and (
+                len(self.measured) < 3 or self._unlike_loaded_reps(m, self.measured, last=True)):
+            return False  # after a rest at the top, a rep like the set's (not a plate picked up after it)
         medians = self._medians()
         if self.tracker.pattern == FLOOR_START:  # where this rep put the bar down, against the set's
             deeper_deg = float(m.flex[-1]) - medians.home_flexion_deg
@@ -149,16 +155,29 @@ class OpenSet:
         extra_s = m.depart - m.arrive - self.segmentation.max_turn_dwell_s
         return m.end - m.start - extra_s if extra_s > 0 and self.tracker.pattern == FLOOR_START else m.end - m.start
 
-    def _left_the_bar_s(self, history: History, last_end: float, t_now: float, rom_deg: float) -> float | None:
+    def _left_home_s(self, history: History, last_end: float, t_now: float, rom_deg: float) -> float | None:
         """When, after the last rep ended (last_end) and up to t_now, the smoothed flexion first moved further
-        from where it was then than a rep's home band (the lifter stood up, or pulled again); None while the
-        lifter still rests at the bar (s, recording clock)."""
+        from where it was then than a hinge's home band (`HINGE_BAND`): the lifter stood up from the bar, or went
+        down for the next rep; None while the lifter stays there (s, recording clock)."""
+        cols, a, b = self._since(history, last_end, t_now)
+        band = max(HINGE_BAND.band_min_deg, HINGE_BAND.band_fraction * rom_deg)
+        away = zk._first_away(cols[FLEX_SMOOTH], a, b, band)
+        return None if away < 0 else cols.item(T, away)
+
+    def _stood_still(self, history: History, last_end: float, t_until: float) -> bool:
+        """Has the lifter taken no step from `rest_settle_s` after the last rep ended (last_end) to t_until:
+        | |acc| - g | never over `rest_max_activity_mps2` (a top-start set's lifter breathing at the top, not
+        walking the bar to the rack)?"""
+        seg = self.segmentation
+        cols, a, b = self._since(history, last_end + seg.rest_settle_s, t_until)
+        return zk._first_crossing(cols[ACC_DEV], a, b, seg.rest_max_activity_mps2, True) < 0
+
+    @staticmethod
+    def _since(history: History, t_from: float, t_to: float) -> tuple[np.ndarray, int, int]:
+        """The history's columns and the indices [a, b) of its samples from the one at t_from to t_to."""
         cols = history.held()[0]
         t = cols[T]
-        a, b = max(int(t.searchsorted(last_end, "right")) - 1, 0), int(t.searchsorted(t_now, "right"))
-        band = max(self.tracker.rules.band_min_deg, self.tracker.rules.band_fraction * rom_deg)
-        away = zk._first_away(cols[FLEX_SMOOTH], a, b, band)
-        return None if away < 0 else t.item(away)
+        return cols, max(int(t.searchsorted(t_from, "right")) - 1, 0), int(t.searchsorted(t_to, "right"))
 
     def _bend_among_squats(self, m: Measured, rom_deg: float) -> bool:
         """Squats: did this trip lean well past rom_deg (a set's, or the next rep's) for the hips' travel of
@@ -182,15 +201,22 @@ class OpenSet:
         last_end = self.measured[-1].end
         breath_s = seg.lockout_max_hold_s - seg.max_turn_dwell_s if self.tracker.pattern == FLOOR_START else 0.0
         due = self.earliest_close_s
-        if self.tracker.pattern == FLOOR_START:
-            left_bar_s = self._left_the_bar_s(history, last_end, t_now, medians.rom_deg)
-            if left_bar_s is None:  # still resting at the bar
-                due = max(due, last_end + seg.floor_rest_max_s + medians.duration_s)
-            elif left_bar_s - last_end > seg.floor_rest_min_s:  # rested, then left it: a pull (alike until lockout)
-                due = max(due, left_bar_s + seg.max_duration_ratio * medians.duration_s + breath_s)
         left = self.tracker.left_home_index
-        if left is not None:
-            left_t = history.value(T, history.clip(left))
+        left_t = None if left is None else history.value(T, history.clip(left))
+        if self.tracker.pattern != TRUNK_STILL:
+            left_s = self._left_home_s(history, last_end, t_now, medians.rom_deg)
+            if self.tracker.pattern == FLOOR_START:
+                if left_s is None:  # still resting at the bar
+                    due = max(due, last_end + seg.floor_rest_max_s + medians.duration_s)
+                elif left_s - last_end > seg.floor_rest_min_s:  # rested, then left it: a pull (alike until lockout)
+                    due = max(due, left_s + seg.max_duration_ratio * medians.duration_s + breath_s)
+            elif len(self.measured) >= 3 and self._stood_still(  # (as `fits` takes a rep after a rest)
+                    history, last_end, (t_now if left_s is None else left_s) - seg.rest_settle_s):
+                if left_s is None:  # breathing at the top between reps
+                    due = max(due, last_end + seg.top_rest_max_s)
+                elif left_s - last_end <= seg.top_rest_max_s:  # then went down: a rep's time
+                    due = max(due, left_s + seg.max_duration_ratio * medians.duration_s)
+        if left_t is not None:
             in_time = left_t - last_end <= seg.set_gap_s  # (a later trip cannot join the set)
             if in_time and (left_t >= last_end or self.tracker.out_since_index is not None):
                 due = max(due, left_t + seg.max_duration_ratio * medians.duration_s + breath_s)
@@ -343,12 +369,15 @@ class OpenSet:
         rounded rep reaches its depth in a burst and turns, and a loaded rep is not held at the bottom.
         A rep slowing at the end of a hard set keeps its controlled descent, hold and hips, and a bounced
         rep (momentum flag) is a fault of the set, so both stay."""
-        if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse" or len(self.measured) < 4:
+        if len(self.measured) < 4 or any(f.kind == "momentum" for f in self.reps[i].flags):
             return False
         others = self.measured[:i] + self.measured[i + 1:]
-        if any(f.kind == "momentum" for f in self.reps[i].flags):
+        return self._unlike_loaded_reps(self.measured[i], others, last=i == len(self.measured) - 1)
+
+    def _unlike_loaded_reps(self, m: Measured, others: list[Measured], last: bool) -> bool:
+        """`_unloaded_bend` for the trip m against the set's reps `others` (last: it would be the set's last)."""
+        if self.tracker.pattern != TOP_START or self.tracker.detector != "coarse":
             return False
-        m = self.measured[i]
         seg = self.segmentation
         m_descent = m.arrive - m.start
         rise_ratio = (m.end - m.depart) / m_descent / median(
@@ -358,7 +387,7 @@ class OpenSet:
             return True
         hold_ratio = (m.depart - m.arrive) / max(median(x.depart - x.arrive for x in others), 0.1)
         baseline = self._baseline_deg()
-        if i == len(self.measured) - 1 and (hold_ratio >= seg.unloaded_last_hold_ratio or (
+        if last and (hold_ratio >= seg.unloaded_last_hold_ratio or (
                 hold_ratio >= seg.unloaded_min_hold_ratio and baseline is not None
                 and m.peak_flexion_deg > baseline + self.settings.rounding_margin_deg)):
             return True
