@@ -74,10 +74,17 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     # a hinge's trip starts and ends near home (not the hips' leaky height, nor a pull's small sway, nor the
     # accelerometer's tilt, which a hinge's own acceleration moves)
     home_fraction = seg.home_fraction if trunk and pattern != TRUNK_STILL and not acc_only else math.inf
+    limits = (rules.max_trip_s, 0.5 * seg.max_rep_turn_deg, row, rate_row, tracker.sign, pattern == TRUNK_STILL,
+              home_fraction)
+    trip_numbers = _measure_trip(cols, i_turn, *limits)
+    if hips and trip_numbers[0] >= 0 and trip_numbers[3] - trip_numbers[2] > rules.max_turn_dwell_s:
+        # the hips' leaky height drifting on after the last rep, then still through a rest at the top, was timed
+        # as the trip out and a long hold at its turn: the trip starts where that drift arrived
+        k = trip_numbers[0] + int(np.searchsorted(cols[T, trip_numbers[0]:], trip_numbers[2]))
+        trip_numbers = _measure_trip(cols[:, k:], i_turn - k, *limits) if k < i_turn else (-1,) * 18
+        trip_numbers = (trip_numbers[0] + k if trip_numbers[0] >= 0 else -1, *trip_numbers[1:])
     (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist, walk_rms,
-     held_rms, out_peak, back_peak, travel_m) = _measure_trip(
-        cols, i_turn, rules.max_trip_s, 0.5 * seg.max_rep_turn_deg, row, rate_row, tracker.sign,
-        pattern == TRUNK_STILL, home_fraction)
+     held_rms, out_peak, back_peak, travel_m) = trip_numbers
     if late < 0:
         return None
     hips_rise_ratio, hips_timed = 1.0, hips
