@@ -125,6 +125,31 @@ def test_barbellimu_log(tmp_path):
     _assert_truth(load(path), acc_tol=1e-4, gyro_tol=1e-6)
 
 
+@pytest.mark.parametrize(("start", "span", "counter"), [
+    (2**32 - 7_000_000, 2**32, "32-bit microsecond"),  # BarbellIMU, Arduino's micros(): 71.6 min after boot
+    (2**16 - 9_000, 2**16, "16-bit millisecond"),
+])
+def test_a_device_clock_that_wraps_around_goes_on(tmp_path, start, span, counter):
+    """A device counter starting over (a 32-bit µs one after 71.6 min: a long session from a board was refused as
+    time going backwards) goes on across the wrap, with a note; a step back that is no wrap is still an error."""
+    m = truth(T)
+    unit = 1e6 if span == 2**32 else 1e3
+    name = "timestamp_us" if span == 2**32 else "time_ms"
+    lines = [f"{name},ax_mg,ay_mg,az_mg,gx_dps16,gy_dps16,gz_dps16"]
+    lines += _rows(T, [m.total / G * 1000.0, np.degrees(m.gyro) * 16.0],
+                   lambda t: str((start + int(round(t * unit))) % span))
+    path = tmp_path / "imu.csv"
+    path.write_text("\n".join(lines) + "\n")
+    rec = load(path)
+    _assert_truth(rec, acc_tol=1e-4, gyro_tol=1e-6 if span == 2**32 else 2e-5)
+    assert any(f"a {counter} counter" in d and "wrapped around" in d for d in rec.meta.decisions)
+    lines[len(lines) // 2 + 1 :] = [str(int(x.split(",", 1)[0]) - int(3 * unit)) + "," + x.split(",", 1)[1]
+                                    for x in lines[len(lines) // 2 + 1 :]]  # 3 s back: no counter's span
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="time goes backwards"):
+        load(path)
+
+
 def test_metawear_metabase_accelerometer_file(tmp_path):
     """MetaBase's per-sensor CSV: `epoc (ms)`, a local time with dots, elapsed s, axes named `x-axis (g)`."""
     lines = ["epoc (ms),timestamp (+02:00),elapsed (s),x-axis (g),y-axis (g),z-axis (g)"]

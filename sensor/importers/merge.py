@@ -10,7 +10,9 @@ file line of every row) and passes it through `clean_stream`, so all formats sha
 - Rows that share a time stamp but differ (a burst delivered at once and stamped on arrival) are
   re-spaced at the nominal sample step, ending at the shared stamp and never reaching back past the
   previous stamp.
-- Time going backwards is an error naming the line.
+- A device clock that wraps around (a 32-bit microsecond counter every 71.6 min, as Arduino's `micros()`
+  or BarbellIMU's; a 16-bit millisecond one every 65.5 s) goes on across the wrap, with a note.
+- Time going backwards otherwise is an error naming the line.
 - A median sample rate outside `min_rate_hz`..`max_rate_hz` is an error (usually a wrong time unit).
 
 `merge_streams` puts a gyroscope on its own clock onto the accelerometer's time stamps by linear
@@ -59,6 +61,7 @@ def clean_stream(stream: Stream, settings: ImportSettings, decisions: list[str])
     stream = _drop_missing(stream, settings, decisions)
     if len(stream.t_s) < 2:
         raise InputError(f"{stream.where}: fewer than two rows of data (expected a recording of samples)")
+    stream = _unwrap_counter(stream, decisions)
     _check_order(stream)
     stream = _drop_exact_duplicates(stream, decisions)
     stream = _respace_bursts(stream, decisions)
@@ -92,6 +95,36 @@ def _drop_missing(stream: Stream, settings: ImportSettings, decisions: list[str]
         f"(runs starting on lines {shown}); they are gaps now"
     )
     return stream.take(~bad)
+
+
+COUNTER_SPANS_S = {  # a device counter's span (s) -> what it is, for the note
+    2.0**32 * 1e-6: "32-bit microsecond counter (it starts over every 71.6 min)",
+    2.0**16 * 1e-3: "16-bit millisecond counter (it starts over every 65.5 s)",
+    2.0**32 * 1e-3: "32-bit millisecond counter (it starts over every 49.7 days)",
+}
+
+
+def _unwrap_counter(stream: Stream, decisions: list[str]) -> Stream:
+    """A step back by a counter's span (`COUNTER_SPANS_S`) less about a sample step is the device's clock
+    starting over: the span is added to every later time."""
+    steps = np.diff(stream.t_s)
+    back = np.flatnonzero(steps < 0)
+    if not back.size or not (steps > 0).any():
+        return stream
+    nominal_s = float(np.median(steps[steps > 0]))
+    offsets, wraps = np.zeros(steps.size), []
+    for i in back:
+        span = next((x for x in COUNTER_SPANS_S if abs(steps[i] + x - nominal_s) <= 2.0 * nominal_s), None)
+        if span is not None:
+            offsets[i] = span
+            wraps.append((i, span))
+    if not wraps:
+        return stream
+    i, span = wraps[0]
+    decisions.append(f"{stream.where}, line {stream.lines[i + 1]}: the device's clock, a {COUNTER_SPANS_S[span]}, "
+                     f"wrapped around{f' ({len(wraps)} times)' if len(wraps) > 1 else ''}; time goes on across it")
+    return Stream(stream.t_s + np.concatenate(([0.0], np.cumsum(offsets))), stream.values, stream.lines,
+                  stream.where, stream.columns)
 
 
 def _check_order(stream: Stream) -> None:
