@@ -34,6 +34,9 @@ class MergeSettings:
         of its median sample periods (the importers' rule).
     max_wait_s: when a secondary channel falls silent, primary samples older than this (s of
         data time) behind the newest primary sample are given up on (dropped and counted).
+    first_wait_s: the same for a secondary channel not heard from yet: longer, so a source that learns
+        the phone has no such sensor (Sensor Logger's `missing_sensor_after_s`) can go on without it and
+        lose nothing.
     history_s: data time of already emitted samples kept to recognise duplicates.
     """
 
@@ -41,6 +44,7 @@ class MergeSettings:
     reorder_batches: float = 1.5
     max_step_periods: float = 3.0
     max_wait_s: float = 1.0
+    first_wait_s: float = 4.0
     history_s: float = 10.0
 
 
@@ -142,7 +146,8 @@ class StreamMerger:
         edge = newest_primary
         for name, ch in self.channels.items():
             if name != self.primary:
-                edge = min(edge, max(ch.newest_s, newest_primary - s.max_wait_s))
+                wait_s = s.max_wait_s if np.isfinite(ch.newest_s) else s.first_wait_s
+                edge = min(edge, max(ch.newest_s, newest_primary - wait_s))
         window_s = s.reorder_window_s
         if s.reorder_batches > 0.0 and self._batch_spans_s:
             window_s = max(window_s, s.reorder_batches * float(np.median(self._batch_spans_s)))
