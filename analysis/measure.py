@@ -11,6 +11,7 @@ import numpy as np
 from analysis.columns import FLEX, FLEX_SMOOTH, HEIGHT, SIGNALS, VELOCITY, T
 from analysis.exercises import FLOOR_START, TOP_START, TRUNK_STILL
 from analysis.reps import _measure_trip, _rep_numbers
+from analysis.segmentation import HINGE_BAND
 from analysis.squats import (
     hips_reversal_mps2,
     inner_maxima,
@@ -79,10 +80,15 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
     trip_numbers = _measure_trip(cols, i_turn, *limits)
     if hips and trip_numbers[0] >= 0 and trip_numbers[3] - trip_numbers[2] > rules.max_turn_dwell_s:
         # the hips' leaky height drifting on after the last rep, then still through a rest at the top, was timed
-        # as the trip out and a long hold at its turn: the trip starts where that drift arrived
+        # as the trip out and a long hold at its turn: the trip starts where that drift arrived, if the trunk stood
+        # upright there, within a hinge's home band of the trip's least flexion (not a squat held long at the
+        # bottom, nor a trip begun in one)
         k = trip_numbers[0] + int(np.searchsorted(cols[T, trip_numbers[0]:], trip_numbers[2]))
-        trip_numbers = _measure_trip(cols[:, k:], i_turn - k, *limits) if k < i_turn else (-1,) * 18
-        trip_numbers = (trip_numbers[0] + k if trip_numbers[0] >= 0 else -1, *trip_numbers[1:])
+        flex_max, flex_min = trip_numbers[9], trip_numbers[10]
+        band_deg = max(HINGE_BAND.band_min_deg, HINGE_BAND.band_fraction * (flex_max - flex_min))
+        if k < i_turn and cols.item(FLEX_SMOOTH, k) - flex_min <= band_deg:
+            trip_numbers = _measure_trip(cols[:, k:], i_turn - k, *limits)
+            trip_numbers = (trip_numbers[0] + k if trip_numbers[0] >= 0 else -1, *trip_numbers[1:])
     (late, start, arrive, depart, end, out_dps, back_dps, a, b, flex_max, flex_min, lateral, twist, walk_rms,
      held_rms, out_peak, back_peak, travel_m) = trip_numbers
     if late < 0:
@@ -135,7 +141,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         rep_cols = cols[:, late + a : late + b]
         if inner_maxima(rep_cols[FLEX_SMOOTH], seg.hysteresis_deg).size > 1:
             return None
-        if analyzer.active_tracker() is not tracker and (
+        if analyzer.active_tracker() is not tracker and depart - arrive < seg.squat_paused_min_s and (
                 float(np.max(np.abs(rep_cols[VELOCITY]))) >= seg.squat_brisk_mps
                 or arrive - start < 2.0 * seg.vertical_time_constant_s):
             return None

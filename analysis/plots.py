@@ -369,9 +369,11 @@ def trend_figure(weeks: Any, exercise: str) -> Any:
 
 
 def png(fig: Any) -> bytes:
-    """The figure as a PNG file's bytes (100 dpi)."""
+    """The figure as a PNG file's bytes (100 dpi); the figure is cleared after (its artists' reference cycles
+    would hold a long session's figures until a garbage collection)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
+    fig.clear()
     return buf.getvalue()
 
 

@@ -15,18 +15,21 @@ class SourceNotes:
 
     def __init__(self) -> None:
         self._texts: list[str] = []
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     def append(self, text: str) -> None:
         self._texts.append(text)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait_past(self, seen: int) -> None:
         """Return once there are more than `seen` notes."""
         while len(self._texts) <= seen:
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
 
     def __len__(self) -> int:
         return len(self._texts)

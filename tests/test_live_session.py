@@ -316,6 +316,18 @@ def test_the_sources_own_events_are_shown_as_they_are_known(tmp_path: Path) -> N
     assert text.count("source: reconnected after 2.0 s") == 1
 
 
+def test_every_waiter_for_a_source_note_is_woken() -> None:
+    async def main() -> list[bool]:
+        notes = SourceNotes()
+        waiters = [asyncio.ensure_future(notes.wait_past(0)) for _ in range(3)]
+        await asyncio.sleep(0)  # (they wait now)
+        notes.append("lost the link")
+        await asyncio.wait_for(asyncio.gather(*waiters), 10.0)
+        return [w.done() for w in waiters]
+
+    assert asyncio.run(main()) == [True, True, True]
+
+
 def test_stop_event_ends_a_paced_session_and_closes_the_source(tmp_path: Path) -> None:
     source = RecordingSource(_recording(n=100_000), speed=1.0)
     stop = asyncio.Event()

@@ -296,6 +296,27 @@ def test_phone_pause_flushes_held_samples_and_leaves_a_gap():
     assert source.stats.missing == 100
 
 
+def test_a_session_stopped_while_the_phone_is_silent_says_no_return():
+    """stop() during a silence ends the stream without a "sending again" note (its stop signal was taken for a
+    message)."""
+    fake = FakeSensorLogger(hinge_motion(2.0), batch_s=0.1)
+
+    async def scenario():
+        source = await start(idle_flush_s=0.05, silence_note_s=0.2)
+        try:
+            await push(source, fake.messages())
+            waiting = asyncio.ensure_future(collect(source))
+            await source.events.wait_past(0)
+            source.stop()
+            await waiting
+            return list(source.events)
+        finally:
+            await source.aclose()
+
+    notes = run(scenario())
+    assert len(notes) == 1 and notes[0].startswith("no data from the phone for ")
+
+
 def test_phone_without_a_gyroscope_streams_accelerometer_only():
     """A phone without a gyroscope: once missing_sensor_after_s of data shows none, the session goes on in the
     accelerometer-only mode (it was refused: many cheap phones have none), every sample included (the first ~2 s

@@ -24,7 +24,7 @@ class MergedPhoneSource:
     def __init__(self, merger: StreamMerger, info: RecordingMeta):
         self.merger = merger
         self.info = info
-        self.events = SourceNotes()  # what happened during the session: shown live, and in the summary
+        self.events = SourceNotes()  # what happened during the session (a pause, a lost link): shown live
         self._t0_s: float | None = None  # merger time of the first emitted sample
         self._iter: AsyncIterator[Samples] | None = None
 

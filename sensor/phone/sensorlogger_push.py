@@ -285,7 +285,7 @@ class SensorLoggerSource(MergedPhoneSource):
                     self.events.append(f"no data from the phone for {quiet_s:.1f} s (Sensor Logger stopped, the "
                                        "phone locked, or off the Wi-Fi); waiting for it")
             else:
-                if silent:
+                if silent and msg is not None:  # (None: stop() was called)
                     silent = False
                     self.events.append(f"the phone is sending again after {loop.time() - last_message_s:.1f} s")
                 last_message_s = loop.time()
