@@ -77,7 +77,7 @@ class Analyzer:
         self.accelerometer_only = accelerometer_only
         seg = settings.segmentation
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
-        self._trackers = trackers_for(seg, exercise)
+        self._trackers = trackers_for(seg, exercise, accelerometer_only)
         flags = settings.flags
         # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
         # (2 tau), and the tilt of the accelerometer alone by its own low-pass too (s): reported rep times

@@ -46,7 +46,10 @@ class SegmentationSettings:
     min_rep_s: float = 0.7  # shorter trips are not reps (walking steps, fidgets)
     max_trip_s: float = 12.0  # a rep that does not come home within this is abandoned
     max_turn_dwell_s: float = 3.0  # a longer hold at the turning point is not part of a rep ...
-    lockout_max_hold_s: float = 6.0  # ... except a floor-start rep's, at lockout, where lifters breathe between reps
+    lockout_max_hold_s: float = 6.0  # ... except a floor-start rep's, at lockout, where lifters breathe between reps,
+    bottom_max_hold_s: float = 5.0  # ... and, the exercise given, a hinge's or squat's at the bottom (paused RDLs,
+    # pause squats: a 4 s pause on every rep of seeds 300-309 left 2 of 32 RDL sets, F1 0.09); not without a
+    # gyroscope (the accelerometer's tilt while walking made such "reps")
     home_fraction: float = 0.25  # a hinge's rep starts and ends this close to home, as a fraction of its range:
     # where the trunk is further out at the onset found, it was a burst's (the back rounding at the end of
     # a slow descent) and the rep began at the earlier pulse's
@@ -138,7 +141,8 @@ class SegmentationSettings:
 
 
 
-def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTracker]:
+def trackers_for(seg: SegmentationSettings, exercise: str | None, accelerometer_only: bool = False,
+                 ) -> list[TripTracker]:
     """The trip trackers for an exercise: its pattern's one, or every pattern's when guessing."""
     inf = math.inf
     hinge = dict(band_fraction=HINGE_BAND.band_fraction, band_min_deg=HINGE_BAND.band_min_deg,
@@ -150,7 +154,8 @@ def trackers_for(seg: SegmentationSettings, exercise: str | None) -> list[TripTr
     up = inf if exercise else seg.upright_max_deg  # a told exercise trusts the lifter, not the calibration
     top = TripTracker(TOP_START, 1.0, "coarse", TrackerRules(
         min_rom_deg=seg.min_rom_deg, home_min_deg=-up, home_max_deg=up,
-        max_turn_dwell_s=seg.max_turn_dwell_s if exercise else seg.set_up_dwell_s, **hinge), n, seg)
+        max_turn_dwell_s=(seg.set_up_dwell_s if not exercise else seg.max_turn_dwell_s if accelerometer_only
+                          else seg.bottom_max_hold_s), **hinge), n, seg)
     floor = TripTracker(FLOOR_START, -1.0, "coarse", TrackerRules(
         min_rom_deg=seg.floor_start_min_rom_deg, home_min_deg=seg.floor_home_min_deg, home_max_deg=inf,
         max_turn_dwell_s=seg.lockout_max_hold_s, **hinge), n, seg)
