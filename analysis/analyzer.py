@@ -19,7 +19,7 @@ from analysis import _tracker_kernels as tk
 from analysis.buffer import History
 from analysis.columns import FLEX, LATERAL, N_COLUMNS, SIGNALS, T
 from analysis.events import CalibrationDone, Event, ForwardCorrected, PostureUpdate, SetDiscarded
-from analysis.exercises import HIPS_TRAVEL, pattern_of
+from analysis.exercises import HIPS_TRAVEL, TOP_START, pattern_of
 from analysis.flags import FlagSettings
 from analysis.measure import Measured, measure
 from analysis.orientation import OrientationSettings, TrunkOrientation
@@ -444,8 +444,17 @@ class Analyzer:
         """Does the trunk's tracker hold a slow squat while the hips' one would confirm a set (with a gyroscope:
         the accelerometer's tilt lets brisk squats pass for slow ones)? The hips' set waits: it is confirmed at
         a later rep, reported when it ends, or discarded once the trunk's set is confirmed."""
-        return (tracker.detector == "vertical" and not self.accelerometer_only
-                and any(s.slow_squats for s in self._open.values()))
+        if tracker.detector != "vertical" or self.accelerometer_only:
+            return False
+        if any(s.slow_squats for s in self._open.values()):
+            return True
+        # the trunk still out on a trip it began with the hips' set: a squat paused at the bottom, which the hips'
+        # leaky height (decaying through the pause) shows as two half reps
+        own = self._open.get(id(tracker))
+        first_s = own.measured[0].start if own is not None and own.measured else math.inf
+        return any(t.detector != "vertical" and t.pattern == TOP_START and t.out_since_index is not None
+                   and self._history.value(T, self._history.clip(t.out_since_index)) <= first_s
+                   + self.settings.segmentation.squat_paused_min_s for t in self._trackers)
 
     def active_tracker(self) -> TripTracker | None:
         """The tracker of the confirmed set in progress, if any."""

@@ -135,7 +135,8 @@ class SegmentationSettings:
     # their set's, rounded ones, at most 268 deg/m; every real squat at most 178)
     squat_brisk_mps: float = 0.6  # squats slower than this (peak vertical speed) are timed by the trunk ...
     squat_paused_min_s: float = 1.5  # ... and so are squats paused this long at the bottom (the hips' leaky height
-    # decays through the pause: 3 s pause squats came out bottom to bottom, F1 0.81)
+    # decays through the pause: 3 s pause squats came out bottom to bottom, F1 0.80); the hips' set waits while the
+    # trunk is out on a trip begun within this of the set's first rep
     history_s: float = 30.0  # trace kept for measuring reps (memory bound of a live session) ...
     max_rate_hz: float = 1000.0  # ... at sample rates up to this
 
