@@ -188,7 +188,8 @@ class OpenSet:
 
     def close_due_s(self, history: History, t_now: float) -> float:
         """When the set ends for lack of a next rep (s, recording clock), as known at t_now: set_gap_s
-        after its last rep (up to `floor_rest_max_s` while a floor-start set's lifter rests at the bar), and for a
+        after its last rep (up to `floor_rest_max_s` while a floor-start set's lifter rests at the bar, and
+        `top_rest_max_s` while a top-start set's lifter stands at the top without a step), and for a
         floor-start or trunk-still set a rep of median length more (such a trip is first seen once it has
         moved back from its turning point by the hysteresis, slow in a small, slow pull; a top-start lift's
         home turning point shows as soon as the lifter moves down), or, once the lifter has left home again
