@@ -224,26 +224,15 @@ def test_a_live_calibration_says_what_the_source_says(tmp_path):
     calibration has no live display)."""
     import asyncio
 
+    from fixtures_live import NotingSource
+
     from sensor.cmd_calibrate import Guide, HingeCalibration
     from sensor.live.session import run_source
-    from sensor.live.sources import RecordingSource
-    from sensor.source_notes import SourceNotes
 
     recording, _ = simulate_session(random_session_spec(2, "rdl", sets=1, reps=2, faults=()))
-
-    class Tag(RecordingSource):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self.events = SourceNotes()
-
-        async def _emit(self):
-            blocks = super()._emit()
-            yield await blocks.__anext__()
-            self.events.append("lost the link to ble:diy (the device disconnected); reconnecting")
-            async for block in blocks:
-                yield block
-
+    tag = NotingSource(recording, speed=None, block_s=0.5,
+                       first=("lost the link to ble:diy (the device disconnected); reconnecting",))
     log = io.StringIO()
     calibration = HingeCalibration("ble:diy", guide=Guide(log, tty=False))
-    asyncio.run(run_source(Tag(recording, speed=None, block_s=0.5), calibration))
+    asyncio.run(run_source(tag, calibration))
     assert log.getvalue().count("source: lost the link to ble:diy (the device disconnected); reconnecting") == 1

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures_live import NotingSource
 
 from analysis.analyzer import Analyzer
 from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetDiscarded, SetEnded, SetStarted
@@ -291,22 +292,11 @@ def test_the_sources_own_events_are_shown_as_they_are_known(tmp_path: Path) -> N
             if text.startswith("source: lost"):
                 shown.set()
 
-    class Phone(RecordingSource):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self.events = SourceNotes()
-
-        async def _emit(self):
-            blocks = super()._emit()
-            yield await blocks.__anext__()
-            self.events.append("lost the connection to the phone; reconnecting")
-            await shown.wait()
-            self.events.append("reconnected after 2.0 s")
-            async for block in blocks:
-                yield block
+    phone = NotingSource(rec, speed=None, block_s=0.5, first=("lost the connection to the phone; reconnecting",),
+                         then=("reconnected after 2.0 s",), go_on=shown)
 
     async def main() -> str:
-        return await asyncio.wait_for(run_source(Phone(rec, speed=None, block_s=0.5), session), 20.0)
+        return await asyncio.wait_for(run_source(phone, session), 20.0)
 
     out = io.StringIO()
     session = LiveSession(make_analyzer=None, record_path=None, display=Display(out, tty=False))
