@@ -441,9 +441,10 @@ class Analyzer:
         return self.exercise in HIPS_TRAVEL and tracker.detector != "vertical"
 
     def _slow_squat_pending(self, tracker: TripTracker) -> bool:
-        """Does the trunk's tracker hold a slow squat while the hips' one would confirm a set (with a gyroscope:
-        the accelerometer's tilt lets brisk squats pass for slow ones)? The hips' set waits: it is confirmed at
-        a later rep, reported when it ends, or discarded once the trunk's set is confirmed."""
+        """Does the trunk's tracker hold a slow squat, or is it still out on a trip it began with the hips' set (a
+        squat paused at the bottom), while the hips' one would confirm a set (with a gyroscope: the
+        accelerometer's tilt lets brisk squats pass for slow ones)? The hips' set waits: it is confirmed at a
+        later rep, reported when it ends, or discarded once the trunk's set is confirmed."""
         if tracker.detector != "vertical" or self.accelerometer_only:
             return False
         if any(s.slow_squats for s in self._open.values()):
