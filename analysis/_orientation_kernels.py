@@ -26,7 +26,8 @@ T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
 SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T, TURN_RUN, TURN_ACC0, TURN_GYRO0 = 48, 49, 50, 51, 52, 53, 57
-STATE_SIZE = 60
+REANCHORED_T = 60
+STATE_SIZE = 61
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -34,7 +35,8 @@ BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
 BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
-PARAMS_SIZE = 27
+FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_S, REANCHOR_COS = 27, 28, 29, 30
+PARAMS_SIZE = 31
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -52,6 +54,7 @@ def new_state() -> np.ndarray:
     state[BACK_T] = np.nan
     state[FLIPPED_T] = np.nan
     state[REFRESHED_T] = -np.inf
+    state[REANCHORED_T] = np.nan
     state[MAX_TILT_COS] = 1.0
     return state
 
@@ -144,9 +147,9 @@ def _atan2(y, x):
 
 # scratch rows of a chunk, handed from the tilt pass to the trunk pass: the up vector, the up vector that
 # decides the sagittal plane (accelerometer-only), the bias-corrected rate, the mean up of the still run
-# (while still), dt, and 1.0 once the tilt has settled after a (re)start
-GX, DX, WX, MX, DT, SETTLED = 0, 3, 6, 9, 12, 13
-SCRATCH_ROWS = 14
+# (while still), dt, 1.0 once the tilt has settled after a (re)start, and how long the still run has lasted (s)
+GX, DX, WX, MX, DT, SETTLED, STILL_S = 0, 3, 6, 9, 12, 13, 14
+SCRATCH_ROWS = 15
 CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
 REFRESH_EVERY_S = 0.1  # a still run refreshes the neutral (its mean up so far) at most this often (s)
 
@@ -235,7 +238,9 @@ def _run(t, acc, gyro, state, params, out, flags):
     calibrated, neutral_t, decided, decided_t = state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T]
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
     sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
-    refreshed_t = state[REFRESHED_T]
+    refreshed_t, reanchored_t = state[REFRESHED_T], state[REANCHORED_T]
+    first_max_sin, standing_max_sin, reanchor_s = params[FIRST_MAX_SIN], params[STANDING_MAX_SIN], params[REANCHOR_S]
+    reanchor_cos = params[REANCHOR_COS]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
     turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
                                     state[TURN_ACC0 + 3])
@@ -346,6 +351,7 @@ def _run(t, acc, gyro, state, params, out, flags):
                 norm = math.sqrt(sumx * sumx + sumy * sumy + sumz * sumz)
                 inv = 1.0 / norm
                 scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j] = sumx * inv, sumy * inv, sumz * inv
+                scratch[STILL_S, j] = still_run
             scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j] = gx, gy, gz
             scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j] = wx, wy, wz
             scratch[DT, j] = dt
@@ -360,10 +366,16 @@ def _run(t, acc, gyro, state, params, out, flags):
             i = c0 + j
             # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
             # sitting or bent over (or creeping away from the first neutral)
-            refresh = False
+            refresh = reanchor = False
             if j < size and flags[STILL, i] and t[i] - refreshed_t >= REFRESH_EVERY_S:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
                 refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
+                # a first neutral with the skin normal (the sensor's z axis) tipped far from horizontal was not
+                # standing (a deadlift's set-up, a row's hold): the first long still pose that can be standing
+                # replaces it, and the sagittal plane is decided again from there
+                reanchor = (calibrated != 0.0 and abs(n1z) > first_max_sin and abs(mz) < standing_max_sin
+                            and mx * n1x + my * n1y + mz * n1z < reanchor_cos and scratch[STILL_S, j] >= reanchor_s)
+                refresh = refresh or reanchor
             flip = False
             if j < size and decided == 2.0 and sign_final == 0.0:
                 ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
@@ -379,8 +391,12 @@ def _run(t, acc, gyro, state, params, out, flags):
                 break
             if refresh:
                 refreshed_t = t[i]
-                if calibrated == 0.0:
-                    calibrated, neutral_t = 1.0, t[i]
+                if calibrated == 0.0 or reanchor:
+                    if reanchor:
+                        reanchored_t, decided, sign_final, back_t = t[i], 0.0, 0.0, math.nan
+                        sxx, sxy, sxz, syy, syz, szz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+                    else:
+                        calibrated, neutral_t = 1.0, t[i]
                     max_tilt_cos = 1.0  # excursions count from the neutral from now on
                     n1x, n1y, n1z = mx, my, mz
                 nx, ny, nz = mx, my, mz
@@ -452,7 +468,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T] = calibrated, neutral_t, decided, decided_t
     state[MAX_TILT_COS], state[REJECT_TIME] = max_tilt_cos, reject_time
     state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
-    state[REFRESHED_T] = refreshed_t
+    state[REFRESHED_T], state[REANCHORED_T] = refreshed_t, reanchored_t
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle
     state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
         turn_run, tax, tay, taz, tan)

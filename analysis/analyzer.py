@@ -110,6 +110,7 @@ class Analyzer:
         self._t_first: float | None = None
         self._calibrated = False
         self._forward_corrected = False  # (ForwardCorrected raised)
+        self._reanchored = False  # (CalibrationDone(refreshed=True) raised)
         self._posture_slot = -math.inf
         self._events_on = events
         self._posture_on = settings.posture_update_hz > 0 and events
@@ -174,6 +175,11 @@ class Analyzer:
             self._forward_corrected = True
             flipped = self._orientation.sign_flipped_t_s
             self._emit(i0 + int(np.searchsorted(block.t, flipped)), ForwardCorrected(self._rel(flipped)))
+        if self._events_on and not self._reanchored and self._orientation.reanchored_t_s is not None:
+            self._reanchored = True
+            standing = self._orientation.reanchored_t_s
+            self._emit(i0 + int(np.searchsorted(block.t, standing)),
+                       CalibrationDone(self._rel(standing), self._orientation.neutral_tilt_deg, refreshed=True))
         self._walk(i0, cols, self._tracked(i0, cols))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
@@ -208,6 +214,10 @@ class Analyzer:
             notes.append(f"The first large trunk movement was a lean back, taken at first for a bend forward: "
                          f"until {self._rel(flipped):.1f} s (a bend forward showed it) forward and back are swapped "
                          f"in the angles, and sets before then are measured mirrored.")
+        if (standing := self._orientation.reanchored_t_s) is not None:
+            notes.append(f"The first still moment ({self._rel(self._orientation.neutral_t_s):.1f} s) was not standing "
+                         f"(bent over: a set-up or a row's hold): until {self._rel(standing):.1f} s, when the lifter "
+                         f"stood still, angles are measured from that pose, and from standing after it.")
         if self.exercise is None and self._sets:
             notes.append("No exercise was given: each set's exercise is a guess from the movement "
                          "(pass --exercise for exact rep boundaries).")

@@ -16,7 +16,12 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    later still periods within `neutral_refresh_max_deg` of the first one (so not while bent over or
    seated, and never creeping away step by step), at most every 0.1 s (the mean of a still run changes
    by hundredths of a degree in that time; a refresh per sample cost a tenth of the filter's time). Before it,
-   angles are relative to the first sample's gravity and `calibrated` is False.
+   angles are relative to the first sample's gravity and `calibrated` is False. A recording begun in the set-up
+   of a deadlift or the hold of a row has no standing pose first: a first neutral whose skin normal (the
+   sensor's z axis, taped flat on the back) tips more than `neutral_max_skin_tilt_deg` from horizontal was not
+   standing, and the first later still run held `reanchor_still_s` within `standing_max_skin_tilt_deg` of
+   horizontal and at least `reanchor_min_deg` from it replaces it (`reanchored_t_s`), the sagittal plane then
+   decided again (4, 5); angles before it stay as they were measured.
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
    signed so that this first large excursion is forward flexion (the excursion's own axis instead when
@@ -66,6 +71,12 @@ class OrientationSettings:
     # gyroscope reads a turn: the bias is wrong (learnt in a slow movement taken for stillness), learnt again
     bias_check_deg: float = 2.0  # steady: the accelerometer's direction within this of where it began
     neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral this close to the first
+    neutral_max_skin_tilt_deg: float = 30.0  # a first neutral whose skin normal (the sensor's z axis, taped flat on
+    # the back) tips further than this from horizontal was not standing (a deadlift's set-up, a row's hold) ...
+    standing_max_skin_tilt_deg: float = 20.0  # ... and gives way to the first later still pose within this of
+    # horizontal (standing: the lumbar curve tips it 0-20 deg) ...
+    reanchor_min_deg: float = 30.0  # ... at least this far from it (not a seat: the pelvis tips 15-25 deg) ...
+    reanchor_still_s: float = 3.0  # ... held this long (standing between sets, not a pause within a rep)
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
     settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection
@@ -106,6 +117,10 @@ class OrientationSettings:
         p[k.BIAS_CHECK_S] = self.bias_check_s
         p[k.BIAS_CHECK_COS] = math.cos(math.radians(self.bias_check_deg))
         p[k.BIAS_CHECK_MAX] = 2.0 * math.radians(self.still_gyro_dps + self.gyro_bias_max_dps)
+        p[k.FIRST_MAX_SIN] = math.sin(math.radians(self.neutral_max_skin_tilt_deg))
+        p[k.STANDING_MAX_SIN] = math.sin(math.radians(self.standing_max_skin_tilt_deg))
+        p[k.REANCHOR_S] = self.reanchor_still_s
+        p[k.REANCHOR_COS] = math.cos(math.radians(self.reanchor_min_deg))
         return p
 
 
@@ -165,6 +180,12 @@ class TrunkOrientation:
     def sign_flipped_t_s(self) -> float | None:
         """Time the sagittal plane's sign was turned round by the sign check (s), or None."""
         t = float(self._state[k.FLIPPED_T])
+        return None if math.isnan(t) else t
+
+    @property
+    def reanchored_t_s(self) -> float | None:
+        """Time a first neutral that was not standing was replaced (s; item 3 of the module's method), or None."""
+        t = float(self._state[k.REANCHORED_T])
         return None if math.isnan(t) else t
 
     @property

@@ -34,6 +34,7 @@ class NaiveOrientation:
         self.sign_final = False
         self.refreshed_t_s = -math.inf  # when the neutral was last refreshed
         self.back_t_s: float | None = None  # when the trunk went past sign_check_deg backward
+        self.reanchored_t_s: float | None = None  # when a first neutral that was not standing was replaced
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
         """The horizontal rotation's principal axis, signed like the excursion's own axis."""
@@ -152,6 +153,16 @@ class NaiveOrientation:
                 self.refreshed_t_s = t
             elif math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) <= s.neutral_refresh_max_deg:
                 self.n = mean_up
+                self._set_axes(self.a)
+                self.refreshed_t_s = t
+            elif (math.degrees(math.asin(abs(self.n_first[2]))) > s.neutral_max_skin_tilt_deg
+                  and math.degrees(math.asin(abs(mean_up[2]))) < s.standing_max_skin_tilt_deg
+                  and math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) > s.reanchor_min_deg
+                  and self.still_run >= s.reanchor_still_s):  # the first neutral was not standing: start again
+                self.reanchored_t_s, self.max_tilt_deg, self.scatter = t, 0.0, np.zeros((3, 3))
+                self.decided = self.refined = self.sign_final = False
+                self.back_t_s = None
+                self.n = self.n_first = mean_up
                 self._set_axes(self.a)
                 self.refreshed_t_s = t
         if flip:

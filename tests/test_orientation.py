@@ -290,6 +290,86 @@ def _lean_back_then_bends() -> Track:
     return track
 
 
+def _begun_bent_over(accelerometer_only: bool = False) -> tuple[np.ndarray, Samples, TrunkOrientation, object]:
+    """A recording begun in a deadlift's set-up (held at 50 deg), then standing 5 s and two bends to 60 deg."""
+    track = Track()
+    track.hold(0.5)
+    track.move(1.0, flexion_deg=50.0, hip_x_m=-0.1)
+    track.hold(2.5)
+    track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
+    track.hold(5.0)
+    for _ in range(2):
+        track.move(1.5, flexion_deg=60.0, hip_x_m=-0.1)
+        track.hold(0.5)
+        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
+        track.hold(2.0)
+    truth, samples, _, _ = _worn(track, 5, accelerometer_only)
+    keep = samples.t >= samples.t[0] + 1.7  # the recording starts during the hold at 50 deg
+    samples = Samples(samples.t[keep], samples.acc[keep], None if accelerometer_only else samples.gyro[keep])
+    orientation = TrunkOrientation(accelerometer_only=accelerometer_only)
+    return truth[keep], samples, orientation, orientation.process(samples)
+
+
+@pytest.mark.parametrize("accelerometer_only", [False, True])
+def test_a_first_neutral_that_was_not_standing_gives_way_to_standing(accelerometer_only: bool) -> None:
+    """Begun in a set-up, the first stillness is bent over 50 deg (the skin normal tipped past
+    neutral_max_skin_tilt_deg): before, every angle of the session was measured from there, and the stand up
+    decided the sagittal plane backwards. The standing rest held reanchor_still_s replaces it, the plane is
+    decided again on the next bend, and from the rest on the angles are right."""
+    truth, samples, orientation, angles = _begun_bent_over(accelerometer_only)
+    t = samples.t - samples.t[0]
+    assert orientation.neutral_t_s - samples.t[0] < 2.0  # the first stillness: bent over
+    reanchored = orientation.reanchored_t_s - samples.t[0]
+    assert 5.5 < reanchored < 7.5  # 3 s into the standing rest that began at 3.5 s
+    after = t >= reanchored
+    error = angles.flexion_deg[after] - truth[after]
+    if accelerometer_only:  # (the accelerometer's tilt errs by a bend's own acceleration)
+        assert np.sqrt(np.mean(error**2)) < 4.0
+    else:
+        assert np.abs(error).max() < 1.5
+    assert abs(angles.flexion_deg[after].max() - 60.0) < (3.0 if accelerometer_only else 1.5)
+    if not accelerometer_only:
+        naive = NaiveOrientation(OrientationSettings()).run(samples.t, samples.acc, samples.gyro)
+        np.testing.assert_allclose(as_array(angles), naive, rtol=0, atol=1e-6)
+
+
+def test_the_report_and_the_live_view_say_when_standing_replaced_the_first_neutral() -> None:
+    """Live, the new neutral is an event at its sample, whatever the blocks; the report says until when the
+    angles were measured from the first pose."""
+    import io
+
+    from analysis.events import CalibrationDone
+    from sensor.live.display import LiveDisplay
+
+    _, samples, orientation, _ = _begun_bent_over()
+    reanchored = orientation.reanchored_t_s - samples.t[0]
+    for block_n in (10, 777):
+        analyzer, events = Analyzer(), []
+        for i in range(0, len(samples), block_n):
+            events += analyzer.push(samples[i : i + block_n])
+        calibrations = [(e.t_s, e.refreshed) for e in events if isinstance(e, CalibrationDone)]
+        assert calibrations == [(pytest.approx(calibrations[0][0]), False), (reanchored, True)]
+        assert any(f"until {reanchored:.1f} s" in note and "was not standing" in note
+                   for note in analyzer.finish().notes)
+    out = io.StringIO()
+    LiveDisplay(out, tty=False).on_event([e for e in events if isinstance(e, CalibrationDone)][1])
+    assert "calibrated again" in out.getvalue()
+
+
+def test_a_first_neutral_that_was_standing_stays() -> None:
+    """Begun standing, then bent over 50 deg and held still 6 s (a row's set-up): the first neutral can be
+    standing, so nothing replaces it and the hold reads 50 deg."""
+    track = Track()
+    track.hold(3.0)
+    track.move(1.5, flexion_deg=50.0, hip_x_m=-0.1)
+    track.hold(6.0)
+    track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
+    track.hold(2.0)
+    truth, samples, orientation, angles = _worn(track, 6)
+    assert orientation.reanchored_t_s is None
+    np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
+
+
 def test_a_lean_back_first_is_turned_round_by_the_next_bend() -> None:
     """The plane's sign is decided on the first large excursion, taken to be forward. A stretch leaning back
     first makes every angle mirrored until a bend past sign_check_deg comes back up: from then on it is right."""
