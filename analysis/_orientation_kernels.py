@@ -35,8 +35,8 @@ BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
 BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
-FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_S, REANCHOR_COS = 27, 28, 29, 30
-PARAMS_SIZE = 31
+FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_COS = 27, 28, 29
+PARAMS_SIZE = 30
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -147,9 +147,9 @@ def _atan2(y, x):
 
 # scratch rows of a chunk, handed from the tilt pass to the trunk pass: the up vector, the up vector that
 # decides the sagittal plane (accelerometer-only), the bias-corrected rate, the mean up of the still run
-# (while still), dt, 1.0 once the tilt has settled after a (re)start, and how long the still run has lasted (s)
-GX, DX, WX, MX, DT, SETTLED, STILL_S = 0, 3, 6, 9, 12, 13, 14
-SCRATCH_ROWS = 15
+# (while still), dt, and 1.0 once the tilt has settled after a (re)start
+GX, DX, WX, MX, DT, SETTLED = 0, 3, 6, 9, 12, 13
+SCRATCH_ROWS = 14
 CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
 REFRESH_EVERY_S = 0.1  # a still run refreshes the neutral (its mean up so far) at most this often (s)
 
@@ -239,7 +239,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
     sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
     refreshed_t, reanchored_t = state[REFRESHED_T], state[REANCHORED_T]
-    first_max_sin, standing_max_sin, reanchor_s = params[FIRST_MAX_SIN], params[STANDING_MAX_SIN], params[REANCHOR_S]
+    first_max_sin, standing_max_sin = params[FIRST_MAX_SIN], params[STANDING_MAX_SIN]
     reanchor_cos = params[REANCHOR_COS]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
     turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
@@ -351,7 +351,6 @@ def _run(t, acc, gyro, state, params, out, flags):
                 norm = math.sqrt(sumx * sumx + sumy * sumy + sumz * sumz)
                 inv = 1.0 / norm
                 scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j] = sumx * inv, sumy * inv, sumz * inv
-                scratch[STILL_S, j] = still_run
             scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j] = gx, gy, gz
             scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j] = wx, wy, wz
             scratch[DT, j] = dt
@@ -371,10 +370,10 @@ def _run(t, acc, gyro, state, params, out, flags):
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
                 refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
                 # a first neutral with the skin normal (the sensor's z axis) tipped far from horizontal was not
-                # standing (a deadlift's set-up, a row's hold): the first long still pose that can be standing
+                # standing (a deadlift's set-up, a row's hold): the first later stillness that can be standing
                 # replaces it, and the sagittal plane is decided again from there
                 reanchor = (calibrated != 0.0 and abs(n1z) > first_max_sin and abs(mz) < standing_max_sin
-                            and mx * n1x + my * n1y + mz * n1z < reanchor_cos and scratch[STILL_S, j] >= reanchor_s)
+                            and mx * n1x + my * n1y + mz * n1z < reanchor_cos)
                 refresh = refresh or reanchor
             flip = False
             if j < size and decided == 2.0 and sign_final == 0.0:

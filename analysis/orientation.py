@@ -19,9 +19,9 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    angles are relative to the first sample's gravity and `calibrated` is False. A recording begun in the set-up
    of a deadlift or the hold of a row has no standing pose first: a first neutral whose skin normal (the
    sensor's z axis, taped flat on the back) tips more than `neutral_max_skin_tilt_deg` from horizontal was not
-   standing, and the first later still run held `reanchor_still_s` within `standing_max_skin_tilt_deg` of
-   horizontal and at least `reanchor_min_deg` from it replaces it (`reanchored_t_s`), the sagittal plane then
-   decided again (4, 5); angles before it stay as they were measured.
+   standing, and the first later stillness within `standing_max_skin_tilt_deg` of horizontal and at least
+   `reanchor_min_deg` from it (a deadlift's lockout, a rest) replaces it (`reanchored_t_s`), the sagittal plane
+   then decided again (4, 5); angles before it stay as they were measured.
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
    signed so that this first large excursion is forward flexion (the excursion's own axis instead when
@@ -73,10 +73,9 @@ class OrientationSettings:
     neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral this close to the first
     neutral_max_skin_tilt_deg: float = 30.0  # a first neutral whose skin normal (the sensor's z axis, taped flat on
     # the back) tips further than this from horizontal was not standing (a deadlift's set-up, a row's hold) ...
-    standing_max_skin_tilt_deg: float = 20.0  # ... and gives way to the first later still pose within this of
+    standing_max_skin_tilt_deg: float = 20.0  # ... and gives way to the first later stillness within this of
     # horizontal (standing: the lumbar curve tips it 0-20 deg) ...
-    reanchor_min_deg: float = 30.0  # ... at least this far from it (not a seat: the pelvis tips 15-25 deg) ...
-    reanchor_still_s: float = 3.0  # ... held this long (standing between sets, not a pause within a rep)
+    reanchor_min_deg: float = 30.0  # ... and at least this far from it (not a seat: the pelvis tips 15-25 deg)
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
     settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection
@@ -119,7 +118,6 @@ class OrientationSettings:
         p[k.BIAS_CHECK_MAX] = 2.0 * math.radians(self.still_gyro_dps + self.gyro_bias_max_dps)
         p[k.FIRST_MAX_SIN] = math.sin(math.radians(self.neutral_max_skin_tilt_deg))
         p[k.STANDING_MAX_SIN] = math.sin(math.radians(self.standing_max_skin_tilt_deg))
-        p[k.REANCHOR_S] = self.reanchor_still_s
         p[k.REANCHOR_COS] = math.cos(math.radians(self.reanchor_min_deg))
         return p
 

@@ -157,8 +157,8 @@ class NaiveOrientation:
                 self.refreshed_t_s = t
             elif (math.degrees(math.asin(abs(self.n_first[2]))) > s.neutral_max_skin_tilt_deg
                   and math.degrees(math.asin(abs(mean_up[2]))) < s.standing_max_skin_tilt_deg
-                  and math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) > s.reanchor_min_deg
-                  and self.still_run >= s.reanchor_still_s):  # the first neutral was not standing: start again
+                  and math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) > s.reanchor_min_deg):
+                # the first neutral was not standing: start again from this one
                 self.reanchored_t_s, self.max_tilt_deg, self.scatter = t, 0.0, np.zeros((3, 3))
                 self.decided = self.refined = self.sign_final = False
                 self.back_t_s = None

@@ -149,6 +149,26 @@ def test_accelerometer_only_flags(sixty_sessions_accelerometer_only):
     assert summary["rounding_precision"] >= 0.9 and summary["rounding_recall"] >= 0.9
 
 
+def test_sessions_begun_without_standing_still():
+    """Deadlifts and rows of seeds 0-59 with no standing before the first set (start_still_s=0: the lifter
+    walks up and sets up at once; the first stillness is the set-up or the row's hold). The first neutral is
+    then bent over and gives way to the first stillness that can be standing (analysis.orientation, item 3):
+    every later set is measured from standing. Measured: F1 0.973, later sets 1.000 (39 of 39 exact);
+    before, 0.783 and 0.806 (20 of 39: the whole session was measured from the set-up, mirrored)."""
+    total, later = Score(), Score()
+    for seed in [s for s in SEEDS if EXERCISES[s % 6] in ("deadlift", "bent-over-row")]:
+        exercise = EXERCISES[seed % 6]
+        rec, truth = simulate_session(random_session_spec(seed, exercise=exercise, start_still_s=0.0))
+        analyzer = Analyzer(exercise=exercise, events=False)
+        analyzer.push(rec.samples)
+        report = analyzer.finish()
+        total.merge(score_sets(report, truth.sets))
+        after_first = replace(report, sets=tuple(s for s in report.sets if s.start_s > truth.sets[0].end_s + 1.0))
+        later.merge(score_sets(after_first, truth.sets[1:]))
+    assert later.f1 >= 0.98 and later.sets_exact >= 0.95 * later.sets
+    assert total.f1 >= 0.95
+
+
 @pytest.mark.skipif(not SQUAT5.exists(), reason="../shared/data/squat5_lowback is not beside the project")
 @pytest.mark.parametrize(("exercise", "min_ten_reps", "min_good_fraction", "min_named_squat"), [
     ("squat", 29, 0.95, 30),  # the issue's target is 28 / 30; measured 29 / 30, 299 / 300
