@@ -282,6 +282,38 @@ def test_phone_that_stays_away_ends_the_session_with_a_device_error():
     run(scenario())
 
 
+def test_a_phone_that_answers_but_sends_nothing_new_is_said_and_so_is_its_return():
+    """Screen locked or phyphox in the background: /get still answers, with no new samples. After
+    silence_note_s (on the source's clock) the live view is told, and again when data comes back; a pause the
+    phone reports is said as a pause instead."""
+    now = [0.0]
+    phone = FakePhyphox(hinge_motion(4.0))
+    phone.record(100)
+
+    async def steps(source, reader):
+        await reader.until(100)
+        now[0] += 2.0
+        phone.record(20)
+        await reader.until(120)
+        assert len(source.events) == 0  # data within silence_note_s: nothing to say
+        now[0] += 3.5
+        await asyncio.wait_for(source.events.wait_past(0), TIMEOUT_S)
+        assert source.events[0].startswith("the phone answers but has sent no new data for 3.5 s")
+        now[0] += 1.0
+        phone.record(30)
+        await reader.until(150)
+        await asyncio.wait_for(source.events.wait_past(1), TIMEOUT_S)
+        assert source.events[1] == "the phone is sending data again after 4.5 s"
+        phone.measuring = False
+        now[0] += 10.0
+        await asyncio.wait_for(source.events.wait_past(2), TIMEOUT_S)
+        await reader.until(150)
+
+    out, source = stream(phone, steps, clock=lambda: now[0])
+    assert len(out) == 150
+    assert list(source.events)[2:] == ["the phone paused measuring"]
+
+
 def test_buffer_names_come_from_config():
     config = {
         "inputs": [

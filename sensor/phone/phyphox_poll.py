@@ -42,6 +42,8 @@ class PhyphoxSettings:
     backoff_max_s: float = 5.0  # longest wait between reconnection attempts
     give_up_after_s: float = 60.0  # a phone silent this long ends the session with an error
     start_measuring: bool = False  # send /control?cmd=start on connect
+    silence_note_s: float = 3.0  # the phone answers and measures but sends no new sample this long once data came:
+    # said in the live view (and when data comes again)
     merge: MergeSettings = field(default_factory=lambda: MergeSettings(reorder_window_s=0.0, reorder_batches=0.0))
 
 
@@ -139,6 +141,8 @@ class PhyphoxSource(MergedPhoneSource):
         self._session: str | None = None
         self._measuring = True
         self._anchor_unix_s: float | None = None
+        self._last_data_s: float | None = None  # (clock) when the last new sample came
+        self._silent = False  # the silence was said
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -237,6 +241,7 @@ class PhyphoxSource(MergedPhoneSource):
         if measuring != self._measuring:
             self._measuring = measuring
             self.events.append("the phone resumed measuring" if measuring else "the phone paused measuring")
+            self._last_data_s, self._silent = None, False  # (a pause is said as such; silence counts afresh)
             if measuring:
                 await self._refresh_time_map()
         blocks = answer["buffer"]
@@ -244,6 +249,7 @@ class PhyphoxSource(MergedPhoneSource):
         full = any(blocks.get(b.time, {}).get("updateMode") == "full" for b in self.buffers.values())
         if asked_partial and full:
             await self._restart("the measurement was cleared on the phone; the gap is marked")
+        new_data = False
         for name, bufs in self.buffers.items():
             t_exp, xyz = _columns(blocks, bufs)
             if not t_exp.size:
@@ -252,6 +258,22 @@ class PhyphoxSource(MergedPhoneSource):
             if finite.any():
                 self._threshold[name] = float(t_exp[finite][-1])
             self.merger.add(name, self._session_s(t_exp), xyz)
+            new_data = True
+        self._note_silence(new_data)
+
+    def _note_silence(self, new_data: bool) -> None:
+        """Say when a phone that answers and measures has sent nothing new for `silence_note_s` (its screen locked,
+        the app in the background), and when data comes again."""
+        now = self._clock()
+        if new_data:
+            if self._silent:
+                self.events.append(f"the phone is sending data again after {now - self._last_data_s:.1f} s")
+            self._last_data_s, self._silent = now, False
+        elif (self._measuring and not self._silent and self._last_data_s is not None
+              and now - self._last_data_s >= self.settings.silence_note_s):
+            self._silent = True
+            self.events.append(f"the phone answers but has sent no new data for {now - self._last_data_s:.1f} s "
+                               "(its screen locked or phyphox in the background); waiting for it")
 
     async def _restart(self, reason: str) -> None:
         """The phone's buffers and clock started over: ask for everything, re-read the time map."""
