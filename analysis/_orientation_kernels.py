@@ -26,8 +26,8 @@ T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
 SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T, TURN_RUN, TURN_ACC0, TURN_GYRO0 = 48, 49, 50, 51, 52, 53, 57
-REANCHORED_T = 60
-STATE_SIZE = 61
+REANCHORED_T, SHIFTED_T, SHIFTS, SHIFT_COS_LAST, CAND0, CAND_T = 60, 61, 62, 63, 64, 67
+STATE_SIZE = 68
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -35,14 +35,14 @@ BIAS_TAU, REFRESH_COS, GAP_S, DECIDE_COS, ACC_ONLY, ACC_TAU, GRAVITY = 7, 8, 9, 
 GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 17, 18
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
 BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
-FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_COS = 27, 28, 29
-PARAMS_SIZE = 30
+FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_COS, SHIFT_COS, SAME_COS, SAME_SIN = 27, 28, 29, 30, 31, 32
+PARAMS_SIZE = 33
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
 OUT_ROWS = 6
-STILL, CALIBRATED_OUT = 0, 1
-FLAG_ROWS = 2
+STILL, CALIBRATED_OUT, REANCHORED_OUT, FLIPPED_OUT = 0, 1, 2, 3
+FLAG_ROWS = 4
 
 DEG = 180.0 / math.pi
 
@@ -55,6 +55,8 @@ def new_state() -> np.ndarray:
     state[FLIPPED_T] = np.nan
     state[REFRESHED_T] = -np.inf
     state[REANCHORED_T] = np.nan
+    state[SHIFTED_T] = np.nan
+    state[CAND_T] = -np.inf
     state[MAX_TILT_COS] = 1.0
     return state
 
@@ -177,6 +179,39 @@ def _sign_check(forward, up, t, back_t, params):
     return bend, bend, math.nan
 
 
+SEPARATE_S = 0.5  # still samples this far apart belong to two still runs (the still test takes 1 s after a movement)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _neutral_check(mx, my, mz, n1x, n1y, n1z, cx, cy, cz, cand_t, t, calibrated, params):
+    """What a still run with mean up m does to the neutral (first neutral n1; a pose tried as the sensor having
+    moved, c, last seen at cand_t): (refresh, reanchor, c, cand_t). Refresh: the first stillness, or one within
+    REFRESH_COS of n1. Reanchor (a new first neutral, the sagittal plane decided again), only where m can be
+    standing (its skin normal, the sensor's z axis, within STANDING_MAX_SIN of horizontal): n1 could not
+    (FIRST_MAX_SIN: the set-up at a bar) and m is REANCHOR_COS from it; or n1 could, m is SHIFT_COS from it turned
+    about the skin normal (its z component the same but for SAME_SIN: not a seat or a bend, which tip the skin;
+    the sign too: a bend twice the skin's tilt tips it as far the other way)
+    and a separate earlier still run stood at m too (SAME_COS): the sensor turned on the body, as a phone put
+    back in its pack. A stillness back at n1 drops the pose tried (a side stretch, not the sensor)."""
+    if calibrated == 0.0:
+        return True, False, cx, cy, cz, cand_t
+    d1 = mx * n1x + my * n1y + mz * n1z
+    if d1 >= params[REFRESH_COS]:
+        return True, False, cx, cy, cz, -math.inf
+    if abs(mz) >= params[STANDING_MAX_SIN]:
+        return False, False, cx, cy, cz, cand_t
+    if abs(n1z) > params[FIRST_MAX_SIN]:
+        reanchor = d1 < params[REANCHOR_COS]
+        return reanchor, reanchor, cx, cy, cz, cand_t
+    if d1 >= params[SHIFT_COS] or abs(mz - n1z) > params[SAME_SIN]:
+        return False, False, cx, cy, cz, cand_t
+    if cand_t > -math.inf and mx * cx + my * cy + mz * cz >= params[SAME_COS]:
+        if t - cand_t > SEPARATE_S:
+            return True, True, cx, cy, cz, -math.inf
+        return False, False, cx, cy, cz, t
+    return False, False, mx, my, mz, t
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny, nz, fax, fay, faz, ffx, ffy, ffz):
     """Outputs of the chunk's samples j0..j1-1 (block index c0 + j), all in one trunk frame (n, a, f): the up
@@ -197,6 +232,8 @@ def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny
                                       + left * (forward * w_f - up * w_n) / max(forward * forward + up * up, 1e-9))
         out[TWIST_RATE, i] = -DEG * w_n
     flags[CALIBRATED_OUT, c0 + j0 : c0 + j1] = calibrated != 0.0
+    flags[REANCHORED_OUT, c0 + j0 : c0 + j1] = False
+    flags[FLIPPED_OUT, c0 + j0 : c0 + j1] = False
     if acc_only:
         for j in range(j0, j1):
             out[FLEXION_RATE, c0 + j] = scratch[DT, j]  # the rate follows from the flexion in the third pass
@@ -217,7 +254,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     recovery_s, gravity, gap_s = params[RECOVERY_S], params[GRAVITY], params[GAP_S]
     still_gyro, still_gyro_first = params[STILL_GYRO], params[STILL_GYRO_FIRST]
     still_acc, still_time, bias_tau = params[STILL_ACC], params[STILL_TIME], params[BIAS_TAU]
-    refresh_cos, decide_cos, gather_cos = params[REFRESH_COS], params[DECIDE_COS], params[GATHER_COS]
+    decide_cos, gather_cos = params[DECIDE_COS], params[GATHER_COS]
     settle_s, settle_gain = params[SETTLE_S], params[SETTLE_GAIN]
     acc_tau, acc_slow_tau = params[ACC_TAU], params[ACC_SLOW_TAU]
     reject_cos_sq = reject_cos * abs(reject_cos)  # signed square: x > y is x |x| > y |y|
@@ -239,8 +276,8 @@ def _run(t, acc, gyro, state, params, out, flags):
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
     sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
     refreshed_t, reanchored_t = state[REFRESHED_T], state[REANCHORED_T]
-    first_max_sin, standing_max_sin = params[FIRST_MAX_SIN], params[STANDING_MAX_SIN]
-    reanchor_cos = params[REANCHOR_COS]
+    shifted_t, shifts, shift_cos_last = state[SHIFTED_T], state[SHIFTS], state[SHIFT_COS_LAST]
+    candx, candy, candz, cand_t = state[CAND0], state[CAND0 + 1], state[CAND0 + 2], state[CAND_T]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
     turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
                                     state[TURN_ACC0 + 3])
@@ -360,7 +397,7 @@ def _run(t, acc, gyro, state, params, out, flags):
 
         # the trunk pass: the frame (n, a, f) changes only while still or until the sagittal plane is decided;
         # the outputs of each run of samples with one frame are computed at once (a loop that vectorizes)
-        size, run = min(CHUNK, n - c0), 0
+        size, run, mark, mark_flip = min(CHUNK, n - c0), 0, -1, -1
         for j in range(size + 1):
             i = c0 + j
             # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
@@ -368,15 +405,10 @@ def _run(t, acc, gyro, state, params, out, flags):
             refresh = reanchor = False
             if j < size and flags[STILL, i] and t[i] - refreshed_t >= REFRESH_EVERY_S:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
-                refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
-                # a first neutral with the skin normal (the sensor's z axis) tipped far from horizontal was not
-                # standing (a deadlift's set-up, a row's hold): the first later stillness that can be standing
-                # replaces it, and the sagittal plane is decided again from there
-                reanchor = (calibrated != 0.0 and abs(n1z) > first_max_sin and abs(mz) < standing_max_sin
-                            and mx * n1x + my * n1y + mz * n1z < reanchor_cos)
-                refresh = refresh or reanchor
-            flip = False
-            if j < size and decided == 2.0 and sign_final == 0.0:
+                refresh, reanchor, candx, candy, candz, cand_t = _neutral_check(
+                    mx, my, mz, n1x, n1y, n1z, candx, candy, candz, cand_t, t[i], calibrated, params)
+            flip = False  # (not while the first neutral is a bent pose: forward and back mean nothing from there)
+            if j < size and decided == 2.0 and sign_final == 0.0 and abs(n1z) <= params[FIRST_MAX_SIN]:
                 ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
                 flip, final, back_t = _sign_check(-(ux * ffx + uy * ffy + uz * ffz), ux * nx + uy * ny + uz * nz,
                                                   t[i], back_t, params)
@@ -385,6 +417,12 @@ def _run(t, acc, gyro, state, params, out, flags):
                 continue
             _trunk_outputs(out, flags, scratch, c0, run, j, acc_only, calibrated,
                            nx, ny, nz, fax, fay, faz, ffx, ffy, ffz)
+            if mark >= 0:  # (the run just written began at the sample that re-anchored)
+                flags[REANCHORED_OUT, c0 + mark] = True
+                mark = -1
+            if mark_flip >= 0:  # (... or at the sample whose sign check turned the plane round)
+                flags[FLIPPED_OUT, c0 + mark_flip] = True
+                mark_flip = -1
             run = j
             if j == size:
                 break
@@ -392,7 +430,11 @@ def _run(t, acc, gyro, state, params, out, flags):
                 refreshed_t = t[i]
                 if calibrated == 0.0 or reanchor:
                     if reanchor:
-                        reanchored_t, decided, sign_final, back_t = t[i], 0.0, 0.0, math.nan
+                        if abs(n1z) > params[FIRST_MAX_SIN]:  # (the first neutral was not standing)
+                            reanchored_t = t[i]
+                        else:
+                            shifted_t, shifts, shift_cos_last = t[i], shifts + 1.0, mx * n1x + my * n1y + mz * n1z
+                        decided, sign_final, back_t, mark = 0.0, 0.0, math.nan, j
                         sxx, sxy, sxz, syy, syz, szz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
                     else:
                         calibrated, neutral_t = 1.0, t[i]
@@ -401,7 +443,7 @@ def _run(t, acc, gyro, state, params, out, flags):
                 nx, ny, nz = mx, my, mz
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, fax, fay, faz)
             if flip:
-                fax, fay, faz, ffx, ffy, ffz, flipped_t = -fax, -fay, -faz, -ffx, -ffy, -ffz, t[i]
+                fax, fay, faz, ffx, ffy, ffz, flipped_t, mark_flip = -fax, -fay, -faz, -ffx, -ffy, -ffz, t[i], j
 
             # the sagittal plane, once the first large excursion shows it (not while settling after a gap)
             if decided != 2.0:
@@ -468,6 +510,8 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[MAX_TILT_COS], state[REJECT_TIME] = max_tilt_cos, reject_time
     state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
     state[REFRESHED_T], state[REANCHORED_T] = refreshed_t, reanchored_t
+    state[SHIFTED_T], state[SHIFTS], state[SHIFT_COS_LAST] = shifted_t, shifts, shift_cos_last
+    state[CAND0], state[CAND0 + 1], state[CAND0 + 2], state[CAND_T] = candx, candy, candz, cand_t
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle
     state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
         turn_run, tax, tay, taz, tan)

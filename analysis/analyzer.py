@@ -43,6 +43,12 @@ class AnalyzerSettings:
     keep_trace: bool = True  # keep the whole per-sample trace (for plots); off for bounded memory
 
 
+def _tilt_deg(acc: np.ndarray) -> float:
+    """The sensor's tilt from its nearest axis (deg) with `acc` the still accelerometer reading."""
+    up = acc / np.linalg.norm(acc)
+    return math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
+
+
 @cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
@@ -109,8 +115,6 @@ class Analyzer:
         self._n_seen = 0
         self._t_first: float | None = None
         self._calibrated = False
-        self._forward_corrected = False  # (ForwardCorrected raised)
-        self._reanchored = False  # (CalibrationDone(refreshed=True) raised)
         self._posture_slot = -math.inf
         self._events_on = events
         self._posture_on = settings.posture_update_hz > 0 and events
@@ -168,18 +172,13 @@ class Analyzer:
             self._calibrated = True
             if self._events_on:
                 i = int(np.argmax(angles.calibrated))
-                up = block.acc[i] / np.linalg.norm(block.acc[i])
-                tilt = math.degrees(math.acos(min(1.0, float(np.max(np.abs(up))))))
-                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), tilt, refreshed=False))
-        if self._events_on and not self._forward_corrected and self._orientation.sign_flipped_t_s is not None:
-            self._forward_corrected = True
-            flipped = self._orientation.sign_flipped_t_s
-            self._emit(i0 + int(np.searchsorted(block.t, flipped)), ForwardCorrected(self._rel(flipped)))
-        if self._events_on and not self._reanchored and self._orientation.reanchored_t_s is not None:
-            self._reanchored = True
-            standing = self._orientation.reanchored_t_s
-            self._emit(i0 + int(np.searchsorted(block.t, standing)),
-                       CalibrationDone(self._rel(standing), self._orientation.neutral_tilt_deg, refreshed=True))
+                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), _tilt_deg(block.acc[i]), refreshed=False))
+        if self._events_on and angles.flipped.any():
+            for i in np.flatnonzero(angles.flipped).tolist():
+                self._emit(i0 + i, ForwardCorrected(self._rel(block.t[i])))
+        if self._events_on and angles.reanchored.any():  # (a standing neutral taken again: item 3 of orientation)
+            for i in np.flatnonzero(angles.reanchored).tolist():
+                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), _tilt_deg(block.acc[i]), refreshed=True))
         self._walk(i0, cols, self._tracked(i0, cols))
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
@@ -211,13 +210,19 @@ class Analyzer:
             notes.append("The lifter never stood still for a second, so angles are relative to the first "
                          "sample rather than to a calibrated standing pose.")
         if (flipped := self._orientation.sign_flipped_t_s) is not None:
-            notes.append(f"The first large trunk movement was a lean back, taken at first for a bend forward: "
-                         f"until {self._rel(flipped):.1f} s (a bend forward showed it) forward and back are swapped "
-                         f"in the angles, and sets before then are measured mirrored.")
+            notes.append(f"A large trunk movement taken for a bend forward was a lean back: until "
+                         f"{self._rel(flipped):.1f} s (a bend forward showed it) forward and back are swapped in the "
+                         f"angles, and sets measured from the same neutral before then are mirrored.")
         if (standing := self._orientation.reanchored_t_s) is not None:
             notes.append(f"The first still moment ({self._rel(self._orientation.neutral_t_s):.1f} s) was not standing "
                          f"(bent over: a set-up or a row's hold): until {self._rel(standing):.1f} s, when the lifter "
                          f"stood still, angles are measured from that pose, and from standing after it.")
+        moves, last_s, last_deg = self._orientation.sensor_moves
+        if moves:
+            notes.append(f"The sensor turned on the body {moves} time{'s' if moves > 1 else ''} (the last seen at "
+                         f"{self._rel(last_s):.1f} s, by {last_deg:.0f}°: a phone put back in its pack another way): "
+                         f"each time, from when the lifter had stood still twice in the new position, angles are "
+                         f"measured from it; between the turn and then they are off.")
         if self.exercise is None and self._sets:
             notes.append("No exercise was given: each set's exercise is a guess from the movement "
                          "(pass --exercise for exact rep boundaries).")

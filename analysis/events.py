@@ -23,8 +23,8 @@ class PostureUpdate:
 
 @dataclass(frozen=True)
 class CalibrationDone:
-    """Neutral standing pose captured: at the first stillness, or (refreshed) again at a standing rest when the
-    first stillness was not standing (analysis.orientation, item 3)."""
+    """Neutral standing pose captured: at the first stillness, or (refreshed) again where the first stillness was
+    not standing or the sensor turned on the body (analysis.orientation, item 3)."""
 
     t_s: float
     neutral_tilt_deg: float  # sensor tilt from vertical while standing, for the user's information

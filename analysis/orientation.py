@@ -21,7 +21,11 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    sensor's z axis, taped flat on the back) tips more than `neutral_max_skin_tilt_deg` from horizontal was not
    standing, and the first later stillness within `standing_max_skin_tilt_deg` of horizontal and at least
    `reanchor_min_deg` from it (a deadlift's lockout, a rest) replaces it (`reanchored_t_s`), the sagittal plane
-   then decided again (4, 5); angles before it stay as they were measured.
+   then decided again (4, 5); angles before it stay as they were measured. A standing neutral gives way in the
+   same way to a sensor turned on the body (a phone put back in its pack another way): a standing still pose
+   turned more than `sensor_moved_min_deg` from it about the skin normal (the skin as upright as before, within
+   `sensor_moved_same_deg`), seen in two separate still runs with no stillness back at the neutral between
+   (`sensor_moves`).
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
    signed so that this first large excursion is forward flexion (the excursion's own axis instead when
@@ -71,11 +75,16 @@ class OrientationSettings:
     # gyroscope reads a turn: the bias is wrong (learnt in a slow movement taken for stillness), learnt again
     bias_check_deg: float = 2.0  # steady: the accelerometer's direction within this of where it began
     neutral_refresh_max_deg: float = 2.0  # a later stillness refreshes neutral this close to the first
-    neutral_max_skin_tilt_deg: float = 30.0  # a first neutral whose skin normal (the sensor's z axis, taped flat on
+    neutral_max_skin_tilt_deg: float = 40.0  # a first neutral whose skin normal (the sensor's z axis, taped flat on
     # the back) tips further than this from horizontal was not standing (a deadlift's set-up, a row's hold) ...
     standing_max_skin_tilt_deg: float = 20.0  # ... and gives way to the first later stillness within this of
     # horizontal (standing: the lumbar curve tips it 0-20 deg) ...
     reanchor_min_deg: float = 30.0  # ... and at least this far from it (not a seat: the pelvis tips 15-25 deg)
+    sensor_moved_min_deg: float = 15.0  # a standing still pose turned this far from a standing first neutral about
+    # the skin normal (its tilt from horizontal the same within sensor_moved_same_deg: not a seat or a bend) ...
+    sensor_moved_same_deg: float = 4.0  # ... and within this of one in a separate, earlier still run, is the sensor
+    # turned on the body (a phone put back in its pack): it becomes the neutral (not a stretch: one back at the
+    # neutral in between drops it)
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
     settle_time_s: float = 1.0  # after a (re)start: gain ramps down from settle_gain, no rejection
@@ -119,6 +128,9 @@ class OrientationSettings:
         p[k.FIRST_MAX_SIN] = math.sin(math.radians(self.neutral_max_skin_tilt_deg))
         p[k.STANDING_MAX_SIN] = math.sin(math.radians(self.standing_max_skin_tilt_deg))
         p[k.REANCHOR_COS] = math.cos(math.radians(self.reanchor_min_deg))
+        p[k.SHIFT_COS] = math.cos(math.radians(self.sensor_moved_min_deg))
+        p[k.SAME_COS] = math.cos(math.radians(self.sensor_moved_same_deg))
+        p[k.SAME_SIN] = math.sin(math.radians(self.sensor_moved_same_deg))
         return p
 
 
@@ -132,6 +144,8 @@ class TrunkAngles(NamedTuple):
     twist_rate_dps: np.ndarray  # rate about the trunk's long axis: turning right +; NaN without gyro
     still: np.ndarray  # bool: the lifter has been still for still_time_s
     calibrated: np.ndarray  # bool: angles are relative to a neutral standing pose
+    reanchored: np.ndarray  # bool: the neutral was taken again at this sample (`reanchored_t_s`, `sensor_moves`)
+    flipped: np.ndarray  # bool: forward and back were turned round at this sample (`sign_flipped_t_s`)
     acc_norm_mps2: np.ndarray  # |acc| (m/s², gravity included), which the filter computes anyway
 
 
@@ -162,7 +176,8 @@ class TrunkOrientation:
         flags = np.empty((k.FLAG_ROWS, n), dtype=np.bool_)
         k._run(t, block.acc, gyro, state, self._params, out, flags)
         return TrunkAngles(t, out[k.FLEXION], out[k.LATERAL], out[k.FLEXION_RATE], out[k.TWIST_RATE],
-                           flags[k.STILL], flags[k.CALIBRATED_OUT], out[k.ACC_NORM])
+                           flags[k.STILL], flags[k.CALIBRATED_OUT], flags[k.REANCHORED_OUT], flags[k.FLIPPED_OUT],
+                           out[k.ACC_NORM])
 
     @property
     def neutral_t_s(self) -> float | None:
@@ -176,7 +191,7 @@ class TrunkOrientation:
 
     @property
     def sign_flipped_t_s(self) -> float | None:
-        """Time the sagittal plane's sign was turned round by the sign check (s), or None."""
+        """Time the sagittal plane's sign was last turned round by the sign check (s), or None."""
         t = float(self._state[k.FLIPPED_T])
         return None if math.isnan(t) else t
 
@@ -185,6 +200,16 @@ class TrunkOrientation:
         """Time a first neutral that was not standing was replaced (s; item 3 of the module's method), or None."""
         t = float(self._state[k.REANCHORED_T])
         return None if math.isnan(t) else t
+
+    @property
+    def sensor_moves(self) -> tuple[int, float | None, float | None]:
+        """How often the sensor turned on the body (a standing neutral taken again, item 3), the last time (s) and
+        by how much (deg): (0, None, None) if never."""
+        n = int(self._state[k.SHIFTS])
+        if n == 0:
+            return 0, None, None
+        cos_last = min(1.0, float(self._state[k.SHIFT_COS_LAST]))
+        return n, float(self._state[k.SHIFTED_T]), math.degrees(math.acos(cos_last))
 
     @property
     def neutral_tilt_deg(self) -> float | None:

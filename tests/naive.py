@@ -35,6 +35,8 @@ class NaiveOrientation:
         self.refreshed_t_s = -math.inf  # when the neutral was last refreshed
         self.back_t_s: float | None = None  # when the trunk went past sign_check_deg backward
         self.reanchored_t_s: float | None = None  # when a first neutral that was not standing was replaced
+        self.moves: list[tuple[float, float]] = []  # (t, deg): the sensor turned on the body
+        self.cand, self.cand_t = np.zeros(3), -math.inf  # a standing pose tried as the sensor having moved
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
         """The horizontal rotation's principal axis, signed like the excursion's own axis."""
@@ -68,6 +70,40 @@ class NaiveOrientation:
             self.started = True
             self.n = self.g.copy()
             self._set_axes(np.cross(self.n, [0.0, 0.0, 1.0]))
+
+    @staticmethod
+    def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
+        return math.degrees(math.acos(min(1.0, u @ v)))
+
+    @staticmethod
+    def _tilt_of_skin_deg(up: np.ndarray) -> float:
+        """How far the skin normal (the sensor's z axis) tips from horizontal, with `up` the still up vector."""
+        return math.degrees(math.asin(abs(up[2])))
+
+    def _neutral_check(self, mean_up: np.ndarray, t: float) -> tuple[bool, bool]:
+        """(refresh, start again) for a still run's mean up vector (the kernel's `_neutral_check`)."""
+        s = self.s
+        if not self.calibrated:
+            return True, False
+        from_first = self._angle_deg(mean_up, self.n_first)
+        if from_first <= s.neutral_refresh_max_deg:
+            self.cand_t = -math.inf  # back at the neutral: the pose tried was the lifter's, not the sensor
+            return True, False
+        if self._tilt_of_skin_deg(mean_up) >= s.standing_max_skin_tilt_deg:
+            return False, False
+        if self._tilt_of_skin_deg(self.n_first) > s.neutral_max_skin_tilt_deg:
+            return (from_first > s.reanchor_min_deg,) * 2
+        same_tilt = abs(mean_up[2] - self.n_first[2]) <= math.sin(math.radians(s.sensor_moved_same_deg))
+        if from_first <= s.sensor_moved_min_deg or not same_tilt:  # (turned about the skin normal only)
+            return False, False
+        if self.cand_t > -math.inf and self._angle_deg(mean_up, self.cand) <= s.sensor_moved_same_deg:
+            if t - self.cand_t > 0.5:  # a separate still run (the kernel's SEPARATE_S)
+                self.cand_t = -math.inf
+                return True, True
+            self.cand_t = t
+            return False, False
+        self.cand, self.cand_t = mean_up, t
+        return False, False
 
     def _tilt_deg(self, up: np.ndarray) -> float:
         return math.degrees(math.acos(np.clip(up @ self.n, -1.0, 1.0)))
@@ -135,7 +171,8 @@ class NaiveOrientation:
                 self.bias_time += dt
                 self.bias = self.bias + dt / min(s.bias_time_constant_s, self.bias_time) * w
         flip = False
-        if self.decided and (self.refined or self.acc_only) and not self.sign_final:
+        bent_first = self.calibrated and self._tilt_of_skin_deg(self.n_first) > s.neutral_max_skin_tilt_deg
+        if self.decided and (self.refined or self.acc_only) and not self.sign_final and not bent_first:
             flexion = math.degrees(math.atan2(-(self.g @ self.f), self.g @ self.n))
             if flexion > s.sign_check_deg:
                 self.sign_final, self.back_t_s = True, None
@@ -144,25 +181,24 @@ class NaiveOrientation:
             elif self.back_t_s is not None and abs(flexion) < s.sign_return_deg:
                 flip = self.sign_final = t - self.back_t_s <= s.sign_check_s
                 self.back_t_s = None
+        reanchored = False
         if still and t - self.refreshed_t_s >= 0.1:  # at most every 0.1 s (the kernel's REFRESH_EVERY_S)
             mean_up = _unit(self.still_sum)
-            if not self.calibrated:
+            refresh, reanchored = self._neutral_check(mean_up, t)
+            if refresh and not self.calibrated:
                 self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
-                self.n = self.n_first = mean_up
-                self._set_axes(self.a)
-                self.refreshed_t_s = t
-            elif math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) <= s.neutral_refresh_max_deg:
-                self.n = mean_up
-                self._set_axes(self.a)
-                self.refreshed_t_s = t
-            elif (math.degrees(math.asin(abs(self.n_first[2]))) > s.neutral_max_skin_tilt_deg
-                  and math.degrees(math.asin(abs(mean_up[2]))) < s.standing_max_skin_tilt_deg
-                  and math.degrees(math.acos(min(1.0, mean_up @ self.n_first))) > s.reanchor_min_deg):
-                # the first neutral was not standing: start again from this one
-                self.reanchored_t_s, self.max_tilt_deg, self.scatter = t, 0.0, np.zeros((3, 3))
+                self.n_first = mean_up
+            elif reanchored:  # start again from this one
+                if self._tilt_of_skin_deg(self.n_first) > s.neutral_max_skin_tilt_deg:
+                    self.reanchored_t_s = t
+                else:
+                    self.moves.append((t, self._angle_deg(mean_up, self.n_first)))
+                self.max_tilt_deg, self.scatter = 0.0, np.zeros((3, 3))
                 self.decided = self.refined = self.sign_final = False
                 self.back_t_s = None
-                self.n = self.n_first = mean_up
+                self.n_first = mean_up
+            if refresh:
+                self.n = mean_up
                 self._set_axes(self.a)
                 self.refreshed_t_s = t
         if flip:
@@ -200,13 +236,13 @@ class NaiveOrientation:
             sideways = left * (forward * (w @ self.f) - up * (w @ self.n)) / max(forward**2 + up**2, 1e-9)
             rate, twist = math.degrees(w @ self.a + sideways), -math.degrees(w @ self.n)
         self.flexion_prev = flexion
-        return flexion, lateral, rate, twist, still, self.calibrated
+        return flexion, lateral, rate, twist, still, self.calibrated, reanchored, flip
 
     def run(self, t: np.ndarray, acc: np.ndarray, gyro: np.ndarray | None) -> np.ndarray:
-        """(6, n): flexion, lateral, flexion rate, twist rate, still, calibrated."""
+        """(8, n): flexion, lateral, flexion rate, twist rate, still, calibrated, reanchored, flipped."""
         gyro = np.zeros_like(acc) if gyro is None else gyro
         return np.array([self.step(t[i], acc[i], gyro[i]) for i in range(t.size)], dtype=float).T.reshape(
-            6, t.size
+            8, t.size
         )
 
 

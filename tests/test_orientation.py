@@ -14,7 +14,8 @@ from sensor.simulator.body import Track, segment_motion
 from sensor.simulator.imu import Device, Mounting, measure, sample_times
 from tests.naive import NaiveOrientation
 
-ROWS = ("flexion_deg", "lateral_deg", "flexion_rate_dps", "twist_rate_dps", "still", "calibrated")
+ROWS = ("flexion_deg", "lateral_deg", "flexion_rate_dps", "twist_rate_dps", "still", "calibrated", "reanchored",
+        "flipped")
 
 
 def random_motion(seed: int, n: int = 3000) -> Samples:
@@ -354,6 +355,71 @@ def test_the_report_and_the_live_view_say_when_standing_replaced_the_first_neutr
     out = io.StringIO()
     LiveDisplay(out, tty=False).on_event([e for e in events if isinstance(e, CalibrationDone)][1])
     assert "calibrated again" in out.getvalue()
+
+
+def _bends(track: Track, n: int, deg: float, stand_s: float = 0.0) -> Track:
+    """The track, standing stand_s first, then n bends to deg, each followed by 2 s standing."""
+    track.hold(stand_s)
+    for _ in range(n):
+        track.move(1.5, flexion_deg=deg, hip_x_m=-0.1)
+        track.hold(0.5)
+        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
+        track.hold(2.0)
+    return track
+
+
+def _turned_on_the_body(turn_deg: float) -> tuple[np.ndarray, Samples]:
+    """Worn taped at 30 deg: standing, two bends; then (after a 1 s gap, the phone out of its pack) taped
+    turn_deg further round: standing, a bend, standing, two bends."""
+    parts = []
+    for taping, track in ((30.0, _bends(Track(), 2, 50.0, stand_s=3.0)),
+                          (30.0 + turn_deg, _bends(_bends(Track(), 1, 40.0, stand_s=2.0), 2, 60.0))):
+        mounting, device, rng = Mounting(taping_deg=taping), Device(), np.random.default_rng(7)
+        t_true, t_rec = sample_times(track.t_s, 100.0, device, rng)
+        rot, acc_w, omega = segment_motion(track, t_true, mounting.lever_m)
+        acc, gyro = measure(rot, acc_w, omega, mounting, device, rng)
+        parts.append((track.evaluate(t_true)[:, 0], t_rec - t_rec[0], acc, gyro))
+    offset = parts[0][1][-1] + 1.0
+    return (np.concatenate([parts[0][0], parts[1][0]]),
+            Samples(np.concatenate([parts[0][1], parts[1][1] + offset]), np.concatenate([parts[0][2], parts[1][2]]),
+                    np.concatenate([parts[0][3], parts[1][3]])))
+
+
+def test_a_sensor_turned_on_the_body_is_taken_again_at_the_second_standing_rest() -> None:
+    """A phone put back in its pack turned 60 deg about the skin normal: the standing pose is now 60 deg round
+    from the first neutral, with the skin as upright as before. Seen standing in two separate still runs (the
+    second after a bend), it becomes the neutral and the sagittal plane is decided again: the bends after it
+    read right. Before, they read cos 60 = half their depth, the rest as lateral bend."""
+    truth, samples = _turned_on_the_body(60.0)
+    orientation = TrunkOrientation()
+    angles = orientation.process(samples)
+    moves, moved_s, moved_deg = orientation.sensor_moves
+    t_turned = samples.t[int(np.argmax(np.diff(samples.t))) + 1]  # (after the gap)
+    assert moves == 1 and abs(moved_deg - 60.0) < 3.0
+    assert 6.0 < moved_s - t_turned < 7.5  # a second into the standing after the bend (5.5 s in)
+    after = samples.t > moved_s + 1.0
+    np.testing.assert_allclose(angles.flexion_deg[after], truth[after], atol=1.5)
+    assert orientation.reanchored_t_s is None and np.flatnonzero(angles.reanchored).tolist() == [
+        int(np.searchsorted(samples.t, moved_s))]
+    naive = NaiveOrientation(OrientationSettings()).run(samples.t, samples.acc, samples.gyro)
+    np.testing.assert_allclose(as_array(angles), naive, rtol=0, atol=1e-6)
+    from analysis.events import CalibrationDone
+
+    for block_n in (10, 777):  # live: an event at its sample, whatever the blocks; the report says it
+        analyzer, events = Analyzer(), []
+        for i in range(0, len(samples), block_n):
+            events += analyzer.push(samples[i : i + block_n])
+        assert [e.t_s for e in events if isinstance(e, CalibrationDone) and e.refreshed] == [moved_s - samples.t[0]]
+        assert any(note.startswith("The sensor turned on the body 1 time (the last seen at") and "by 60°" in note
+                   for note in analyzer.finish().notes)
+
+
+def test_a_turn_of_less_than_sensor_moved_min_deg_stays() -> None:
+    """Turned 10 deg: within the standing poses a lifter shows, so nothing is taken again."""
+    _, samples = _turned_on_the_body(10.0)
+    orientation = TrunkOrientation()
+    orientation.process(samples)
+    assert orientation.sensor_moves == (0, None, None)
 
 
 def test_a_first_neutral_that_was_standing_stays() -> None:

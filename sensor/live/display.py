@@ -116,8 +116,8 @@ class LiveDisplay:
             if not event.refreshed:
                 self.log(f"calibrated: sensor {event.neutral_tilt_deg:.0f} deg from vertical while standing")
             else:
-                self.log("calibrated again: the first still moment was not standing (bent over); angles are "
-                         "measured from standing from here on", t_s=self.t_s)
+                self.log("calibrated again: the first still moment was not standing, or the sensor moved on your "
+                         "back; angles are measured from this standing pose from here on", t_s=self.t_s)
         elif isinstance(event, ForwardCorrected):
             self.log("forward and back were swapped until now: your first large movement was a lean back, "
                      "taken for a bend forward; angles are right from here on", t_s=self.t_s)
