@@ -26,8 +26,8 @@ T_PREV, STARTED, GYRO_PREV0, STILL_RUN, STILL_SUM0 = 18, 19, 20, 23, 24
 BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29, 30, 31, 32
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
 SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T, TURN_RUN, TURN_ACC0, TURN_GYRO0 = 48, 49, 50, 51, 52, 53, 57
-REANCHORED_T, SHIFTED_T, SHIFTS, SHIFT_COS_LAST, CAND0, CAND_T = 60, 61, 62, 63, 64, 67
-STATE_SIZE = 68
+REANCHORED_T, SHIFTED_T, SHIFTS, SHIFT_COS_LAST, CAND0, CAND_T, CHECKED_T = 60, 61, 62, 63, 64, 67, 68
+STATE_SIZE = 69
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -57,6 +57,7 @@ def new_state() -> np.ndarray:
     state[REANCHORED_T] = np.nan
     state[SHIFTED_T] = np.nan
     state[CAND_T] = -np.inf
+    state[CHECKED_T] = -np.inf
     state[MAX_TILT_COS] = 1.0
     return state
 
@@ -182,34 +183,27 @@ def _sign_check(forward, up, t, back_t, params):
 SEPARATE_S = 0.5  # still samples this far apart belong to two still runs (the still test takes 1 s after a movement)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _neutral_check(mx, my, mz, n1x, n1y, n1z, cx, cy, cz, cand_t, t, calibrated, params):
-    """What a still run with mean up m does to the neutral (first neutral n1; a pose tried as the sensor having
-    moved, c, last seen at cand_t): (refresh, reanchor, c, cand_t). Refresh: the first stillness, or one within
-    REFRESH_COS of n1. Reanchor (a new first neutral, the sagittal plane decided again), only where m can be
-    standing (its skin normal, the sensor's z axis, within STANDING_MAX_SIN of horizontal): n1 could not
-    (FIRST_MAX_SIN: the set-up at a bar) and m is REANCHOR_COS from it; or n1 could, m is SHIFT_COS from it turned
-    about the skin normal (its z component the same but for SAME_SIN: not a seat or a bend, which tip the skin;
-    the sign too: a bend twice the skin's tilt tips it as far the other way)
-    and a separate earlier still run stood at m too (SAME_COS): the sensor turned on the body, as a phone put
-    back in its pack. A stillness back at n1 drops the pose tried (a side stretch, not the sensor)."""
-    if calibrated == 0.0:
-        return True, False, cx, cy, cz, cand_t
+@njit(cache=True, error_model="numpy")
+def _reanchor_check(mx, my, mz, n1x, n1y, n1z, cand_t, t, state, params):
+    """Does a still run with mean up m, not within REFRESH_COS of the first neutral n1, take its place
+    (`reanchor`)? Only where m can be standing (its skin normal, the sensor's z axis, within STANDING_MAX_SIN of
+    horizontal): n1 could not (FIRST_MAX_SIN: the set-up at a bar) and m is REANCHOR_COS from it; or n1 could,
+    m is SHIFT_COS from it turned about the skin normal (its z component the same but for SAME_SIN: not a seat
+    or a bend, which tip the skin; the sign too: a bend twice the skin's tilt tips it as far the other way)
+    and a separate earlier still run stood at m too (SAME_COS; that pose c at CAND0 in `state`, last seen at
+    cand_t): the sensor turned on the body, as a phone put back in its pack. Returns (reanchor, cand_t).
+    (Out of the filter's loop, which it would slow by a tenth inlined: it runs for such still runs only, every
+    REFRESH_EVERY_S; its bookkeeping is in `state`, not in values kept live through the loop.)"""
     d1 = mx * n1x + my * n1y + mz * n1z
-    if d1 >= params[REFRESH_COS]:
-        return True, False, cx, cy, cz, -math.inf
-    if abs(mz) >= params[STANDING_MAX_SIN]:
-        return False, False, cx, cy, cz, cand_t
     if abs(n1z) > params[FIRST_MAX_SIN]:
-        reanchor = d1 < params[REANCHOR_COS]
-        return reanchor, reanchor, cx, cy, cz, cand_t
+        return d1 < params[REANCHOR_COS], cand_t
     if d1 >= params[SHIFT_COS] or abs(mz - n1z) > params[SAME_SIN]:
-        return False, False, cx, cy, cz, cand_t
-    if cand_t > -math.inf and mx * cx + my * cy + mz * cz >= params[SAME_COS]:
-        if t - cand_t > SEPARATE_S:
-            return True, True, cx, cy, cz, -math.inf
-        return False, False, cx, cy, cz, t
-    return False, False, mx, my, mz, t
+        return False, cand_t
+    if cand_t > -math.inf and mx * state[CAND0] + my * state[CAND0 + 1] + mz * state[CAND0 + 2] >= params[SAME_COS]:
+        separate = t - cand_t > SEPARATE_S
+        return separate, -math.inf if separate else t
+    state[CAND0], state[CAND0 + 1], state[CAND0 + 2] = mx, my, mz
+    return False, t
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -232,8 +226,6 @@ def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny
                                       + left * (forward * w_f - up * w_n) / max(forward * forward + up * up, 1e-9))
         out[TWIST_RATE, i] = -DEG * w_n
     flags[CALIBRATED_OUT, c0 + j0 : c0 + j1] = calibrated != 0.0
-    flags[REANCHORED_OUT, c0 + j0 : c0 + j1] = False
-    flags[FLIPPED_OUT, c0 + j0 : c0 + j1] = False
     if acc_only:
         for j in range(j0, j1):
             out[FLEXION_RATE, c0 + j] = scratch[DT, j]  # the rate follows from the flexion in the third pass
@@ -254,7 +246,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     recovery_s, gravity, gap_s = params[RECOVERY_S], params[GRAVITY], params[GAP_S]
     still_gyro, still_gyro_first = params[STILL_GYRO], params[STILL_GYRO_FIRST]
     still_acc, still_time, bias_tau = params[STILL_ACC], params[STILL_TIME], params[BIAS_TAU]
-    decide_cos, gather_cos = params[DECIDE_COS], params[GATHER_COS]
+    refresh_cos, decide_cos, gather_cos = params[REFRESH_COS], params[DECIDE_COS], params[GATHER_COS]
     settle_s, settle_gain = params[SETTLE_S], params[SETTLE_GAIN]
     acc_tau, acc_slow_tau = params[ACC_TAU], params[ACC_SLOW_TAU]
     reject_cos_sq = reject_cos * abs(reject_cos)  # signed square: x > y is x |x| > y |y|
@@ -275,9 +267,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     calibrated, neutral_t, decided, decided_t = state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T]
     max_tilt_cos, reject_time = state[MAX_TILT_COS], state[REJECT_TIME]
     sign_final, back_t, flipped_t = state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T]
-    refreshed_t, reanchored_t = state[REFRESHED_T], state[REANCHORED_T]
-    shifted_t, shifts, shift_cos_last = state[SHIFTED_T], state[SHIFTS], state[SHIFT_COS_LAST]
-    candx, candy, candz, cand_t = state[CAND0], state[CAND0 + 1], state[CAND0 + 2], state[CAND_T]
+    refreshed_t = state[REFRESHED_T]
     flex_prev, settle = state[FLEX_PREV], state[SETTLE]
     turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
                                     state[TURN_ACC0 + 3])
@@ -287,6 +277,8 @@ def _run(t, acc, gyro, state, params, out, flags):
 
     n = t.shape[0]
     scratch = np.empty((SCRATCH_ROWS, min(n, CHUNK)))
+    flags[REANCHORED_OUT, :] = False  # (marked where they happen: rare)
+    flags[FLIPPED_OUT, :] = False
     up_row = DX if acc_only else GX  # the up vector that decides the sagittal plane
     for c0 in range(0, n, CHUNK):
         base = np.uint64(c0)  # unsigned indices: no negative-index wraparound
@@ -397,44 +389,47 @@ def _run(t, acc, gyro, state, params, out, flags):
 
         # the trunk pass: the frame (n, a, f) changes only while still or until the sagittal plane is decided;
         # the outputs of each run of samples with one frame are computed at once (a loop that vectorizes)
-        size, run, mark, mark_flip = min(CHUNK, n - c0), 0, -1, -1
+        size, run = min(CHUNK, n - c0), 0
         for j in range(size + 1):
             i = c0 + j
             # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
             # sitting or bent over (or creeping away from the first neutral)
-            refresh = reanchor = False
+            refresh = reanchor = maybe = False
             if j < size and flags[STILL, i] and t[i] - refreshed_t >= REFRESH_EVERY_S:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
-                refresh, reanchor, candx, candy, candz, cand_t = _neutral_check(
-                    mx, my, mz, n1x, n1y, n1z, candx, candy, candz, cand_t, t[i], calibrated, params)
+                refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
+                maybe = (not refresh and calibrated != 0.0 and abs(mz) < params[STANDING_MAX_SIN]  # (item 3)
+                         and t[i] - state[CHECKED_T] >= REFRESH_EVERY_S)
             flip = False  # (not while the first neutral is a bent pose: forward and back mean nothing from there)
             if j < size and decided == 2.0 and sign_final == 0.0 and abs(n1z) <= params[FIRST_MAX_SIN]:
                 ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
                 flip, final, back_t = _sign_check(-(ux * ffx + uy * ffy + uz * ffz), ux * nx + uy * ny + uz * nz,
                                                   t[i], back_t, params)
                 sign_final = 1.0 if final else 0.0
-            if j < size and not refresh and not flip and decided == 2.0:
+            if j < size and not refresh and not maybe and not flip and decided == 2.0:
                 continue
             _trunk_outputs(out, flags, scratch, c0, run, j, acc_only, calibrated,
                            nx, ny, nz, fax, fay, faz, ffx, ffy, ffz)
-            if mark >= 0:  # (the run just written began at the sample that re-anchored)
-                flags[REANCHORED_OUT, c0 + mark] = True
-                mark = -1
-            if mark_flip >= 0:  # (... or at the sample whose sign check turned the plane round)
-                flags[FLIPPED_OUT, c0 + mark_flip] = True
-                mark_flip = -1
             run = j
             if j == size:
                 break
+            if maybe:
+                state[CHECKED_T] = t[i]
+                reanchor, state[CAND_T] = _reanchor_check(mx, my, mz, n1x, n1y, n1z, state[CAND_T], t[i], state, params)
+                refresh = reanchor
+            elif refresh:
+                state[CAND_T] = -math.inf  # (back at the neutral: a pose tried was a stretch, not the sensor)
             if refresh:
                 refreshed_t = t[i]
                 if calibrated == 0.0 or reanchor:
-                    if reanchor:
+                    if reanchor:  # (the rare bookkeeping straight in the state: fewer values live in the loop)
                         if abs(n1z) > params[FIRST_MAX_SIN]:  # (the first neutral was not standing)
-                            reanchored_t = t[i]
+                            state[REANCHORED_T] = t[i]
                         else:
-                            shifted_t, shifts, shift_cos_last = t[i], shifts + 1.0, mx * n1x + my * n1y + mz * n1z
-                        decided, sign_final, back_t, mark = 0.0, 0.0, math.nan, j
+                            state[SHIFTED_T], state[SHIFT_COS_LAST] = t[i], mx * n1x + my * n1y + mz * n1z
+                            state[SHIFTS] += 1.0
+                        flags[REANCHORED_OUT, i] = True
+                        decided, sign_final, back_t = 0.0, 0.0, math.nan
                         sxx, sxy, sxz, syy, syz, szz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
                     else:
                         calibrated, neutral_t = 1.0, t[i]
@@ -443,7 +438,8 @@ def _run(t, acc, gyro, state, params, out, flags):
                 nx, ny, nz = mx, my, mz
                 fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, fax, fay, faz)
             if flip:
-                fax, fay, faz, ffx, ffy, ffz, flipped_t, mark_flip = -fax, -fay, -faz, -ffx, -ffy, -ffz, t[i], j
+                fax, fay, faz, ffx, ffy, ffz, flipped_t = -fax, -fay, -faz, -ffx, -ffy, -ffz, t[i]
+                flags[FLIPPED_OUT, i] = True
 
             # the sagittal plane, once the first large excursion shows it (not while settling after a gap)
             if decided != 2.0:
@@ -509,9 +505,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[CALIBRATED], state[NEUTRAL_T], state[DECIDED], state[DECIDED_T] = calibrated, neutral_t, decided, decided_t
     state[MAX_TILT_COS], state[REJECT_TIME] = max_tilt_cos, reject_time
     state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
-    state[REFRESHED_T], state[REANCHORED_T] = refreshed_t, reanchored_t
-    state[SHIFTED_T], state[SHIFTS], state[SHIFT_COS_LAST] = shifted_t, shifts, shift_cos_last
-    state[CAND0], state[CAND0 + 1], state[CAND0 + 2], state[CAND_T] = candx, candy, candz, cand_t
+    state[REFRESHED_T] = refreshed_t
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle
     state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
         turn_run, tax, tay, taz, tan)

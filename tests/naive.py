@@ -37,6 +37,7 @@ class NaiveOrientation:
         self.reanchored_t_s: float | None = None  # when a first neutral that was not standing was replaced
         self.moves: list[tuple[float, float]] = []  # (t, deg): the sensor turned on the body
         self.cand, self.cand_t = np.zeros(3), -math.inf  # a standing pose tried as the sensor having moved
+        self.checked_t = -math.inf  # when such a pose was last tried
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
         """The horizontal rotation's principal axis, signed like the excursion's own axis."""
@@ -80,30 +81,22 @@ class NaiveOrientation:
         """How far the skin normal (the sensor's z axis) tips from horizontal, with `up` the still up vector."""
         return math.degrees(math.asin(abs(up[2])))
 
-    def _neutral_check(self, mean_up: np.ndarray, t: float) -> tuple[bool, bool]:
-        """(refresh, start again) for a still run's mean up vector (the kernel's `_neutral_check`)."""
+    def _takes_its_place(self, mean_up: np.ndarray, t: float) -> bool:
+        """Does a still pose that can be standing, not the neutral, become the neutral (the kernel's
+        `_reanchor_check`)?"""
         s = self.s
-        if not self.calibrated:
-            return True, False
         from_first = self._angle_deg(mean_up, self.n_first)
-        if from_first <= s.neutral_refresh_max_deg:
-            self.cand_t = -math.inf  # back at the neutral: the pose tried was the lifter's, not the sensor
-            return True, False
-        if self._tilt_of_skin_deg(mean_up) >= s.standing_max_skin_tilt_deg:
-            return False, False
         if self._tilt_of_skin_deg(self.n_first) > s.neutral_max_skin_tilt_deg:
-            return (from_first > s.reanchor_min_deg,) * 2
+            return from_first > s.reanchor_min_deg
         same_tilt = abs(mean_up[2] - self.n_first[2]) <= math.sin(math.radians(s.sensor_moved_same_deg))
         if from_first <= s.sensor_moved_min_deg or not same_tilt:  # (turned about the skin normal only)
-            return False, False
+            return False
         if self.cand_t > -math.inf and self._angle_deg(mean_up, self.cand) <= s.sensor_moved_same_deg:
-            if t - self.cand_t > 0.5:  # a separate still run (the kernel's SEPARATE_S)
-                self.cand_t = -math.inf
-                return True, True
-            self.cand_t = t
-            return False, False
+            separate = t - self.cand_t > 0.5  # a separate still run (the kernel's SEPARATE_S)
+            self.cand_t = -math.inf if separate else t
+            return separate
         self.cand, self.cand_t = mean_up, t
-        return False, False
+        return False
 
     def _tilt_deg(self, up: np.ndarray) -> float:
         return math.degrees(math.acos(np.clip(up @ self.n, -1.0, 1.0)))
@@ -184,7 +177,12 @@ class NaiveOrientation:
         reanchored = False
         if still and t - self.refreshed_t_s >= 0.1:  # at most every 0.1 s (the kernel's REFRESH_EVERY_S)
             mean_up = _unit(self.still_sum)
-            refresh, reanchored = self._neutral_check(mean_up, t)
+            refresh = not self.calibrated or self._angle_deg(mean_up, self.n_first) <= s.neutral_refresh_max_deg
+            if refresh:
+                self.cand_t = -math.inf  # back at the neutral: a pose tried was the lifter's, not the sensor
+            elif self._tilt_of_skin_deg(mean_up) < s.standing_max_skin_tilt_deg and t - self.checked_t >= 0.1:
+                self.checked_t = t
+                refresh = reanchored = self._takes_its_place(mean_up, t)
             if refresh and not self.calibrated:
                 self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
                 self.n_first = mean_up
