@@ -275,6 +275,24 @@ def _worn(track: Track, seed: int, accelerometer_only: bool = False
     return track.evaluate(t_true)[:, 0], samples, orientation, orientation.process(samples)
 
 
+def _bends(track: Track, n: int, deg: float, stand_s: float = 0.0) -> Track:
+    """The track, standing stand_s first, then n bends to deg, each followed by 2 s standing."""
+    track.hold(stand_s)
+    for _ in range(n):
+        track.move(1.5, flexion_deg=deg, hip_x_m=-0.1)
+        track.hold(0.5)
+        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
+        track.hold(2.0)
+    return track
+
+
+def _held(track: Track, deg: float, move_s: float, hold_s: float) -> Track:
+    """The track moved to deg of flexion in move_s (the hips back with a bend), then held hold_s."""
+    track.move(move_s, flexion_deg=deg, hip_x_m=-0.1 if deg else 0.0)
+    track.hold(hold_s)
+    return track
+
+
 def _lean_back_then_bends() -> Track:
     """A stretch leaning back (-25 deg), then two bends to 70 deg, up within 2 s."""
     track = Track()
@@ -283,28 +301,15 @@ def _lean_back_then_bends() -> Track:
     track.hold(1.0)
     track.move(1.5, flexion_deg=0.0)
     track.hold(2.0)
-    for _ in range(2):  # two bends to 70 deg, up within 2 s
-        track.move(1.5, flexion_deg=70.0, hip_x_m=-0.1)
-        track.hold(0.5)
-        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
-        track.hold(2.0)
-    return track
+    return _bends(track, 2, 70.0)  # two bends to 70 deg, up within 2 s
 
 
 def _begun_bent_over(accelerometer_only: bool = False) -> tuple[np.ndarray, Samples, TrunkOrientation, object]:
     """A recording begun in a deadlift's set-up (held at 50 deg), then standing 5 s and two bends to 60 deg."""
     track = Track()
     track.hold(0.5)
-    track.move(1.0, flexion_deg=50.0, hip_x_m=-0.1)
-    track.hold(2.5)
-    track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
-    track.hold(5.0)
-    for _ in range(2):
-        track.move(1.5, flexion_deg=60.0, hip_x_m=-0.1)
-        track.hold(0.5)
-        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
-        track.hold(2.0)
-    truth, samples, _, _ = _worn(track, 5, accelerometer_only)
+    _held(_held(track, 50.0, 1.0, 2.5), 0.0, 1.5, 5.0)
+    truth, samples, _, _ = _worn(_bends(track, 2, 60.0), 5, accelerometer_only)
     keep = samples.t >= samples.t[0] + 1.7  # the recording starts during the hold at 50 deg
     samples = Samples(samples.t[keep], samples.acc[keep], None if accelerometer_only else samples.gyro[keep])
     orientation = TrunkOrientation(accelerometer_only=accelerometer_only)
@@ -355,17 +360,6 @@ def test_the_report_and_the_live_view_say_when_standing_replaced_the_first_neutr
     out = io.StringIO()
     LiveDisplay(out, tty=False).on_event([e for e in events if isinstance(e, CalibrationDone)][1])
     assert "calibrated again" in out.getvalue()
-
-
-def _bends(track: Track, n: int, deg: float, stand_s: float = 0.0) -> Track:
-    """The track, standing stand_s first, then n bends to deg, each followed by 2 s standing."""
-    track.hold(stand_s)
-    for _ in range(n):
-        track.move(1.5, flexion_deg=deg, hip_x_m=-0.1)
-        track.hold(0.5)
-        track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
-        track.hold(2.0)
-    return track
 
 
 def _turned_on_the_body(turn_deg: float) -> tuple[np.ndarray, Samples]:
@@ -427,10 +421,7 @@ def test_a_first_neutral_that_was_standing_stays() -> None:
     standing, so nothing replaces it and the hold reads 50 deg."""
     track = Track()
     track.hold(3.0)
-    track.move(1.5, flexion_deg=50.0, hip_x_m=-0.1)
-    track.hold(6.0)
-    track.move(1.5, flexion_deg=0.0, hip_x_m=0.0)
-    track.hold(2.0)
+    _held(_held(track, 50.0, 1.5, 6.0), 0.0, 1.5, 2.0)
     truth, samples, orientation, angles = _worn(track, 6)
     assert orientation.reanchored_t_s is None
     np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
