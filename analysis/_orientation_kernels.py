@@ -180,7 +180,8 @@ def _sign_check(forward, up, t, back_t, params):
     return bend, bend, math.nan
 
 
-SEPARATE_S = 0.5  # still samples this far apart belong to two still runs (the still test takes 1 s after a movement)
+SEPARATE_S = 3.0  # still samples this far apart belong to two still runs with a movement between (the still test
+# takes 1 s after any movement, so a wobble within one hold leaves them 1-2 s apart)
 
 
 @njit(cache=True, error_model="numpy")

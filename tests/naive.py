@@ -92,7 +92,7 @@ class NaiveOrientation:
         if from_first <= s.sensor_moved_min_deg or not same_tilt:  # (turned about the skin normal only)
             return False
         if self.cand_t > -math.inf and self._angle_deg(mean_up, self.cand) <= s.sensor_moved_same_deg:
-            separate = t - self.cand_t > 0.5  # a separate still run (the kernel's SEPARATE_S)
+            separate = t - self.cand_t > 3.0  # a separate still run, a movement between (the kernel's SEPARATE_S)
             self.cand_t = -math.inf if separate else t
             return separate
         self.cand, self.cand_t = mean_up, t

@@ -416,6 +416,22 @@ def test_a_turn_of_less_than_sensor_moved_min_deg_stays() -> None:
     assert orientation.sensor_moves == (0, None, None)
 
 
+def test_a_side_stretch_with_a_wobble_is_not_a_turned_sensor() -> None:
+    """A side stretch of 20 deg held 4 s, with a wobble in it that breaks the stillness: the lean turns the up
+    vector about the skin normal as a turned sensor would, seen in two still runs, but 1-2 s apart (the still
+    test takes a second after the wobble), not after a movement (SEPARATE_S): nothing is taken again, and the
+    bends after it read right. (With 0.5 s, the second review found it taken for a turn.)"""
+    track = _bends(Track(), 2, 50.0, stand_s=3.0)
+    track.move(1.5, lateral_deg=20.0)
+    track.hold(1.5)
+    track.move(0.6, lateral_deg=20.5)  # the wobble
+    track.hold(2.5)
+    track.move(1.5, lateral_deg=0.0)
+    truth, samples, orientation, angles = _worn(_bends(track, 2, 60.0, stand_s=2.0), 8)
+    assert orientation.sensor_moves == (0, None, None)
+    np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
+
+
 def test_a_first_neutral_that_was_standing_stays() -> None:
     """Begun standing, then bent over 50 deg and held still 6 s (a row's set-up): the first neutral can be
     standing, so nothing replaces it and the hold reads 50 deg."""
