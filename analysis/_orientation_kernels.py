@@ -169,9 +169,11 @@ def _sign_check(forward, up, t, back_t, params):
     angle backward (NaN: not now).
     """
     c, s = params[SIGN_COS], params[SIGN_SIN]
-    if forward * c - up * s > 0.0:  # flexion > the angle: a bend forward
+    # (each half-plane test with the side of forward it holds on: a half-plane alone takes flexion past 180 - the
+    # angle, upside down, for the other side)
+    if forward > 0.0 and forward * c - up * s > 0.0:  # flexion > the angle: a bend forward
         return False, True, math.nan
-    if forward * c + up * s < 0.0:  # flexion < -(the angle)
+    if forward < 0.0 and forward * c + up * s < 0.0:  # flexion < -(the angle)
         return False, False, t if math.isnan(back_t) else back_t
     if math.isnan(back_t) or not (forward * params[RETURN_COS] + up * params[RETURN_SIN] > 0.0
                                   and forward * params[RETURN_COS] - up * params[RETURN_SIN] < 0.0):
