@@ -187,26 +187,36 @@ SEPARATE_S = 3.0  # still samples this far apart belong to two still runs with a
 
 
 @njit(cache=True, error_model="numpy")
-def _reanchor_check(mx, my, mz, n1x, n1y, n1z, cand_t, t, state, params):
-    """Does a still run with mean up m, not within REFRESH_COS of the first neutral n1, take its place
-    (`reanchor`)? Only where m can be standing (its skin normal, the sensor's z axis, within STANDING_MAX_SIN of
-    horizontal): n1 could not (FIRST_MAX_SIN: the set-up at a bar) and m is REANCHOR_COS from it; or n1 could,
-    m is SHIFT_COS from it turned about the skin normal (its z component the same but for SAME_SIN: not a seat
-    or a bend, which tip the skin; the sign too: a bend twice the skin's tilt tips it as far the other way)
-    and a separate earlier still run stood at m too (SAME_COS; that pose c at CAND0 in `state`, last seen at
-    cand_t): the sensor turned on the body, as a phone put back in its pack. Returns (reanchor, cand_t).
-    (Out of the filter's loop, which it would slow by a tenth inlined: it runs for such still runs only, every
-    REFRESH_EVERY_S; its bookkeeping is in `state`, not in values kept live through the loop.)"""
+def _reanchor_check(mx, my, mz, n1x, n1y, n1z, t, state, params):
+    """Does a still run with mean up m (at time t), that can be standing but is not within REFRESH_COS of the first
+    neutral n1, take its place? Yes where n1 could not be standing (its skin normal, the sensor's z axis, past
+    FIRST_MAX_SIN from horizontal: the set-up at a bar) and m is REANCHOR_COS from it (noted at REANCHORED_T); or
+    where n1 could, m is SHIFT_COS from it turned about the skin normal (its z component the same but for
+    SAME_SIN: not a seat or a bend, which tip the skin; the sign too: a bend twice the skin's tilt tips it as far
+    the other way) and a separate earlier still run stood at m too (SAME_COS; that pose kept at CAND0, last seen
+    at CAND_T): the sensor turned on the body, as a phone put back in its pack (noted at SHIFTED_T, SHIFTS,
+    SHIFT_COS_LAST). Out of the filter's loop, which it would slow by a tenth inlined: it runs for such still runs
+    only, every REFRESH_EVERY_S (CHECKED_T), and keeps its bookkeeping in `state`, not in values live through
+    the loop."""
+    state[CHECKED_T] = t
     d1 = mx * n1x + my * n1y + mz * n1z
     if abs(n1z) > params[FIRST_MAX_SIN]:
-        return d1 < params[REANCHOR_COS], cand_t
+        if d1 >= params[REANCHOR_COS]:
+            return False
+        state[REANCHORED_T] = t
+        return True
     if d1 >= params[SHIFT_COS] or abs(mz - n1z) > params[SAME_SIN]:
-        return False, cand_t
+        return False
+    cand_t = state[CAND_T]
     if cand_t > -math.inf and mx * state[CAND0] + my * state[CAND0 + 1] + mz * state[CAND0 + 2] >= params[SAME_COS]:
-        separate = t - cand_t > SEPARATE_S
-        return separate, -math.inf if separate else t
-    state[CAND0], state[CAND0 + 1], state[CAND0 + 2] = mx, my, mz
-    return False, t
+        if t - cand_t <= SEPARATE_S:
+            state[CAND_T] = t
+            return False
+        state[CAND_T], state[SHIFTED_T], state[SHIFT_COS_LAST] = -math.inf, t, d1
+        state[SHIFTS] += 1.0
+        return True
+    state[CAND0], state[CAND0 + 1], state[CAND0 + 2], state[CAND_T] = mx, my, mz, t
+    return False
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -417,20 +427,13 @@ def _run(t, acc, gyro, state, params, out, flags):
             if j == size:
                 break
             if maybe:
-                state[CHECKED_T] = t[i]
-                reanchor, state[CAND_T] = _reanchor_check(mx, my, mz, n1x, n1y, n1z, state[CAND_T], t[i], state, params)
-                refresh = reanchor
+                refresh = reanchor = _reanchor_check(mx, my, mz, n1x, n1y, n1z, t[i], state, params)
             elif refresh:
                 state[CAND_T] = -math.inf  # (back at the neutral: a pose tried was a stretch, not the sensor)
             if refresh:
                 refreshed_t = t[i]
                 if calibrated == 0.0 or reanchor:
-                    if reanchor:  # (the rare bookkeeping straight in the state: fewer values live in the loop)
-                        if abs(n1z) > params[FIRST_MAX_SIN]:  # (the first neutral was not standing)
-                            state[REANCHORED_T] = t[i]
-                        else:
-                            state[SHIFTED_T], state[SHIFT_COS_LAST] = t[i], mx * n1x + my * n1y + mz * n1z
-                            state[SHIFTS] += 1.0
+                    if reanchor:
                         flags[REANCHORED_OUT, i] = True
                         decided, sign_final, back_t = 0.0, 0.0, math.nan
                         sxx, sxy, sxz, syy, syz, szz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
