@@ -13,6 +13,33 @@ from sensor.recording import RecordingMeta
 from sensor.source_notes import SourceNotes
 
 
+class SilenceNotes:
+    """Says in a source's notes when a phone that was sending has sent nothing for `after_s` (`silent_note`,
+    formatted with the seconds as `s`), and when it sends again (`again_note`, likewise); clock seconds."""
+
+    def __init__(self, notes: SourceNotes, after_s: float, silent_note: str, again_note: str) -> None:
+        self._notes, self._after_s = notes, after_s
+        self._silent_note, self._again_note = silent_note, again_note
+        self._last_s: float | None = None  # when the last data came (None: none yet, or counted afresh)
+        self._silent = False  # the silence was said
+
+    def data(self, now_s: float) -> None:
+        """Data came at now_s."""
+        if self._silent:
+            self._notes.append(self._again_note.format(s=now_s - self._last_s))
+        self._last_s, self._silent = now_s, False
+
+    def quiet(self, now_s: float) -> None:
+        """Nothing came, as seen at now_s."""
+        if not self._silent and self._last_s is not None and now_s - self._last_s >= self._after_s:
+            self._silent = True
+            self._notes.append(self._silent_note.format(s=now_s - self._last_s))
+
+    def reset(self) -> None:
+        """Count afresh from the next data (the phone said why it stopped)."""
+        self._last_s, self._silent = None, False
+
+
 class MergedPhoneSource:
     """Base of `PhyphoxSource` and `SensorLoggerSource`: `info`, `stats`, `events`, iteration.
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from analysis.samples import Samples
 from sensor.errors import DeviceError
-from sensor.phone.base import MergedPhoneSource
+from sensor.phone.base import MergedPhoneSource, SilenceNotes
 from sensor.phone.merge import MergeSettings, StreamMerger
 from sensor.recording import RecordingMeta
 
@@ -141,8 +141,10 @@ class PhyphoxSource(MergedPhoneSource):
         self._session: str | None = None
         self._measuring = True
         self._anchor_unix_s: float | None = None
-        self._last_data_s: float | None = None  # (clock) when the last new sample came
-        self._silent = False  # the silence was said
+        self._silence = SilenceNotes(
+            self.events, settings.silence_note_s,
+            "the phone answers but has sent no new data for {s:.1f} s (its screen locked or phyphox in the "
+            "background); waiting for it", "the phone is sending data again after {s:.1f} s")
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
@@ -241,7 +243,7 @@ class PhyphoxSource(MergedPhoneSource):
         if measuring != self._measuring:
             self._measuring = measuring
             self.events.append("the phone resumed measuring" if measuring else "the phone paused measuring")
-            self._last_data_s, self._silent = None, False  # (a pause is said as such; silence counts afresh)
+            self._silence.reset()  # (a pause is said as such)
             if measuring:
                 await self._refresh_time_map()
         blocks = answer["buffer"]
@@ -259,21 +261,10 @@ class PhyphoxSource(MergedPhoneSource):
                 self._threshold[name] = float(t_exp[finite][-1])
             self.merger.add(name, self._session_s(t_exp), xyz)
             new_data = True
-        self._note_silence(new_data)
-
-    def _note_silence(self, new_data: bool) -> None:
-        """Say when a phone that answers and measures has sent nothing new for `silence_note_s` (its screen locked,
-        the app in the background), and when data comes again."""
-        now = self._clock()
         if new_data:
-            if self._silent:
-                self.events.append(f"the phone is sending data again after {now - self._last_data_s:.1f} s")
-            self._last_data_s, self._silent = now, False
-        elif (self._measuring and not self._silent and self._last_data_s is not None
-              and now - self._last_data_s >= self.settings.silence_note_s):
-            self._silent = True
-            self.events.append(f"the phone answers but has sent no new data for {now - self._last_data_s:.1f} s "
-                               "(its screen locked or phyphox in the background); waiting for it")
+            self._silence.data(self._clock())
+        elif self._measuring:
+            self._silence.quiet(self._clock())
 
     async def _restart(self, reason: str) -> None:
         """The phone's buffers and clock started over: ask for everything, re-read the time map."""

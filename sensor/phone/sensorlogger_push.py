@@ -31,7 +31,7 @@ from aiohttp import web
 
 from analysis.samples import Samples
 from sensor.errors import DeviceError
-from sensor.phone.base import MergedPhoneSource
+from sensor.phone.base import MergedPhoneSource, SilenceNotes
 from sensor.phone.merge import MergeSettings, StreamMerger
 from sensor.recording import RecordingMeta
 
@@ -273,23 +273,19 @@ class SensorLoggerSource(MergedPhoneSource):
 
     async def _blocks(self) -> AsyncIterator[Samples]:
         loop = asyncio.get_running_loop()
-        last_message_s, silent = loop.time(), False
+        silence = SilenceNotes(self.events, self.settings.silence_note_s,
+                               "no data from the phone for {s:.1f} s (Sensor Logger stopped, the phone locked, or "
+                               "off the Wi-Fi); waiting for it", "the phone is sending again after {s:.1f} s")
         while True:
             try:
                 msg = await asyncio.wait_for(self.server.messages.get(), self.settings.idle_flush_s)
             except TimeoutError:  # the phone paused: let the held samples go
                 block = self._pop(final=True)
-                quiet_s = loop.time() - last_message_s
-                if not silent and self._anchor_ns is not None and quiet_s >= self.settings.silence_note_s:
-                    silent = True
-                    self.events.append(f"no data from the phone for {quiet_s:.1f} s (Sensor Logger stopped, the "
-                                       "phone locked, or off the Wi-Fi); waiting for it")
+                if self._anchor_ns is not None:  # (once data came)
+                    silence.quiet(loop.time())
             else:
-                if silent and msg is not None:  # (None: stop() was called)
-                    silent = False
-                    self.events.append(f"the phone is sending again after {loop.time() - last_message_s:.1f} s")
-                last_message_s = loop.time()
-                if msg is not None:
+                if msg is not None:  # (None: stop() was called)
+                    silence.data(loop.time())
                     self._take(msg)
                 block = self._pop(final=msg is None)
                 if msg is None:
