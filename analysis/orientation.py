@@ -24,7 +24,7 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    then decided again (4, 5); angles before it stay as they were measured. A standing neutral gives way in the
    same way to a sensor turned on the body (a phone put back in its pack another way): a standing still pose
    turned more than `sensor_moved_min_deg` from it about the skin normal (the skin as upright as before, within
-   `sensor_moved_same_deg`), seen in two separate still runs with no stillness back at the neutral between
+   `sensor_moved_same_deg`), seen in two still runs 3 s or more apart with no stillness back at the neutral between
    (`sensor_moves`).
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
@@ -82,7 +82,7 @@ class OrientationSettings:
     reanchor_min_deg: float = 30.0  # ... and at least this far from it (not a seat: the pelvis tips 15-25 deg)
     sensor_moved_min_deg: float = 15.0  # a standing still pose turned this far from a standing first neutral about
     # the skin normal (its tilt from horizontal the same within sensor_moved_same_deg: not a seat or a bend) ...
-    sensor_moved_same_deg: float = 4.0  # ... and within this of one in a separate, earlier still run, is the sensor
+    sensor_moved_same_deg: float = 4.0  # ... and within this of one in a still run 3 s or more before, is the sensor
     # turned on the body (a phone put back in its pack): it becomes the neutral (not a stretch: one back at the
     # neutral in between drops it)
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
