@@ -190,9 +190,10 @@ def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool
     trace.write_csv(written[1])
     pngs = {}
     if plots:
-        from analysis.plots import write_plots
+        from analysis.plots import drawing_workers, write_plots
 
-        pngs = {path.stem: data for path, data in write_plots(report, trace, out).items()}
+        workers = drawing_workers(len(report.sets) + 1)
+        pngs = {path.stem: data for path, data in write_plots(report, trace, out, workers).items()}
         written += [out / f"{stem}.png" for stem in pngs]
     if html:  # (with the plots' images, not drawn again)
         from analysis.html_report import write_html

@@ -85,7 +85,7 @@ def _first_bad_line(path: Path) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from analysis.html_report import write_html
-    from analysis.plots import write_plots
+    from analysis.plots import drawing_workers, write_plots
 
     source = Path(args.source)
     report_path = source / "report.json" if source.is_dir() else source
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else report_path.parent
     prepare_folder(out)
     with writing(out):
-        plots = write_plots(report, trace, out)
+        plots = write_plots(report, trace, out, drawing_workers(len(report.sets) + 1))
         html = write_html(report, trace, out / "report.html", {path.stem: data for path, data in plots.items()})
     print(f"report: {html}")
     print(f"plots:  {', '.join(p.name for p in plots)} in {out}")

@@ -206,6 +206,17 @@ def test_write_plots_png_files(session, tmp_path):
         assert (width, height) in ((1100, 440), (1100, 900))
 
 
+def test_figures_drawn_by_worker_processes_are_the_same_files(session, tmp_path):
+    """A long session's figures come from worker processes (`session_pngs`): the same bytes, in the same order,
+    as drawn here; and which sessions get workers."""
+    here = list(plots.session_pngs(*session, workers=1))
+    assert list(plots.session_pngs(*session, workers=2)) == here
+    assert [stem for stem, _ in here] == ["overview", "set-1", "set-2", "set-3"]
+    assert plots.drawing_workers(4, 8) == 1 and plots.drawing_workers(7, 8) == 1  # (a worker's start: ~1 s)
+    assert plots.drawing_workers(8, 8) == 2 and plots.drawing_workers(8, 1) == 1
+    assert plots.drawing_workers(108, 8) == 8 and plots.drawing_workers(108, 2) == 2
+
+
 def test_no_limit_and_accelerometer_only():
     report, trace = make_session(accelerometer_only=True)
     report = type(report)(recording=report.recording, sets=report.sets, settings={}, notes=report.notes)
