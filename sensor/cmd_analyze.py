@@ -119,9 +119,11 @@ def analyze_recording(
     html: bool = False,
     history: bool = True,
     import_options: dict | None = None,
+    jobs: int | None = None,
 ) -> SessionReport:
     """Analyse a recording in any supported format; write report.json, trace.csv and plots to out_dir.
-    import_options: `sensor.importers.load`'s keyword arguments (a format, columns, units)."""
+    import_options: `sensor.importers.load`'s keyword arguments (a format, columns, units); jobs: processes
+    drawing the plots (None: `analysis.plots.drawing_workers`)."""
     from analysis.analyzer import Analyzer
     from sensor.history import samples_sha256
     from sensor.importers import load
@@ -157,7 +159,7 @@ def analyze_recording(
         report = replace(report, notes=(*report.notes, note))
     if out is not None:
         with writing(out):
-            write_outputs(report, analyzer.trace(), out, plots=plots, html=html)
+            write_outputs(report, analyzer.trace(), out, plots=plots, html=html, jobs=jobs)
     if history:
         from sensor.history import store_session
 
@@ -183,7 +185,8 @@ def gaps_note(t_s, steps) -> str | None:
             "a set across one may come out split or short.")
 
 
-def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool, html: bool) -> list[Path]:
+def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool, html: bool,
+                  jobs: int | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "report.json", out / "trace.csv"]
     written[0].write_text(report.to_json())
@@ -192,7 +195,7 @@ def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool
     if plots:
         from analysis.plots import drawing_workers, write_plots
 
-        workers = drawing_workers(len(report.sets) + 1)
+        workers = jobs or drawing_workers(len(report.sets) + 1)
         pngs = {path.stem: data for path, data in write_plots(report, trace, out, workers).items()}
         written += [out / f"{stem}.png" for stem in pngs]
     if html:  # (with the plots' images, not drawn again)
@@ -211,6 +214,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder for report.json, trace.csv, plots (default: out/<recording name>)")
     parser.add_argument("--html", action="store_true", help="also write report.html (set plots, coaching)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_jobs_argument(parser)
     parser.add_argument("--flexion-limit", type=float, default=None, metavar="DEG",
                         help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
@@ -221,6 +225,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
     parser.add_argument("--quiet", action="store_true", help="no summary on the terminal")
     add_import_arguments(parser.add_argument_group("reading the recording (as backcheck convert)"))
+
+
+def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                        help="processes drawing the plots (default: as many as pay off, up to one per CPU, for "
+                        "sessions of 8 figures or more; 1: this process alone)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+    return value
 
 
 def add_tempo_argument(parser: argparse.ArgumentParser) -> None:
@@ -236,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     report = analyze_recording(args.recording, args.exercise, out, force=args.force,
                                flexion_limit_deg=args.flexion_limit, overrides=[*args.set, *args.tempo],
                                plots=not args.no_plots, html=args.html, history=not args.no_history,
-                               import_options=import_options(args))
+                               import_options=import_options(args), jobs=args.jobs)
     if not args.quiet:
         for decision in report.recording.notes.get("import_decisions", []):
             print(f"note: {decision}")

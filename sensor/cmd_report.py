@@ -13,6 +13,7 @@ from pathlib import Path
 
 from analysis.report import SessionReport, report_from_dict
 from analysis.trace import Trace
+from sensor.cmd_analyze import add_jobs_argument
 from sensor.errors import InputError
 from sensor.outputs import prepare_folder, writing
 
@@ -23,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="where to write report.html and the plots "
                         "(default: the directory of report.json)")
     parser.add_argument("--open", action="store_true", help="open the report in the web browser")
+    add_jobs_argument(parser)
 
 
 def load_report(path: Path) -> SessionReport:
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else report_path.parent
     prepare_folder(out)
     with writing(out):
-        plots = write_plots(report, trace, out, drawing_workers(len(report.sets) + 1))
+        plots = write_plots(report, trace, out, args.jobs or drawing_workers(len(report.sets) + 1))
         html = write_html(report, trace, out / "report.html", {path.stem: data for path, data in plots.items()})
     print(f"report: {html}")
     print(f"plots:  {', '.join(p.name for p in plots)} in {out}")

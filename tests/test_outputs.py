@@ -88,3 +88,19 @@ def test_report_out_that_is_a_file(tmp_path, capsys):
     a_file.write_text("mine")
     assert main(["report", str(tmp_path / "a"), "--out", str(a_file)]) == EXIT_BAD_INPUT
     assert f"{a_file}: exists and is not a folder" in capsys.readouterr().err
+
+
+def test_jobs_choose_the_processes_drawing_the_plots(tmp_path, monkeypatch, capsys):
+    """`--jobs N` on analyze and report; without it, as many as pay off (`analysis.plots.drawing_workers`:
+    none for the demo's 4 figures); 0 is refused in one sentence."""
+    from analysis import plots
+
+    asked = []
+    monkeypatch.setattr(plots, "write_plots", lambda report, trace, out, workers=1: asked.append(workers) or {})
+    assert _analyze(tmp_path / "a") == 0
+    assert _analyze(tmp_path / "b", "--jobs", "3") == 0
+    assert main(["report", str(tmp_path / "b"), "--jobs", "2"]) == 0
+    assert asked == [1, 3, 2]
+    with pytest.raises(SystemExit):
+        _analyze(tmp_path / "c", "--jobs", "0")
+    assert "--jobs: expected a whole number of 1 or more, not '0'" in capsys.readouterr().err
