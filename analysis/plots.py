@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -167,12 +170,15 @@ def _trace_panel(ax: Any, report: SessionReport, trace: Trace, sets: tuple[SetRe
     ax.plot(trace.t_s[inside], trace.flexion_deg[inside], color="black", linewidth=0.9, gid="flexion",
             label="trunk flexion")
     top = blended_transform_factory(ax.transData, ax.transAxes)
-    gap_set = _label_gap(ax, 20, t1 - t0)
-    for i, s in enumerate(sets):
+    for s in sets:
         ax.axvspan(s.start_s, s.end_s, color=SET_COLOR, zorder=0, gid="set-span")
-        if len(sets) > 1 and i in _thin([x.start_s for x in sets], gap_set):
-            ax.text(s.start_s, 0.985, f"Set {s.index}: {s.exercise}", transform=top, va="top", ha="left",
-                    fontsize=FONT_PT, fontweight="bold", gid="set-label", clip_on=False)
+    if len(sets) > 1:  # each label at its set's start, but for the last ones: moved left to end inside the axes
+        labels = [f"Set {s.index}: {s.exercise}" for s in sets]
+        widths = [_label_gap(ax, len(label) + 2, t1 - t0) for label in labels]  # (bold: two characters more)
+        xs = [min(s.start_s, t1 - w) for s, w in zip(sets, widths, strict=True)]
+        for i in _thin(xs, max(widths)):
+            ax.text(xs[i], 0.985, labels[i], transform=top, va="top", ha="left", fontsize=FONT_PT,
+                    fontweight="bold", gid="set-label", clip_on=False)
     ymax = 1.0 if full_height_phases else 0.07
     spans: dict[str, list] = {}  # phase -> its spans' corners (x in s, y in axes height), phases as first met
     for s in sets:
@@ -225,8 +231,8 @@ def set_figure(report: SessionReport, trace: Trace, set_index: int) -> Any:
     """One set: the flexion trace with phases, peak flexion per rep, tempo, velocity loss and (for
     trunk-still exercises) trunk sway per rep."""
     s = next(x for x in report.sets if x.index == set_index)
-    fig = _figure(11.0, 9.0, margins_in=(0.75, 2.0, 0.5, 0.3), grid=(3, 2), gaps_in=(0.75, 0.65))  # (the trace's
-    # legend on the right)
+    fig = _figure(11.0, 9.0, margins_in=(0.75, 2.35, 0.5, 0.3), grid=(3, 2), gaps_in=(0.75, 0.65))  # (the
+    # trace's legend on the right: "your flexion limit (100°)" its longest)
     grid = fig.add_gridspec(3, 2, height_ratios=[1.25, 1, 1])
     ax = fig.add_subplot(grid[0, :])
     ax.set_gid("set-trace")
@@ -403,29 +409,72 @@ def session_pngs(report: SessionReport, trace: Trace, workers: int = 1) -> Itera
     drawing one at a time (a 2-hour session's 108 figures, held together, took 1.3 GB).
 
     workers: how many processes draw them (1: this one; `drawing_workers` says how many are worth it). A worker
-    is a fresh interpreter ("spawn": safe whatever threads this process runs) and takes a second to start; a
-    figure takes 0.5-0.8 s. Like any "spawn" pool, workers need the program's entry point guarded by
-    `if __name__ == "__main__":` (as `backcheck`'s is)."""
+    is a fresh interpreter ("spawn": safe whatever threads this process runs) that takes a second to start and
+    holds its own copy of the session (a 2-hour one: 200-290 MB); a figure takes 0.5-0.8 s. Like any "spawn"
+    pool, workers need the program's entry point guarded by `if __name__ == "__main__":` (as `backcheck`'s is).
+    """
     stems = ["overview", *(f"set-{s.index}" for s in report.sets)]
-    if workers <= 1:
+    if min(workers, len(stems)) <= 1:
         for stem in stems:
             yield stem, _stem_png(report, trace, stem)
         return
     import multiprocessing
+    import pickle
+    import tempfile
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_keep,
-                               initargs=(report, trace))
-    try:
-        yield from zip(stems, pool.map(_kept_png, stems), strict=True)
-    finally:  # (stopped early, or Ctrl-C: the figures not begun are not drawn)
-        pool.shutdown(wait=True, cancel_futures=True)
+    done = 0
+    with tempfile.TemporaryDirectory(prefix="backcheck-plots-") as folder:
+        # the session goes to the workers as a file: sent through their start-up pipe, a worker dying while it
+        # reads (killed at start) left the pipe's writer here blocked for good
+        session = Path(folder) / "session.pickle"
+        session.write_bytes(pickle.dumps((report, trace), protocol=pickle.HIGHEST_PROTOCOL))
+        pool = ProcessPoolExecutor(min(workers, len(stems)), mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_keep, initargs=(str(session),))
+        try:
+            with _no_interrupt_inherited():  # (the workers start now: Ctrl-C is for this process to handle)
+                pngs = pool.map(_kept_png, stems)
+            for stem, data in zip(stems, pngs, strict=True):
+                yield stem, data
+                done += 1
+        except BrokenProcessPool:  # a worker was killed (out of memory?): the rest are drawn here
+            pass
+        finally:  # (stopped early, or Ctrl-C: the figures not begun are not drawn)
+            pool.shutdown(wait=True, cancel_futures=True)
+    for stem in stems[done:]:
+        yield stem, _stem_png(report, trace, stem)
+
+
+PARALLEL_MIN_FIGURES = 8  # a session with this many figures or more is worth worker processes ...
+FIGURES_PER_WORKER = 4  # ... one a CPU, but at least this many figures each ...
+MAX_DRAWING_WORKERS = 4  # ... and at most this many (each holds its own copy of the session)
+_kept: tuple[SessionReport, Trace] | None = None  # a drawing worker's session (`_keep`)
 
 
 def drawing_workers(n_figures: int, cpus: int | None = None) -> int:
-    """How many processes are worth drawing n_figures in (`session_pngs`), with `cpus` (default: this process's)."""
-    cpus = cpus or getattr(os, "process_cpu_count", os.cpu_count)() or 1
-    return min(cpus, n_figures // FIGURES_PER_WORKER) if n_figures >= PARALLEL_MIN_FIGURES else 1
+    """How many processes are worth drawing n_figures in (`session_pngs`), with `cpus` (default: the CPUs this
+    process may run on)."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if n_figures < PARALLEL_MIN_FIGURES:
+        return 1
+    return max(1, min(cpus, n_figures // FIGURES_PER_WORKER, MAX_DRAWING_WORKERS))
+
+
+@contextmanager
+def _no_interrupt_inherited() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start, so that they start ignoring it (a disposition to ignore is
+    inherited; Python then installs no KeyboardInterrupt handler): a Ctrl-C at the terminal reaches the whole
+    process group, and a worker still importing would print its traceback. Only the main thread can."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stem_png(report: SessionReport, trace: Trace, stem: str) -> bytes:
@@ -434,13 +483,12 @@ def _stem_png(report: SessionReport, trace: Trace, stem: str) -> bytes:
     return png(set_figure(report, trace, int(stem.removeprefix("set-"))))
 
 
-def _keep(report: SessionReport, trace: Trace) -> None:
-    """A drawing worker's start: keep the session, and leave Ctrl-C to the process that started it."""
-    import signal
+def _keep(session_path: str) -> None:
+    """A drawing worker's start: load the session `session_pngs` wrote."""
+    import pickle
 
     global _kept
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _kept = (report, trace)
+    _kept = pickle.loads(Path(session_path).read_bytes())
 
 
 def _kept_png(stem: str) -> bytes:

@@ -119,11 +119,12 @@ def analyze_recording(
     html: bool = False,
     history: bool = True,
     import_options: dict | None = None,
-    jobs: int | None = None,
+    jobs: int | None = 1,
 ) -> SessionReport:
     """Analyse a recording in any supported format; write report.json, trace.csv and plots to out_dir.
     import_options: `sensor.importers.load`'s keyword arguments (a format, columns, units); jobs: processes
-    drawing the plots (None: `analysis.plots.drawing_workers`)."""
+    drawing the plots (None: as many as pay off, `analysis.plots.drawing_workers`; more than one needs the
+    program's entry point guarded, `analysis.plots.session_pngs`)."""
     from analysis.analyzer import Analyzer
     from sensor.history import samples_sha256
     from sensor.importers import load
@@ -186,7 +187,7 @@ def gaps_note(t_s, steps) -> str | None:
 
 
 def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool, html: bool,
-                  jobs: int | None = None) -> list[Path]:
+                  jobs: int | None = 1) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "report.json", out / "trace.csv"]
     written[0].write_text(report.to_json())
@@ -229,7 +230,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
-                        help="processes drawing the plots (default: as many as pay off, up to one per CPU, for "
+                        help="processes drawing the plots (default: as many as pay off, one per CPU up to 4, for "
                         "sessions of 8 figures or more; 1: this process alone)")
 
 

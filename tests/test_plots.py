@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -41,13 +42,21 @@ def _expected_phases(sets) -> list:
     return sorted((name, a, b) for s in sets for r in s.reps for name, a, b in plots.phase_spans(s.pattern, r))
 
 
-def _assert_phases_drawn(ax, sets) -> None:
-    """Every phase span of the sets' reps drawn, where it is: one collection a phase, one rectangle a span."""
-    got = sorted((c.get_gid().removeprefix("phase-"), *path.vertices[:, 0][[0, 2]])
-                 for c in ax.collections if (c.get_gid() or "").startswith("phase-") for path in c.get_paths())
+def _assert_phases_drawn(ax, sets, height: float) -> None:
+    """Every phase span of the sets' reps drawn where it belongs, on screen: one collection a phase, one
+    rectangle a span, from its start to its end (s) and from the axes' bottom up `height` of them."""
+    got = []
+    for c in ax.collections:
+        if (c.get_gid() or "").startswith("phase-"):
+            for path in c.get_paths():
+                corners = ax.transData.inverted().transform(c.get_transform().transform(path.vertices))
+                (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+                got.append((c.get_gid().removeprefix("phase-"), x0, x1, *ax.transAxes.inverted().transform(
+                    ax.transData.transform([(x0, y0), (x1, y1)]))[:, 1]))
+    got.sort()
     want = _expected_phases(sets)
-    assert [name for name, _, _ in got] == [name for name, _, _ in want]
-    np.testing.assert_allclose([(a, b) for _, a, b in got], [(a, b) for _, a, b in want])
+    assert [g[0] for g in got] == [name for name, _, _ in want]
+    np.testing.assert_allclose([g[1:] for g in got], [(a, b, 0.0, height) for _, a, b in want], atol=1e-9)
 
 
 def _check_flag_markers(ax, flags) -> None:
@@ -88,7 +97,7 @@ def test_overview_sets_phases_flags_limit(overview, session):
     for span, s in zip(spans, report.sets, strict=True):
         x0, x1 = span.get_x(), span.get_x() + span.get_width()
         assert (x0, x1) == pytest.approx((s.start_s, s.end_s))
-    _assert_phases_drawn(ax, report.sets)
+    _assert_phases_drawn(ax, report.sets, height=0.07)  # a strip along the bottom
     assert len(_expected_phases(report.sets)) == 21 * 4 - 3  # the last rep of each set has no trailing pause
     _check_flag_markers(ax, all_flags(report))
     (limit,) = _by_gid(ax.lines, "limit")
@@ -119,7 +128,7 @@ def test_set_figure_content(session, set_index):
 
     ax = _ax(fig, "set-trace")
     assert len(_by_gid(ax.patches, "set-span")) == 1
-    _assert_phases_drawn(ax, (s,))
+    _assert_phases_drawn(ax, (s,), height=1.0)
     _check_flag_markers(ax, [f for r in s.reps for f in r.flags])
     numbers = _by_gid(ax.texts, "rep-number")
     assert [t.get_text() for t in numbers] == [str(i) for i in range(1, n + 1)]  # room for all in one set
@@ -209,12 +218,51 @@ def test_write_plots_png_files(session, tmp_path):
 def test_figures_drawn_by_worker_processes_are_the_same_files(session, tmp_path):
     """A long session's figures come from worker processes (`session_pngs`): the same bytes, in the same order,
     as drawn here; and which sessions get workers."""
+    import multiprocessing
+
     here = list(plots.session_pngs(*session, workers=1))
-    assert list(plots.session_pngs(*session, workers=2)) == here
+    drawn = plots.session_pngs(*session, workers=2)
+    first = next(drawn)
+    assert len(multiprocessing.active_children()) == 2  # (drawn there, not here)
+    assert [first, *drawn] == here
+    assert multiprocessing.active_children() == []
     assert [stem for stem, _ in here] == ["overview", "set-1", "set-2", "set-3"]
     assert plots.drawing_workers(4, 8) == 1 and plots.drawing_workers(7, 8) == 1  # (a worker's start: ~1 s)
     assert plots.drawing_workers(8, 8) == 2 and plots.drawing_workers(8, 1) == 1
-    assert plots.drawing_workers(108, 8) == 8 and plots.drawing_workers(108, 2) == 2
+    assert plots.drawing_workers(108, 8) == 4 and plots.drawing_workers(108, 2) == 2  # (each a copy of the session)
+
+
+def _assert_inside_figure(fig) -> None:
+    """Everything drawn (titles, labels, ticks, legends, set labels) lies within the figure."""
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # (inches)
+    width, height = fig.get_size_inches()
+    assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01 and drawn.x1 <= width + 0.01 and drawn.y1 <= height + 0.01, (
+        drawn, width, height)
+
+
+def test_every_label_and_legend_inside_the_figure(session):
+    """Fixed margins hold the longest legend entry (a three-digit flexion limit); a session ending soon after its
+    last set (simulated: 9 deadlift sets, 10 minutes) keeps that set's label inside, moved left, not over the
+    label before it."""
+    from analysis.analyzer import Analyzer
+    from sensor.simulator import random_session_spec, simulate_session
+
+    report, trace = session
+    limited = replace(report, settings={"flexion_limit_deg": 100.0})
+    for s in limited.sets:
+        _assert_inside_figure(plots.set_figure(limited, trace, s.index))
+    _assert_inside_figure(plots.overview_figure(*session))
+    rec, _ = simulate_session(random_session_spec(3, "deadlift", sets=9, reps=6, rate_hz=50.0))
+    analyzer = Analyzer(exercise="deadlift")
+    analyzer.push(rec.samples)
+    report, trace = analyzer.finish(), analyzer.trace()
+    assert trace.t_s[-1] - report.sets[-1].start_s < 60.0
+    fig = plots.overview_figure(report, trace)
+    _assert_inside_figure(fig)
+    labels = _by_gid(_ax(fig, "overview").texts, "set-label")
+    assert labels[-1].get_text() == f"Set {len(report.sets)}: deadlift"
+    _assert_no_overlap(labels, fig.canvas.get_renderer())
 
 
 def test_no_limit_and_accelerometer_only():
