@@ -172,10 +172,17 @@ def _trace_panel(ax: Any, report: SessionReport, trace: Trace, sets: tuple[SetRe
     top = blended_transform_factory(ax.transData, ax.transAxes)
     for s in sets:
         ax.axvspan(s.start_s, s.end_s, color=SET_COLOR, zorder=0, gid="set-span")
-    if len(sets) > 1:  # each label at its set's start, but for the last ones: moved left to end inside the axes
-        labels = [f"Set {s.index}: {s.exercise}" for s in sets]
-        widths = [_label_gap(ax, len(label) + 2, t1 - t0) for label in labels]  # (bold: two characters more)
-        xs = [min(s.start_s, t1 - w) for s, w in zip(sets, widths, strict=True)]
+    if len(sets) > 1:  # each label at its set's start; near the end "Set N" alone, moved left to end inside
+        labels, widths, xs = [], [], []
+        for s in sets:
+            label = f"Set {s.index}: {s.exercise}"
+            width = _label_gap(ax, len(label) + 2, t1 - t0)  # (bold: two characters more)
+            if s.start_s + width > t1:
+                label = f"Set {s.index}"
+                width = _label_gap(ax, len(label) + 2, t1 - t0)
+            labels.append(label)
+            widths.append(width)
+            xs.append(min(s.start_s, t1 - width))
         for i in _thin(xs, max(widths)):
             ax.text(xs[i], 0.985, labels[i], transform=top, va="top", ha="left", fontsize=FONT_PT,
                     fontweight="bold", gid="set-label", clip_on=False)
