@@ -229,19 +229,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+    parser.add_argument("--jobs", type=positive_count, default=None, metavar="N",
                         help="processes drawing the plots (default: as many as pay off, one per CPU up to 4, for "
                         "sessions of 8 figures or more; 1: this process alone)")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
+def positive_count(text: str) -> int:
+    """A whole number from 1 (argparse type)."""
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text!r}")
     return value
 
 

@@ -103,4 +103,4 @@ def test_jobs_choose_the_processes_drawing_the_plots(tmp_path, monkeypatch, caps
     assert asked == [1, 3, 2]
     with pytest.raises(SystemExit):
         _analyze(tmp_path / "c", "--jobs", "0")
-    assert "--jobs: expected a whole number of 1 or more, not '0'" in capsys.readouterr().err
+    assert "--jobs: expected a whole number from 1, got '0'" in capsys.readouterr().err

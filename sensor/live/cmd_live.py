@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.report import SessionReport
-from sensor.cmd_analyze import add_tempo_argument
+from sensor.cmd_analyze import add_tempo_argument, positive_count
 from sensor.errors import InputError
 from sensor.live.cues import SENSITIVITY_KINDS, Cues, CueSettings
 from sensor.live.display import LiveDisplay
@@ -92,17 +92,6 @@ def _seconds(text: str, zero_ok: bool) -> float:
         value = math.nan
     if not math.isfinite(value) or value < 0.0 or (value == 0.0 and not zero_ok):
         raise argparse.ArgumentTypeError(f"expected seconds, {'0 or more' if zero_ok else 'above 0'}, got {text!r}")
-    return value
-
-
-def positive_count(text: str) -> int:
-    """A whole number from 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {text!r}")
     return value
 
 
