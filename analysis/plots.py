@@ -406,11 +406,6 @@ def png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-PARALLEL_MIN_FIGURES = 8  # a session with this many figures or more is worth worker processes ...
-FIGURES_PER_WORKER = 4  # ... one a CPU, but at least this many figures each
-_kept: tuple[SessionReport, Trace] | None = None  # a drawing worker's session (`_keep`)
-
-
 def session_pngs(report: SessionReport, trace: Trace, workers: int = 1) -> Iterator[tuple[str, bytes]]:
     """Every figure of a session as PNG bytes by file stem ("overview", "set-1", ...), in that order, each process
     drawing one at a time (a 2-hour session's 108 figures, held together, took 1.3 GB).
