@@ -359,6 +359,9 @@ def _sway_panel(ax: Any, s: SetReport) -> None:
     _legend_on_top(ax, [0.0, *np.nan_to_num(sway)])
 
 
+TREND_MAX_LABELS = 12  # week labels along the trend's axis, at most
+
+
 def trend_figure(weeks: Any, exercise: str) -> Any:
     """Weekly trend of one exercise from a DataFrame with columns week (label), reps_per_set,
     flagged_per_set, peak_flexion_deg and the four phase means (eccentric_s, ...)."""
@@ -391,7 +394,8 @@ def trend_figure(weeks: Any, exercise: str) -> Any:
     ax.set_ylabel("mean tempo (s)")
     ax.legend(fontsize=FONT_PT - 1, ncol=4, loc="upper left", frameon=False)
     ax.set_ylim(0, max(float(bottom.max(initial=1.0)), 1.0) * 1.35)
-    ax.set_xticks(x, list(weeks["week"]))
+    every = -(-len(weeks) // TREND_MAX_LABELS)  # (a label every `every` weeks: "2026-W09" needs ~0.6 in)
+    ax.set_xticks(x[::every], list(weeks["week"])[::every])
     ax.set_xlim(-0.6, max(len(weeks), 4) - 0.4)  # a single week keeps narrow bars
     ax.set_xlabel("week")
     return fig

@@ -300,6 +300,20 @@ def test_trend_figure_content():
     np.testing.assert_allclose(_ax(fig, "trend-peak").lines[0].get_ydata(), [70, 68, 66])
 
 
+def test_a_long_trend_labels_every_few_weeks_without_overlap():
+    """30 weeks: a label every 3rd week (at most TREND_MAX_LABELS), none over another, all within the figure
+    (every week's label collided from 16 weeks on)."""
+    n = 30
+    weeks = pd.DataFrame({"week": [f"2026-W{k:02d}" for k in range(1, n + 1)], "reps_per_set": [6.0] * n,
+                          "flagged_per_set": [1.0] * n, "peak_flexion_deg": [60.0] * n, "eccentric_s": [2.0] * n,
+                          "pause_bottom_s": [0.3] * n, "concentric_s": [1.2] * n, "pause_top_s": [1.0] * n})
+    fig = plots.trend_figure(weeks, "deadlift")
+    _assert_inside_figure(fig)
+    labels = _ax(fig, "trend-tempo").get_xticklabels()
+    assert [t.get_text() for t in labels] == [f"2026-W{k:02d}" for k in range(1, n + 1, 3)]
+    _assert_no_overlap(labels, fig.canvas.get_renderer())
+
+
 def test_analyze_draws_each_figure_once_for_the_plots_and_the_html(session, tmp_path, monkeypatch):
     """With --html the page embeds the PNG files' own bytes (each figure was drawn twice: 2 min for a 2-hour
     session), and a figure is let go before the next is drawn (held together, a 2-hour session's took 1.3 GB)."""
