@@ -472,6 +472,15 @@ class Analyzer:
                    and self._history.value(T, self._history.clip(t.out_since_index)) <= first_s
                    + self.settings.segmentation.squat_paused_min_s for t in self._trackers)
 
+    def continues_open_set(self, tracker: TripTracker, start: float, lean_deg: float) -> bool:
+        """Does a trip starting at `start` (s, recording clock) continue the tracker's open set of two reps or more,
+        within `set_gap_s` of its last rep and leaning at least nine tenths as far as its shallowest rep? A lifter
+        sits down once, not rep after rep."""
+        open_set = self._open.get(id(tracker))
+        return (open_set is not None and len(open_set.measured) >= 2
+                and start - open_set.last_end <= self.settings.segmentation.set_gap_s
+                and lean_deg >= 0.9 * min(m.rom_deg for m in open_set.measured))
+
     def active_tracker(self) -> TripTracker | None:
         """The tracker of the confirmed set in progress, if any."""
         return None if self._active is None else self._active.tracker

@@ -127,8 +127,10 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
             return None  # guessing: a squat belongs to the hips' tracker, a hinge to the trunk's (a floor-start
             # trip that moves like a squat: by its set's set-up, Analyzer._after_set_up)
         if (trunk and not squat and travel_m < seg.sit_max_travel_m
-                and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m):
-            return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge
+                and lean_deg < seg.sit_max_lean_deg and lean_deg < seg.hinge_min_lean_deg_per_m * travel_m
+                and not analyzer.continues_open_set(tracker, start, lean_deg)):
+            return None  # the hips dropped far for a small lean: sitting down or standing up, not a hinge (nor the
+            # next of a set of such reps: slow squats, whose leaky travel falls short, guessing)
     if not acc_only and twist > seg.max_rep_turn_deg:
         return None  # the lifter turned around (walking back), whatever the trunk's pitch did
     walking = seg.max_still_activity_mps2  # RMS of | |acc| - g | above this (over >= 2 samples)
