@@ -49,8 +49,8 @@ def guess_exercise(pattern: str, median_peak_flexion_deg: float, home_flexion_de
     """A name for a set found without --exercise, from its pattern and depth (a guess, reported as such).
 
     Top-start depth separates squat (trunk stays fairly upright, < 50°), RDL (50-72°) and good
-    morning (deeper); trunk-still separates a bent-over row (trunk forward) from a pulldown or seated
-    row (trunk near upright or leaning back).
+    morning (deeper); trunk-still separates a bent-over row (trunk forward) from a lat pulldown (trunk
+    near upright or leaning back; a seated row looks the same from the lower back and is named a pulldown).
     """
     if pattern == FLOOR_START:
         return "deadlift"

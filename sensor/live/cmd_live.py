@@ -59,7 +59,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
                         help="change an analysis setting, e.g. flags.rounding_margin_deg=10 (see README)")
     add_tempo_argument(parser)
     parser.add_argument("--out", metavar="DIR", type=Path,
-                        help="where the report goes (default: next to the recording, as analyze does)")
+                        help="where the report goes (default: out/<recording name>, as analyze does; replay: only with --out)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
     parser.add_argument("--duration", metavar="S", type=positive_seconds, help="stop after this many seconds of data")
     parser.add_argument("--max-sets", metavar="N", type=positive_count, help="stop when this many sets are done")
@@ -67,7 +67,7 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     cues = parser.add_argument_group("audio cues")
     cues.add_argument("--quiet", action="store_true", help="no audio cues")
     cues.add_argument("--cue", choices=("auto", "speech", "bell"), default="auto",
-                      help="speech (espeak-ng, spd-say or say, if installed) or the terminal bell")
+                      help="speech (espeak-ng, espeak, spd-say or say, if installed) or the terminal bell")
     cues.add_argument("--cue-cooldown", metavar="S", type=seconds_or_zero, default=CueSettings.cooldown_s,
                       help=f"s a cue stays silent after it sounded (default {CueSettings.cooldown_s:g})")
     cues.add_argument("--cue-sensitivity", choices=tuple(SENSITIVITY_KINDS), default=CueSettings.sensitivity,
