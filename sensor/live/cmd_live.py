@@ -59,7 +59,8 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
                         help="change an analysis setting, e.g. flags.rounding_margin_deg=10 (see README)")
     add_tempo_argument(parser)
     parser.add_argument("--out", metavar="DIR", type=Path,
-                        help="where the report goes (default: out/<recording name>, as analyze does; replay: only with --out)")
+                        help="where the report goes (default: out/<recording name>, as analyze does; "
+                             "replay: only with --out)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing report in --out")
     parser.add_argument("--duration", metavar="S", type=positive_seconds, help="stop after this many seconds of data")
     parser.add_argument("--max-sets", metavar="N", type=positive_count, help="stop when this many sets are done")
