@@ -40,6 +40,7 @@ FLAG_STYLE = {
 }
 LIMIT_STYLE = {"color": "#b00020", "linestyle": "--", "linewidth": 1.5}
 BASELINE_STYLE = {"color": "#404040", "linestyle": "-.", "linewidth": 1.2}
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}  # a label over lines
 SET_COLOR = "#e4e4e4"
 FONT_PT = 9.0
 FLAG_STACK_DEG = 6.0  # vertical step between markers of flags raised at the same moment
@@ -202,8 +203,7 @@ def _trace_panel(ax: Any, report: SessionReport, trace: Trace, sets: tuple[SetRe
     y_num = 0.90 if sets else 0.0
     for i in _thin([r.turn_s for r in reps], _label_gap(ax, 2, t1 - t0)):
         ax.text(reps[i].turn_s, y_num, str(reps[i].index), transform=top, ha="center", va="top",
-                fontsize=FONT_PT, gid="rep-number", bbox={"boxstyle": "round,pad=0.15", "fc": "white",
-                                                          "ec": "none", "alpha": 0.8})
+                fontsize=FONT_PT, gid="rep-number", bbox=LABEL_BOX)
     _flag_markers(ax, sets, trace)
     limit = flexion_limit_deg(report)
     if limit is not None:
@@ -336,7 +336,8 @@ def _velocity_panel(ax: Any, s: SetReport) -> None:
                        label=f"fatigue flag at -{thresholds[0]:.0f} %", **LIMIT_STYLE)
         for i in _thin(list(x), _label_gap(ax, 5, len(x) + 0.2)):
             text = "best" if abs(loss[i]) < 0.5 else f"{-loss[i]:+.0f}%"
-            ax.text(x[i], v[i], text, ha="center", va="bottom", fontsize=FONT_PT - 1, gid="loss-label")
+            ax.text(x[i], v[i], text, ha="center", va="bottom", fontsize=FONT_PT - 1, gid="loss-label",
+                    bbox=LABEL_BOX)  # (readable where the best rep's line runs through it)
         ax.set_title(f"Velocity loss (last rep: {-loss[-1]:+.0f} % vs best)")
     ax.set_ylabel("peak trunk velocity (°/s)")
     _legend_on_top(ax, [0.0, *v])
