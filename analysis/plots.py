@@ -260,9 +260,12 @@ def set_figure(report: SessionReport, trace: Trace, set_index: int) -> Any:
 
 def _legend_on_top(ax: Any, values: list[float]) -> None:
     """A legend in a band above the data: the y range grows so nothing is hidden under it."""
-    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-    span = max(hi - lo, 1.0)
-    ax.set_ylim(lo - 0.08 * span, hi + 0.55 * span)
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        lo, hi = float(finite.min()), float(finite.max())
+        span = max(hi - lo, 1.0)
+        ax.set_ylim(lo - 0.08 * span, hi + 0.55 * span)
     ax.legend(fontsize=FONT_PT - 1, loc="upper center", ncol=2, frameon=False)
 
 
@@ -376,13 +379,13 @@ def trend_figure(weeks: Any, exercise: str) -> Any:
            label="flagged reps per set", gid="trend-flagged")
     ax.set_ylabel("reps per set")
     ax.set_title(f"{exercise}: week by week")
-    ax.legend(fontsize=FONT_PT)
+    _legend_on_top(ax, [0.0, *weeks["reps_per_set"], *weeks["flagged_per_set"]])
     ax = axes[1]
     ax.set_gid("trend-peak")
     ax.plot(x, weeks["peak_flexion_deg"], marker="o", color="black", label="mean peak flexion",
             gid="trend-peak")
     ax.set_ylabel("peak trunk flexion (°)")
-    ax.legend(fontsize=FONT_PT)
+    _legend_on_top(ax, list(weeks["peak_flexion_deg"]))
     ax = axes[2]
     ax.set_gid("trend-tempo")
     bottom = np.zeros(len(weeks))

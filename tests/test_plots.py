@@ -346,3 +346,19 @@ def test_analyze_draws_each_figure_once_for_the_plots_and_the_html(session, tmp_
             img_id = "img-overview" if path.stem == "overview" else f"img-{path.stem}"
             uri = re.search(rf'<img id="{img_id}" src="data:image/png;base64,([^"]+)"', html).group(1)
             assert base64.b64decode(uri) == path.read_bytes()
+
+
+def test_trend_legends_sit_above_the_data():
+    """The weekly trend's legends in a band above the bars and the line (a legend placed "best" covered full bars)."""
+    weeks = pd.DataFrame({"week": [f"2026-W{w:02d}" for w in range(9, 19)], "reps_per_set": [8.0] * 10,
+                          "flagged_per_set": [3.0] * 10, "peak_flexion_deg": [60.0, 75.0] * 5,
+                          "eccentric_s": [2.0] * 10, "pause_bottom_s": [0.3] * 10,
+                          "concentric_s": [1.2] * 10, "pause_top_s": [1.0] * 10})
+    fig = plots.trend_figure(weeks, "rdl")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for gid in ("trend-reps", "trend-peak"):
+        ax = _ax(fig, gid)
+        legend = ax.get_legend().get_window_extent(renderer)
+        data = [a.get_window_extent(renderer) for a in (*ax.patches, *ax.lines)]
+        assert legend.y0 > max(d.y1 for d in data), gid
