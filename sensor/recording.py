@@ -145,9 +145,10 @@ def _parse_rows(path: Path, body: list[str]) -> np.ndarray:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+    """The file as text: gunzipped for a .gz name (any case), a byte-order mark (an editor's) skipped."""
+    if path.suffix.lower() == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 class RecordingWriter:
@@ -168,7 +169,7 @@ class RecordingWriter:
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.suffix == ".gz":
+        if self.path.suffix.lower() == ".gz":
             raise InputError(f"{self.path}: live recordings are written uncompressed; use a .csv name")
         try:
             self._file = open(self.path, "w" if force else "x", encoding="utf-8", newline="\n")

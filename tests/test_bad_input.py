@@ -31,11 +31,11 @@ def _csv(path: Path, edit=None, **kw) -> Path:
     return path
 
 
-def _set(line: int, column: int, value: str):
+def _set(line: int, column: int, value: str, sep: str = ","):
     def edit(lines):
-        cells = lines[line - 1].split(",")
+        cells = lines[line - 1].split(sep)
         cells[column] = value
-        lines[line - 1] = ",".join(cells)
+        lines[line - 1] = sep.join(cells)
 
     return edit
 
@@ -125,6 +125,21 @@ CASES = [
         lambda d: _csv(d / "x.csv", _set(12, 3, "1.0,2.0")),
         [],
         ["x.csv, line 12: rows do not have the header's 7 columns"],
+    ),
+    (
+        "ragged row after a preamble",  # (pandas counts the preamble's lines itself)
+        lambda d: _csv(d / "x.csv", lambda lines: (_set(12, 3, "1.0,2.0")(lines),
+                                                   lines.insert(0, "# exported by a logger"),
+                                                   lines.insert(1, "# rate 100 Hz"))),
+        [],
+        ["x.csv, line 14: rows do not have the header's 7 columns"],
+    ),
+    (
+        "text in a decimal-comma column",  # (named at its own line, not at the first decimal comma)
+        lambda d: _csv(d / "x.csv", lambda lines: (lines.__setitem__(slice(None), [
+            line.replace(",", ";").replace(".", ",") for line in lines]), _set(40, 2, "abc", ";")(lines))),
+        [],
+        ["x.csv, line 40, column 'ay': expected a number, got 'abc'"],
     ),
     (
         "long NaN run",

@@ -3,16 +3,27 @@ each against the ground-truth motion of tests/fixtures_importers.py."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import zipfile
 
 import numpy as np
 import pytest
-from fixtures_importers import T0_NS, G, clock, phyphox_files, sensorlogger_files, truth, write_export
+from fixtures_importers import (
+    T0_NS,
+    G,
+    clock,
+    generic_csv,
+    phyphox_files,
+    sensorlogger_files,
+    truth,
+    write_export,
+)
 
 from sensor.cli import main
 from sensor.errors import InputError
 from sensor.importers import load
+from sensor.recording import Recording, RecordingMeta, write_recording
 
 T = clock(100.0, 20.0)
 
@@ -69,11 +80,13 @@ def test_polar_sensor_logger_acc_and_gyro_files_merge(tmp_path):
     stem = "Polar_Sense_B5A4F3D2_20240531_180837"
     files = {f"{stem}_ACC.txt": _polar(t_acc, truth(t_acc).total / G * 1000.0, "mg"),
              f"{stem}_GYRO.txt": _polar(t_gyro, np.degrees(truth(t_gyro).gyro), "dps"),
-             f"{stem}_HR.txt": "Phone timestamp;HR [bpm]\n2024-05-31T18:08:37.000;80\n"}
+             f"{stem}_HR.txt": "Phone timestamp;HR [bpm]\n2024-05-31T18:08:37.000;80\n",
+             # (its unit, gauss, written "[G]", reads as g: it was taken for a second accelerometer)
+             f"{stem}_MAGN.txt": _polar(t_acc, np.full((t_acc.size, 3), 0.4), "G")}
     rec = load(write_export(tmp_path / "polar.zip", files))
     assert rec.meta.format == "sensor-files" and rec.meta.start_utc.startswith("2024-05-26T00:53:20.019")
-    assert any(f"left out (neither an accelerometer nor a gyroscope): {stem}_HR.txt" in d
-               for d in rec.meta.decisions)
+    assert any(f"left out (neither an accelerometer nor a gyroscope, or a magnetometer): {stem}_HR.txt, "
+               f"{stem}_MAGN.txt" in d for d in rec.meta.decisions)
     first = t_acc[t_acc >= t_gyro[0]][0]
     _assert_truth(rec, t_acc[t_acc >= first], acc_tol=1e-5, gyro_tol=5e-4)  # (interpolated over ~19 ms steps)
 
@@ -253,3 +266,28 @@ def test_gyroscope_unit_of_a_still_clip(tmp_path, scale, unit):
     rec = load(path)
     assert any(d.startswith(f"angular rate in {unit}") for d in rec.meta.decisions), rec.meta.decisions
     np.testing.assert_allclose(rec.samples.gyro.mean(axis=0), bias, atol=2e-3)
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_one_csv_with_both_sensors_in_a_zip_or_folder_keeps_the_gyroscope(tmp_path, zipped):
+    """A generic CSV zipped (or in a folder) on its own, accelerometer and gyroscope in one file: read as both
+    (it was read as the accelerometer's file alone, the gyroscope dropped)."""
+    generic_csv(tmp_path / "session.csv", T)
+    files = {"session.csv": (tmp_path / "session.csv").read_text()}
+    rec = load(write_export(tmp_path / ("export.zip" if zipped else "export"), files, zipped=zipped, folder="s"))
+    _assert_truth(rec, acc_tol=1e-5, gyro_tol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["rec.csv", "REC.CSV.GZ"])
+def test_own_recording_saved_with_a_byte_order_mark_or_an_upper_case_gz(tmp_path, name):
+    """backcheck's own recording after an editor saved it with a UTF-8 byte-order mark, or gzipped under an upper-case
+    name: still read as backcheck's (its notes kept), not as a generic CSV."""
+    generic_csv(tmp_path / "g.csv", T)
+    rec = load(tmp_path / "g.csv")
+    own = tmp_path / "own.csv"
+    write_recording(own, Recording(rec.samples, RecordingMeta(format="backcheck", notes={"exercise": "rdl"})))
+    data = b"\xef\xbb\xbf" + own.read_bytes()
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".GZ") else data)
+    back = load(tmp_path / name)
+    assert back.meta.format == "backcheck" and back.meta.notes == {"exercise": "rdl"}
+    np.testing.assert_array_equal(back.samples.acc, load(own).samples.acc)

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(out: Path, rec, force: bool, write_recording) -> None:
-    if not out.name.endswith(".gz"):
+    if not out.name.lower().endswith(".gz"):
         write_recording(out, rec, force=force)
         return
     out.parent.mkdir(parents=True, exist_ok=True)

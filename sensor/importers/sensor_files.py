@@ -4,9 +4,10 @@
 
 Each file is read as a generic CSV (`sensor.importers.generic`: columns by name, bare axes by their unit,
 units from the header or inferred); the accelerometer's file is the one with acceleration columns, the
-gyroscope's the one with only angular-rate columns. Both files are stamped by one clock: the gyroscope is
-aligned by its stamps and merged onto the accelerometer's (`merge_streams`: a gap stays a gap). Files with
-neither (heart rate, PPG, magnetometer, ...) are left out, and said so.
+gyroscope's the one with only angular-rate columns (a file with both is both). Both files are stamped by one
+clock: the gyroscope is aligned by its stamps and merged onto the accelerometer's (`merge_streams`: a gap
+stays a gap). Files with neither (heart rate, PPG, ...) are left out, and said so, as is a magnetometer's, by
+its name (`_MAGN.txt`, `_Magnetometer.csv`: Polar writes its unit, gauss, as `[G]`, which reads as g).
 """
 
 from __future__ import annotations
@@ -33,14 +34,16 @@ from sensor.recording import Recording, RecordingMeta
 POLAR_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # Polar sensors count ns from here
 
 
-def sensor_kind(headers: list[str]) -> str | None:
-    """"acc" or "gyro" for a table whose headers name a time and three axes of one of them, else None."""
+def sensor_kind(name: str, headers: list[str]) -> str | None:
+    """"acc", "gyro" or "both" for a file (its name and headers) that names a time and three axes of an
+    accelerometer, a gyroscope or both, else None (a magnetometer's file, whatever its headers)."""
+    if "magn" in name.rsplit("/", 1)[-1].lower():
+        return None
     roles = find_roles(headers)[0].keys()
     if "t" not in roles:
         return None
-    if {"ax", "ay", "az"} <= roles:
-        return "acc"
-    return "gyro" if {"gx", "gy", "gz"} <= roles else None
+    acc, gyro = {"ax", "ay", "az"} <= roles, {"gx", "gy", "gz"} <= roles
+    return "both" if acc and gyro else "acc" if acc else "gyro" if gyro else None
 
 
 def holds_sensor_files(names: list[str], read) -> bool:
@@ -49,7 +52,7 @@ def holds_sensor_files(names: list[str], read) -> bool:
     for name in names:
         if name.lower().endswith((".csv", ".txt")):
             headers = header_names(read(name))
-            if not headers[0].startswith('"') and sensor_kind(headers) == "acc":
+            if not headers[0].startswith('"') and sensor_kind(name, headers) in ("acc", "both"):
                 return True
     return False
 
@@ -75,12 +78,12 @@ def load_sensor_files(path: Path, *, settings: ImportSettings | None = None) -> 
         if not name.lower().endswith((".csv", ".txt")):
             continue
         table = read_table(read(name), f"{path}: {name}" if path.is_file() else str(path / name))
-        kind = sensor_kind(list(table.frame.columns))
+        kind = sensor_kind(name, list(table.frame.columns))
         if kind is None:
             left_out.append(name.rsplit("/", 1)[-1])
-        else:
-            tables[kind] = table
-            seen[kind].append(name)
+        for each in ("acc", "gyro") if kind == "both" else (kind,) if kind else ():
+            tables[each] = table
+            seen[each].append(name)
     for kind, files in seen.items():
         if len(files) > 1:
             what = "accelerometer" if kind == "acc" else "gyroscope"
@@ -95,7 +98,8 @@ def load_sensor_files(path: Path, *, settings: ImportSettings | None = None) -> 
     acc = clean_stream(acc, settings, decisions)
     gyro, gyro_hint = None, None
     if "gyro" in tables:
-        gyro, gyro_first_ns, gyro_hint = _read(tables["gyro"], "gyro", decisions)
+        shared = tables["gyro"] is tables["acc"]  # (one file with both: its time column is told once)
+        gyro, gyro_first_ns, gyro_hint = _read(tables["gyro"], "gyro", [] if shared else decisions)
         gyro.t_s = gyro.t_s + (gyro_first_ns - acc_first_ns) / 1e9  # (one clock: aligned by the stamps)
         gyro = clean_stream(gyro, settings, decisions)
         decisions.append(f"accelerometer from {acc.where}, gyroscope from {gyro.where}")
@@ -103,7 +107,8 @@ def load_sensor_files(path: Path, *, settings: ImportSettings | None = None) -> 
         decisions.append(f"accelerometer from {acc.where}; no gyroscope file: accelerometer-only recording (the "
                          "analysis runs in a reduced mode)")
     if left_out:
-        decisions.append(f"left out (neither an accelerometer nor a gyroscope): {', '.join(left_out)}")
+        decisions.append(f"left out (neither an accelerometer nor a gyroscope, or a magnetometer): "
+                         f"{', '.join(left_out)}")
     samples = merge_streams(acc, gyro, settings, decisions)
     if samples.gyro is not None:
         unit = gyro_hint or infer_gyro_unit(samples.t, samples.acc, samples.gyro, decisions)

@@ -27,6 +27,7 @@ class Table:
     frame: object  # pandas.DataFrame (pandas is imported lazily)
     where: str
     first_line: int  # file line of the frame's first row
+    decimal: str = "."  # the numbers' decimal mark ("," in a semicolon- or tab-separated European export)
 
     def numbers(self, column: str) -> np.ndarray:
         """A column as float64 (empty cells NaN); text cells or an empty column are errors."""
@@ -39,8 +40,10 @@ class Table:
             )
         if col.dtype.kind in "if":
             return col.to_numpy(dtype=np.float64)
-        values = pd.to_numeric(col, errors="coerce")
         text = col.astype(str).str.strip()
+        # (pandas reads a column with one text cell as text, its decimal commas left in)
+        values = pd.to_numeric(text.str.replace(",", ".", regex=False) if self.decimal == "," else col,
+                               errors="coerce")
         bad = values.isna() & col.notna() & (text != "") & (text.str.lower() != "nan")
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
@@ -136,7 +139,7 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0, allow_empty
         )
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
-        line = f", line {int(m.group(1)) + line_offset + skip}" if m else ""
+        line = f", line {int(m.group(1)) + line_offset}" if m else ""  # (pandas counts the preamble)
         raise InputError(
             f"{where}{line}: rows do not have the header's {header.count(sep) + 1} columns"
         ) from None
@@ -146,4 +149,4 @@ def read_table(data: bytes | Path, where: str, line_offset: int = 0, allow_empty
         frame = frame.iloc[:-1]
     if frame.empty and not allow_empty:
         raise InputError(f"{where}: no data rows after the header on line {line_offset + skip + 1}")
-    return Table(frame, where, line_offset + skip + 2)
+    return Table(frame, where, line_offset + skip + 2, decimal)
