@@ -190,6 +190,36 @@ def test_coarse_time_stamps_are_spread_evenly(tmp_path):
     assert any("rad/s" in d and "turns 0.9" in d for d in rec.meta.decisions)  # (the unit fit on the even times)
 
 
+def test_a_repeated_reading_in_a_burst_of_coarse_stamps_is_a_sample(tmp_path):
+    """Whole-second stamps and readings quantised to 0.01 g and 1 °/s: a still sensor repeats its reading within a
+    second's burst; those rows are samples, not a logger's duplicates (they were dropped: 20 s read as fewer rows,
+    the rest re-spaced wider)."""
+    m = truth(T)
+    acc, gyro = np.round(m.total / G, 2) * G, np.radians(np.round(np.degrees(m.gyro)))
+    acc[500:600], gyro[500:600] = acc[500], gyro[500]  # (a second held still)
+    stamp = lambda t: np.datetime_as_string(np.datetime64(T0_NS + int(t * 1e9), "ns"), unit="s")  # noqa: E731
+    path = tmp_path / "coarse.csv"
+    path.write_text("\n".join(["time,ax,ay,az,gx,gy,gz", *_rows(T, [acc, gyro], stamp)]) + "\n")
+    rec = load(path)
+    assert len(rec.samples) == T.size and not any("duplicate" in d for d in rec.meta.decisions)
+
+
+@pytest.mark.parametrize("every", [2, 5])
+def test_a_gyroscope_at_a_lower_rate_in_the_same_columns_is_merged(tmp_path, every):
+    """One CSV, the accelerometer at 100 Hz and the gyroscope's cells filled on every 2nd (5th) row only: each sensor
+    at its own rate on the file's clock, the gyroscope interpolated onto every accelerometer row (the rows with empty
+    cells were dropped as gaps: half the accelerometer's samples lost; with four empty rows in a row, refused)."""
+    m = truth(T)
+    lines = _rows(T, [m.total, m.gyro], lambda t: f"{t:.6f}")
+    lines = [line if i % every == 0 else ",".join(line.split(",")[:4] + ["", "", ""]) for i, line in enumerate(lines)]
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join(["time,ax,ay,az,gx,gy,gz", *lines]) + "\n")
+    rec = load(path)
+    last = (T.size - 1) // every * every + 1  # (after the gyroscope's last row nothing is interpolated)
+    _assert_truth(rec, T[:last], acc_tol=1e-5, gyro_tol=5e-4 * every)  # (linear between gyroscope rows)
+    assert any("read as two streams on the file's clock" in d for d in rec.meta.decisions)
+
+
 def test_macos_zip_litter_is_ignored(tmp_path):
     """A zip made by macOS's Finder: `__MACOSX/` and `._` resource forks beside the export's own files."""
     files = phyphox_files(T, T)

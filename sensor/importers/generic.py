@@ -24,7 +24,7 @@ import numpy as np
 
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.errors import InputError
-from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream
+from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream, merge_streams
 from sensor.importers.table import Table, read_table
 from sensor.recording import Recording, RecordingMeta
 
@@ -346,19 +346,16 @@ def load_generic(
             "negated to the convention backcheck uses (+1 g on the upward axis at rest)"
         )
     has_gyro = "gx" in found
-    values = acc
-    if has_gyro:
-        values = np.hstack([acc, np.column_stack([table.numbers(found[r]) for r in ("gx", "gy", "gz")])])
-    names = tuple(found[r] for r in ROLES if r in found)
-    stream = clean_stream(Stream(t_s, values, table.lines(), where, names), settings, decisions)
-    t0_s = float(stream.t_s[0])
-    gyro_out = None
+    gyro = np.column_stack([table.numbers(found[r]) for r in ("gx", "gy", "gz")]) if has_gyro else None
+    samples = _samples(Stream(t_s, acc if gyro is None else np.hstack([acc, gyro]), table.lines(), where,
+                              tuple(found[r] for r in ROLES if r in found)), settings, decisions)
+    t0_s = float(samples.t[0])
     if has_gyro:  # (its unit inferred on the cleaned timeline: re-spaced bursts, no gaps' NaN)
-        gyro = stream.values[:, 3:]
-        gyro_unit = gyro_unit or hints.get("gx") or infer_gyro_unit(stream.t_s, stream.values[:, :3], gyro, decisions)
-        gyro_out = gyro * GYRO_UNITS[_check_choice("--gyro-unit", gyro_unit, GYRO_UNITS)]
-    check_units(where, stream.values[:, :3], gyro_out, settings)
-    samples = Samples(stream.t_s - t0_s, stream.values[:, :3], gyro_out)
+        gyro_unit = gyro_unit or hints.get("gx") or infer_gyro_unit(samples.t, samples.acc, samples.gyro, decisions)
+        samples = Samples(samples.t, samples.acc,
+                          samples.gyro * GYRO_UNITS[_check_choice("--gyro-unit", gyro_unit, GYRO_UNITS)])
+    check_units(where, samples.acc, samples.gyro, settings)
+    samples = Samples(samples.t - t0_s, samples.acc, samples.gyro)
     if start_utc and t0_s != 0.0:
         start_utc = datetime.fromtimestamp(
             datetime.fromisoformat(start_utc).timestamp() + t0_s, UTC
@@ -376,6 +373,24 @@ def load_generic(
         source_path=where,
     )
     return Recording(samples, meta)
+
+
+def _samples(rows: Stream, settings: ImportSettings, decisions: list[str]) -> Samples:
+    """A file's rows (t, ax, ay, az and maybe gx, gy, gz; the gyroscope in its own unit) cleaned into Samples. Where a
+    tenth of the rows or more hold only one of the sensors, the other's cells empty, each sensor runs at its own rate
+    on the file's one clock: two streams, the gyroscope interpolated onto the accelerometer's rows (`merge_streams`);
+    else a row with a missing cell is a gap (`clean_stream`)."""
+    has_acc, has_gyro = (np.isfinite(rows.values[:, k : k + 3]).all(axis=1) for k in (0, 3))
+    acc_only, gyro_only = int((has_acc & ~has_gyro).sum()), int((has_gyro & ~has_acc).sum())
+    if rows.values.shape[1] == 3 or acc_only + gyro_only < 0.1 * rows.t_s.size or not has_gyro.any():
+        stream = clean_stream(rows, settings, decisions)
+        return Samples(stream.t_s, stream.values[:, :3], stream.values[:, 3:] if rows.values.shape[1] > 3 else None)
+    decisions.append(f"{rows.where}: {acc_only} rows hold acceleration alone and {gyro_only} angular rate alone: the "
+                     "two sensors at their own rates, read as two streams on the file's clock")
+    acc = Stream(rows.t_s, rows.values[:, :3], rows.lines, rows.where, rows.columns[:4]).take(has_acc)
+    gyro = Stream(rows.t_s, rows.values[:, 3:], rows.lines, rows.where, (rows.columns[0], *rows.columns[4:]))
+    return merge_streams(clean_stream(acc, settings, decisions), clean_stream(gyro.take(has_gyro), settings, decisions),
+                         settings, decisions)
 
 
 def _check_choice(option: str, value: str, choices: dict) -> str:

@@ -6,7 +6,8 @@ file line of every row) and passes it through `clean_stream`, so all formats sha
 - Missing values (NaN or empty cells): a run of at most `max_nan_run_rows` rows is dropped and
   becomes a gap (a decision note says so); a longer run is an error (a column with no numbers at
   all is rejected when the file is read).
-- Exact duplicate rows (same time, same values) are dropped with a note.
+- Exact duplicate rows (same time, same values) are dropped with a note, unless the stamps are coarse (other
+  rows share a stamp with different values): a still sensor's quantised reading then repeats in a burst.
 - Rows that share a time stamp but differ (a burst delivered at once and stamped on arrival) are
   re-spaced at the nominal sample step, ending at the shared stamp and never reaching back past the
   previous stamp.
@@ -139,7 +140,10 @@ def _check_order(stream: Stream) -> None:
 
 def _drop_exact_duplicates(stream: Stream, decisions: list[str]) -> Stream:
     same_t = np.diff(stream.t_s) == 0
-    dup = np.concatenate(([False], same_t & (np.diff(stream.values, axis=0) == 0).all(axis=1)))
+    same_values = (np.diff(stream.values, axis=0) == 0).all(axis=1)
+    if (same_t & ~same_values).any():
+        return stream  # coarse stamps (bursts of samples sharing one): a repeated reading is a still sensor's
+    dup = np.concatenate(([False], same_t & same_values))
     if dup.any():
         decisions.append(
             f"{stream.where}: {int(dup.sum())} exact duplicate rows dropped (first on line "
