@@ -298,12 +298,17 @@ def test_gyroscope_unit_of_a_still_clip(tmp_path, scale, unit):
     np.testing.assert_allclose(rec.samples.gyro.mean(axis=0), bias, atol=2e-3)
 
 
-@pytest.mark.parametrize("zipped", [True, False])
-def test_one_csv_with_both_sensors_in_a_zip_or_folder_keeps_the_gyroscope(tmp_path, zipped):
+@pytest.mark.parametrize(("zipped", "quoted"), [(True, False), (False, False), (True, True)])
+def test_one_csv_with_both_sensors_in_a_zip_or_folder_keeps_the_gyroscope(tmp_path, zipped, quoted):
     """A generic CSV zipped (or in a folder) on its own, accelerometer and gyroscope in one file: read as both
-    (it was read as the accelerometer's file alone, the gyroscope dropped)."""
+    (it was read as the accelerometer's file alone, the gyroscope dropped); with R's quoted header (`write.csv`) too
+    (it went to the phyphox reader: "no 'Acceleration x (m/s^2)' columns")."""
     generic_csv(tmp_path / "session.csv", T)
-    files = {"session.csv": (tmp_path / "session.csv").read_text()}
+    text = (tmp_path / "session.csv").read_text()
+    if quoted:
+        header, rest = text.split("\n", 1)
+        text = ",".join(f'"{name}"' for name in header.split(",")) + "\n" + rest
+    files = {"session.csv": text}
     rec = load(write_export(tmp_path / ("export.zip" if zipped else "export"), files, zipped=zipped, folder="s"))
     _assert_truth(rec, acc_tol=1e-5, gyro_tol=1e-6)
 

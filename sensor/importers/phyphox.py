@@ -32,10 +32,14 @@ def is_phyphox_csv(path: Path) -> bool:
     """A bare phyphox CSV starts with the quoted label "Time (s)"."""
     try:
         with open(path, "rb") as f:
-            head = f.read(64)
+            return phyphox_header(f.read(64))
     except OSError:
         return False
-    return head.lstrip(b"\xef\xbb\xbf").startswith(b'"Time (s)"')
+
+
+def phyphox_header(raw: bytes) -> bool:
+    """Do a CSV's first bytes start with phyphox's quoted label "Time (s)"?"""
+    return raw.lstrip(b"\xef\xbb\xbf").startswith(b'"Time (s)"')
 
 
 def _split_sets(raw: bytes) -> list[tuple[int, bytes]]:

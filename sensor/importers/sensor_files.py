@@ -28,6 +28,7 @@ from sensor.importers.generic import (
     time_seconds,
 )
 from sensor.importers.merge import ImportSettings, Stream, check_units, clean_stream, merge_streams
+from sensor.importers.phyphox import phyphox_header
 from sensor.importers.table import Table, header_names, read_members, read_table
 from sensor.recording import Recording, RecordingMeta
 
@@ -47,12 +48,12 @@ def sensor_kind(name: str, headers: list[str]) -> str | None:
 
 
 def holds_sensor_files(names: list[str], read) -> bool:
-    """Does a folder or zip (its member names and reader) hold an accelerometer's CSV of this kind? (A
-    phyphox export's quoted headers are phyphox's.)"""
+    """Does a folder or zip (its member names and reader) hold an accelerometer's CSV of this kind? (Not a phyphox
+    export's, whose header starts with its quoted "Time (s)"; other quoted headers, as R's `write.csv`, are.)"""
     for name in names:
         if name.lower().endswith((".csv", ".txt")):
-            headers = header_names(read(name))
-            if not headers[0].startswith('"') and sensor_kind(name, headers) in ("acc", "both"):
+            raw = read(name)
+            if not phyphox_header(raw) and sensor_kind(name, header_names(raw)) in ("acc", "both"):
                 return True
     return False
 
