@@ -27,7 +27,8 @@ BIAS_TIME, CALIBRATED, NEUTRAL_T, DECIDED, DECIDED_T, MAX_TILT_COS = 27, 28, 29,
 S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
 SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T, TURN_RUN, TURN_ACC0, TURN_GYRO0 = 48, 49, 50, 51, 52, 53, 57
 REANCHORED_T, SHIFTED_T, SHIFTS, SHIFT_COS_LAST, CAND0, CAND_T, CHECKED_T = 60, 61, 62, 63, 64, 67, 68
-STATE_SIZE = 69
+GYRO_HELD = 69
+STATE_SIZE = 70
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -36,7 +37,8 @@ GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
 BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
 FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_COS, SHIFT_COS, SAME_COS, SAME_SIN = 27, 28, 29, 30, 31, 32
-PARAMS_SIZE = 33
+GYRO_GLITCH = 33
+PARAMS_SIZE = 34
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -285,6 +287,7 @@ def _run(t, acc, gyro, state, params, out, flags):
     turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
                                     state[TURN_ACC0 + 3])
     sgx, sgy, sgz = state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2]
+    gyro_held, glitch_sq = state[GYRO_HELD], params[GYRO_GLITCH] * params[GYRO_GLITCH]
     bias_check_s, bias_check_cos = params[BIAS_CHECK_S], params[BIAS_CHECK_COS]
     bias_check_max_sq = params[BIAS_CHECK_MAX] * params[BIAS_CHECK_MAX]
 
@@ -317,6 +320,12 @@ def _run(t, acc, gyro, state, params, out, flags):
                 dt = 0.0
             t_prev = ti
             g0, g1, g2 = gyro[i, 0], gyro[i, 1], gyro[i, 2]
+            # a jump no trunk makes from one sample to the next (a bus glitch, a corrupt packet): the last reading
+            # is held, for up to two samples (a longer change is taken in)
+            if dt > 0.0 and gyro_held < 2.0 and (g0 - pgx) ** 2 + (g1 - pgy) ** 2 + (g2 - pgz) ** 2 > glitch_sq:
+                g0, g1, g2, gyro_held = pgx, pgy, pgz, gyro_held + 1.0
+            else:
+                gyro_held = 0.0
             acc_sq = ax * ax + ay * ay + az * az
             acc_norm = math.sqrt(acc_sq)
             wx, wy, wz = g0 - bx, g1 - by, g2 - bz
@@ -516,3 +525,4 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
         turn_run, tax, tay, taz, tan)
     state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2] = sgx, sgy, sgz
+    state[GYRO_HELD] = gyro_held

@@ -31,6 +31,7 @@ class NaiveOrientation:
         self.max_tilt_deg = 0.0
         self.scatter = np.zeros((3, 3))
         self.flexion_prev = 0.0
+        self.gyro_held = 0  # samples in a row the gyroscope was held at its last reading (a glitch)
         self.sign_final = False
         self.refreshed_t_s = -math.inf  # when the neutral was last refreshed
         self.back_t_s: float | None = None  # when the trunk went past sign_check_deg backward
@@ -108,6 +109,11 @@ class NaiveOrientation:
             self._start(t, acc)
             dt = 0.0
         self.t_prev = t
+        if dt > 0.0 and self.gyro_held < 2 and np.linalg.norm(gyro - self.gyro_prev) > math.radians(
+                s.gyro_glitch_jump_dps):
+            gyro, self.gyro_held = self.gyro_prev.copy(), self.gyro_held + 1  # (a glitch: the last reading held)
+        else:
+            self.gyro_held = 0
         w = gyro - self.bias
         self.acc_lp = self.acc_lp + dt / (s.accelerometer_only_time_constant_s + dt) * (acc - self.acc_lp)
         acc_norm = np.linalg.norm(acc)

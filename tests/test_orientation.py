@@ -19,7 +19,8 @@ ROWS = ("flexion_deg", "lateral_deg", "flexion_rate_dps", "twist_rate_dps", "sti
 
 
 def random_motion(seed: int, n: int = 3000) -> Samples:
-    """Random rotations and accelerations with still spells and gaps (not a body: stresses the filter)."""
+    """Random rotations and accelerations with still spells, gaps and gyroscope glitches (single spikes, held; and
+    a jump lasting four samples, taken in at the third) (not a body: stresses the filter)."""
     rng = np.random.default_rng(seed)
     dt = rng.uniform(0.004, 0.03) * rng.uniform(0.8, 1.2, n)
     dt[rng.integers(1, n, 4)] = rng.uniform(0.3, 1.5, 4)  # gaps
@@ -43,7 +44,11 @@ def random_motion(seed: int, n: int = 3000) -> Samples:
         rot = u @ vt
         acc[k] = rot.T @ (np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2]) + lin[k])
     bias = rng.normal(0.0, 0.02, 3)
-    return Samples(t, acc + rng.normal(0, 0.03, (n, 3)), omega + bias + rng.normal(0, 0.003, (n, 3)))
+    gyro = omega + bias + rng.normal(0, 0.003, (n, 3))
+    gyro[rng.integers(1, n, 3)] += 30.0 * rng.normal(0.0, 1.0, 3)
+    jump = int(rng.integers(1, n - 4))
+    gyro[jump : jump + 4] += 30.0
+    return Samples(t, acc + rng.normal(0, 0.03, (n, 3)), gyro)
 
 
 def as_array(angles) -> np.ndarray:
@@ -179,6 +184,22 @@ def test_gap_restarts_tilt_from_accelerometer() -> None:
     angles = orientation.process(Samples(t, acc, np.zeros((2 * n, 3))))
     tilt = np.hypot(angles.flexion_deg, angles.lateral_deg)
     assert tilt[n] == pytest.approx(np.degrees(0.5), abs=1e-6)  # the first sample after the gap
+
+
+def test_one_corrupt_gyroscope_sample_changes_nothing() -> None:
+    """A sample of 2000 deg/s on every axis while the lifter stands (a corrupt packet) turned the tilt by ~20 deg: it
+    decided the sagittal plane, and a whole session's sets were lost. It is held at the last reading: the angles are
+    those without it, but for that sample's own rates."""
+    from sensor.simulator import random_session_spec, simulate_session
+
+    samples = simulate_session(random_session_spec(3, exercise="deadlift", sets=1, reps=4))[0].samples
+    i = int(np.searchsorted(samples.t, samples.t[0] + 2.0))
+    gyro = samples.gyro.copy()
+    gyro[i] = np.radians(2000.0)
+    clean = TrunkOrientation().process(samples)
+    spiked = TrunkOrientation().process(Samples(samples.t, samples.acc, gyro))
+    np.testing.assert_allclose(spiked.flexion_deg, clean.flexion_deg, atol=0.05)
+    np.testing.assert_allclose(spiked.lateral_deg, clean.lateral_deg, atol=0.05)
 
 
 def test_empty_block_and_input_errors() -> None:
