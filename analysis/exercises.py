@@ -36,6 +36,12 @@ EXERCISES: dict[str, str] = {
 HIPS_TRAVEL = frozenset({"squat", "front-squat", "goblet-squat"})
 
 
+def exercise_name(text: str) -> str:
+    """A name as backcheck spells it: lower case, words joined by hyphens ('RDL' -> 'rdl', 'Bent over row' ->
+    'bent-over-row'); known or not."""
+    return "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
 def pattern_of(exercise: str) -> str:
     """The movement pattern of a named exercise; raises ValueError naming the known ones."""
     try:

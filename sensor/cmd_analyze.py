@@ -10,7 +10,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.exercises import EXERCISES
+from analysis.exercises import EXERCISES, exercise_name
 from analysis.flags import FlagSettings
 from analysis.report import RecordingInfo, SessionReport
 from analysis.summary_text import clock
@@ -103,7 +103,7 @@ def tempo_overrides(text: str) -> list[str]:
 
 def exercise_from_notes(notes: dict) -> str | None:
     """The exercise a recording's notes name (backcheck's own format keeps one), if backcheck knows it."""
-    name = str(notes.get("exercise") or "").strip().lower()
+    name = exercise_name(str(notes.get("exercise") or ""))
     return name if name in EXERCISES else None
 
 
@@ -140,6 +140,9 @@ def analyze_recording(
     if exercise is None and exercise_from_notes(meta.notes):
         exercise = exercise_from_notes(meta.notes)
         meta.decisions.append(f"exercise: {exercise}, as the recording's notes say (--exercise to change)")
+    elif exercise is None and str(meta.notes.get("exercise") or "").strip():
+        meta.decisions.append(f"exercise: the recording's notes name {meta.notes['exercise']!r}, which backcheck does "
+                              "not know: guessed from the movement (--exercise to give one it knows)")
     settings = replace(settings_for(flexion_limit_deg, overrides=overrides), posture_update_hz=0.0)  # no live view
     analyzer = Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only, events=False)
     analyzer.push(recording.samples)
@@ -208,7 +211,7 @@ def write_outputs(report: SessionReport, trace: Trace, out: Path, *, plots: bool
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recording", type=Path, help="a recording in any supported format (see README)")
-    parser.add_argument("--exercise", choices=sorted(EXERCISES), default=None,
+    parser.add_argument("--exercise", choices=sorted(EXERCISES), default=None, type=exercise_name,
                         help="the exercise of every set (default: the recording's notes, else guessed from the "
                         "movement, and said so)")
     parser.add_argument("--out", type=Path, default=None,

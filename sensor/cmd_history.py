@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from analysis.exercises import exercise_name
 from analysis.summary_text import clock, plural
 from sensor.errors import InputError
 from sensor.history import ENV_VAR, History, default_path
@@ -22,7 +23,8 @@ def _date(text: str) -> date:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", help=f"history database (default: ${ENV_VAR} or "
                         "~/.local/share/backcheck/history.sqlite3)")
-    parser.add_argument("--exercise", metavar="NAME", help="only sessions with a set of this exercise")
+    parser.add_argument("--exercise", metavar="NAME", type=exercise_name,
+                        help="only sessions with a set of this exercise")
     parser.add_argument("--since", metavar="DATE", type=_date,
                         help="only sessions on or after this day (YYYY-MM-DD, UTC)")
     parser.add_argument("--until", metavar="DATE", type=_date,

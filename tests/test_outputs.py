@@ -3,6 +3,7 @@ work; nothing of the user's is written over without --force; --force leaves no s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,18 @@ def test_jobs_choose_the_processes_drawing_the_plots(tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit):
         _analyze(tmp_path / "c", "--jobs", "0")
     assert "--jobs: expected a whole number from 1, got '0'" in capsys.readouterr().err
+
+
+def test_exercise_names_in_any_case_and_unknown_ones_in_notes_are_said(tmp_path, capsys):
+    """`--exercise "Trap Bar Deadlift"` (or RDL) is the name backcheck knows (it was refused, though a recording's
+    notes were read in any case); an exercise the notes name that backcheck does not know is said, not dropped
+    silently (the summary said only that no exercise was given)."""
+    assert _analyze(tmp_path / "a", "--exercise", "Trap Bar Deadlift", "--no-plots") == 0
+    assert json.loads((tmp_path / "a" / "report.json").read_text())["sets"][0]["exercise"] == "trap-bar-deadlift"
+    rec = read_recording(DEMO)
+    rec.meta.notes["exercise"] = "Bench Press"
+    write_recording(tmp_path / "bench.csv", rec)
+    report = analyze_recording(tmp_path / "bench.csv", out_dir=tmp_path / "b", plots=False, history=False)
+    assert report.settings["exercise"] is None
+    assert any("notes name 'Bench Press', which backcheck does not know" in d
+               for d in report.recording.notes["import_decisions"])

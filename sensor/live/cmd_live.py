@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from analysis.exercises import exercise_name
 from analysis.report import SessionReport
 from sensor.cmd_analyze import add_tempo_argument, positive_count
 from sensor.errors import InputError
@@ -52,7 +53,8 @@ def add_source_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_session_arguments(parser: argparse.ArgumentParser) -> None:
     """The options `live` and `replay` share: what to analyse, when to stop, the view and the cues."""
-    parser.add_argument("--exercise", metavar="NAME", help="the exercise, when it should not be guessed")
+    parser.add_argument("--exercise", metavar="NAME", type=exercise_name,
+                        help="the exercise, when it should not be guessed")
     parser.add_argument("--flexion-limit", type=float, default=None, metavar="DEG",
                         help="your hinge limit in degrees (default: from backcheck calibrate, if run)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
