@@ -247,6 +247,40 @@ def _trunk_outputs(out, flags, scratch, c0, j0, j1, acc_only, calibrated, nx, ny
             out[TWIST_RATE, c0 + j] = math.nan
 
 
+@njit(cache=True, error_model="numpy")
+def _held_gyro(t, gyro, state, params):
+    """The block's gyroscope (n, 3) with its glitches held, before `_run` takes it: a reading further than
+    params[GYRO_GLITCH] (rad/s, vector norm) from the last one taken is replaced by that one, for up to two samples in
+    a row (a longer change is taken in); not at a (re)start of the tilt (as `_run`: the first sample, or after a step
+    longer than GAP_S). Returns `gyro` itself when no two readings in a row lie so far apart (a scan that vectorizes:
+    a check in the filter's loop cost it a tenth), else a corrected copy; the readings held in a row so far are kept
+    in state[GYRO_HELD]."""
+    n = t.shape[0]
+    glitch_sq = params[GYRO_GLITCH] * params[GYRO_GLITCH]
+    px, py, pz = state[GYRO_PREV0], state[GYRO_PREV0 + 1], state[GYRO_PREV0 + 2]
+    if n == 0:
+        return gyro
+    jumps = (gyro[0, 0] - px) ** 2 + (gyro[0, 1] - py) ** 2 + (gyro[0, 2] - pz) ** 2 > glitch_sq
+    for i in range(1, n):
+        d0, d1, d2 = gyro[i, 0] - gyro[i - 1, 0], gyro[i, 1] - gyro[i - 1, 1], gyro[i, 2] - gyro[i - 1, 2]
+        jumps |= d0 * d0 + d1 * d1 + d2 * d2 > glitch_sq
+    if not jumps:
+        state[GYRO_HELD] = 0.0
+        return gyro
+    out = gyro.copy()
+    held, t_prev, started = state[GYRO_HELD], state[T_PREV], state[STARTED]
+    for i in range(n):
+        if started == 0.0 or t[i] - t_prev > params[GAP_S]:
+            started, held = 1.0, 0.0
+        elif held < 2.0 and (out[i, 0] - px) ** 2 + (out[i, 1] - py) ** 2 + (out[i, 2] - pz) ** 2 > glitch_sq:
+            out[i, 0], out[i, 1], out[i, 2], held = px, py, pz, held + 1.0
+        else:
+            held = 0.0
+        px, py, pz, t_prev = out[i, 0], out[i, 1], out[i, 2], t[i]
+    state[GYRO_HELD] = held
+    return out
+
+
 # "contract" lets LLVM fuse multiply-adds; each sample still runs the same code, so chunk invariance holds
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _run(t, acc, gyro, state, params, out, flags):
@@ -287,7 +321,6 @@ def _run(t, acc, gyro, state, params, out, flags):
     turn_run, tax, tay, taz, tan = (state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2],
                                     state[TURN_ACC0 + 3])
     sgx, sgy, sgz = state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2]
-    gyro_held, glitch_sq = state[GYRO_HELD], params[GYRO_GLITCH] * params[GYRO_GLITCH]
     bias_check_s, bias_check_cos = params[BIAS_CHECK_S], params[BIAS_CHECK_COS]
     bias_check_max_sq = params[BIAS_CHECK_MAX] * params[BIAS_CHECK_MAX]
 
@@ -320,12 +353,6 @@ def _run(t, acc, gyro, state, params, out, flags):
                 dt = 0.0
             t_prev = ti
             g0, g1, g2 = gyro[i, 0], gyro[i, 1], gyro[i, 2]
-            # a jump no trunk makes from one sample to the next (a bus glitch, a corrupt packet): the last reading
-            # is held, for up to two samples (a longer change is taken in)
-            if dt > 0.0 and gyro_held < 2.0 and (g0 - pgx) ** 2 + (g1 - pgy) ** 2 + (g2 - pgz) ** 2 > glitch_sq:
-                g0, g1, g2, gyro_held = pgx, pgy, pgz, gyro_held + 1.0
-            else:
-                gyro_held = 0.0
             acc_sq = ax * ax + ay * ay + az * az
             acc_norm = math.sqrt(acc_sq)
             wx, wy, wz = g0 - bx, g1 - by, g2 - bz
@@ -525,4 +552,3 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
         turn_run, tax, tay, taz, tan)
     state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2] = sgx, sgy, sgz
-    state[GYRO_HELD] = gyro_held

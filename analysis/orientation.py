@@ -179,7 +179,7 @@ class TrunkOrientation:
             gyro = np.zeros((n, 3))
         out = np.empty((k.OUT_ROWS, n))
         flags = np.empty((k.FLAG_ROWS, n), dtype=np.bool_)
-        k._run(t, block.acc, gyro, state, self._params, out, flags)
+        k._run(t, block.acc, k._held_gyro(t, gyro, state, self._params), state, self._params, out, flags)
         return TrunkAngles(t, out[k.FLEXION], out[k.LATERAL], out[k.FLEXION_RATE], out[k.TWIST_RATE],
                            flags[k.STILL], flags[k.CALIBRATED_OUT], flags[k.REANCHORED_OUT], flags[k.FLIPPED_OUT],
                            out[k.ACC_NORM])
