@@ -12,6 +12,7 @@ its name (`_MAGN.txt`, `_Magnetometer.csv`: Polar writes its unit, gauss, as `[G
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,12 +34,14 @@ from sensor.importers.table import Table, header_names, read_members, read_table
 from sensor.recording import Recording, RecordingMeta
 
 POLAR_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # Polar sensors count ns from here
+MAGNETOMETER_WORDS = {"magn", "magnetometer", "magnetic", "magneticfield"}  # in a magnetometer's file name
 
 
 def sensor_kind(name: str, headers: list[str]) -> str | None:
     """"acc", "gyro" or "both" for a file (its name and headers) that names a time and three axes of an
     accelerometer, a gyroscope or both, else None (a magnetometer's file, whatever its headers)."""
-    if "magn" in name.rsplit("/", 1)[-1].lower():
+    words = re.split(r"[^a-z0-9]+", name.rsplit("/", 1)[-1].lower())
+    if MAGNETOMETER_WORDS & set(words):
         return None
     roles = find_roles(headers)[0].keys()
     if "t" not in roles:
