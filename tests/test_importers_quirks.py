@@ -326,3 +326,19 @@ def test_own_recording_saved_with_a_byte_order_mark_or_an_upper_case_gz(tmp_path
     back = load(tmp_path / name)
     assert back.meta.format == "backcheck" and back.meta.notes == {"exercise": "rdl"}
     np.testing.assert_array_equal(back.samples.acc, load(own).samples.acc)
+
+
+@pytest.mark.parametrize("scale", [0.6, 1.5])
+def test_an_accelerometer_off_one_g_is_scaled_to_it(tmp_path, scale):
+    """A board set to another range than its software assumes reads gravity as, say, 1.5 g at rest: the filter never
+    found the lifter still (its test takes gravity as 1 g), and forward and back came out swapped. Scaled to read
+    1 g at its median, with a note (this motion's own median is 1.03 g); within a tenth of 1 g, left as it is."""
+    generic_csv(tmp_path / "off.csv", T, acc_scale=scale)
+    rec = load(tmp_path / "off.csv")
+    total = truth(T).total
+    np.testing.assert_allclose(rec.samples.acc, total * (G / np.median(np.linalg.norm(total, axis=1))), rtol=1e-5)
+    assert any(f"the accelerometer reads {1.0326 * scale:.2f} g at its median" in d for d in rec.meta.decisions)
+    generic_csv(tmp_path / "near.csv", T, acc_scale=1.05)
+    near = load(tmp_path / "near.csv")
+    np.testing.assert_allclose(near.samples.acc, total * 1.05, rtol=1e-5)
+    assert not any("at its median" in d for d in near.meta.decisions)

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from sensor.errors import InputError
-from sensor.importers.merge import ImportSettings
+from sensor.importers.merge import ImportSettings, gravity_scaled
 from sensor.recording import Recording, is_backcheck_recording, read_recording
 
 __all__ = ["FORMATS", "ImportSettings", "detect_format", "load"]
@@ -93,21 +93,23 @@ def load(
                 f"{', '.join(f for f, keys in _OPTIONS.items() if key in keys) or 'no format'})"
             )
     if name == "backcheck":
-        return read_recording(path)
-    if name == "sensorlogger":
+        rec = read_recording(path)
+    elif name == "sensorlogger":
         from sensor.importers.sensorlogger import load_sensorlogger
 
-        return load_sensorlogger(path, settings=settings, **options)
-    if name == "phyphox":
+        rec = load_sensorlogger(path, settings=settings, **options)
+    elif name == "phyphox":
         from sensor.importers.phyphox import load_phyphox
 
-        return load_phyphox(path, settings=settings)
-    if name == "csv":
+        rec = load_phyphox(path, settings=settings)
+    elif name == "csv":
         from sensor.importers.generic import load_generic
 
-        return load_generic(path, settings=settings, **options)
-    if name == "files":
+        rec = load_generic(path, settings=settings, **options)
+    elif name == "files":
         from sensor.importers.sensor_files import load_sensor_files
 
-        return load_sensor_files(path, settings=settings)
-    raise InputError(f"--format: unknown format '{name}' (expected auto, {', '.join(FORMATS)})")
+        rec = load_sensor_files(path, settings=settings)
+    else:
+        raise InputError(f"--format: unknown format '{name}' (expected auto, {', '.join(FORMATS)})")
+    return gravity_scaled(rec, settings)

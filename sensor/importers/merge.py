@@ -29,6 +29,7 @@ import numpy as np
 
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
 from sensor.errors import InputError
+from sensor.recording import Recording
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ImportSettings:
     min_rate_hz: float = 5.0  # Hz; slower median rates are rejected
     max_rate_hz: float = 5000.0  # Hz; faster median rates are rejected
     acc_median_range_mps2: tuple[float, float] = (4.9, 19.6)  # m/s²; median |acc| must fall inside
+    gravity_tolerance: float = 0.1  # a median |acc| further than this fraction from 1 g is scaled to 1 g, with a note
     max_gyro_p99_radps: float = 35.0  # rad/s (about 2000 °/s, a common full scale); beyond means wrong units
 
 
@@ -212,6 +214,22 @@ def check_units(
                 f"{where}: 1% of the angular rates exceed {p99:.3g} rad/s; expected below "
                 f"{settings.max_gyro_p99_radps:g} rad/s (is the gyroscope unit right?)"
             )
+
+
+def gravity_scaled(rec: Recording, settings: ImportSettings) -> Recording:
+    """The recording with its accelerometer scaled so that its median |acc| is 1 g, where it lies further than
+    `gravity_tolerance` from it (a board set to another range than its driver assumes reads 0.5, 1.5 or 2 g at rest:
+    the filter's stillness test and acceleration rejection, which take gravity as 1 g, never pass), with a note; a
+    lifting session's median |acc| is gravity's to a per cent or two."""
+    acc = rec.samples.acc
+    median = float(np.median(np.linalg.norm(acc, axis=1))) if len(acc) else STANDARD_GRAVITY_MPS2
+    if abs(median / STANDARD_GRAVITY_MPS2 - 1.0) <= settings.gravity_tolerance:
+        return rec
+    s = rec.samples
+    rec.meta.decisions.append(f"the accelerometer reads {median / STANDARD_GRAVITY_MPS2:.2f} g at its median: scaled "
+                              f"by {STANDARD_GRAVITY_MPS2 / median:.3f} to read 1 g (a sensor set to another range "
+                              "than its software assumes?)")
+    return Recording(Samples(s.t, acc * (STANDARD_GRAVITY_MPS2 / median), s.gyro), rec.meta)
 
 
 def interpolate_onto(
