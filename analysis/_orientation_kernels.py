@@ -438,8 +438,13 @@ def _run(t, acc, gyro, state, params, out, flags):
 
         # the trunk pass: the frame (n, a, f) changes only while still or until the sagittal plane is decided;
         # the outputs of each run of samples with one frame are computed at once (a loop that vectorizes)
-        size, run = min(CHUNK, n - c0), 0
-        for j in range(size + 1):
+        size, run, j = min(CHUNK, n - c0), 0, -1
+        while j < size:
+            j += 1
+            if decided == 2.0 and (sign_final != 0.0 or abs(n1z) > params[FIRST_MAX_SIN]):
+                # the plane and its sign settled (or not to be checked): only a still sample can change the frame
+                while j < size and not flags[STILL, c0 + j]:
+                    j += 1
             i = c0 + j
             # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
             # sitting or bent over (or creeping away from the first neutral)

@@ -162,7 +162,7 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
                     if hips and not acc_only else None,
                     None if analyzer.exercise is not None or pattern != FLOOR_START else _held_before_s(
                         analyzer, i_next - n + late + a, max(3.0, 0.1 * lean_deg)),
-                    phases_s, cols[T, ab].copy(), cols[FLEX, ab].copy())
+                    phases_s, *cols[T : FLEX + 1, ab].copy())  # (T, FLEX: one copy of the two rows)
 
 
 def _held_before_s(analyzer: Analyzer, index: int, tolerance_deg: float) -> float:

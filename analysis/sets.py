@@ -336,8 +336,11 @@ class OpenSet:
     def _append(self, m: Measured) -> None:
         ms = self.measured
         ms.append(m)
-        for values, value in zip(self._sorted, _median_keys(m), strict=True):
-            bisect.insort(values, value)
+        durations, roms, homes = self._sorted
+        duration, rom, home = _median_keys(m)
+        bisect.insort(durations, duration)
+        bisect.insort(roms, rom)
+        bisect.insort(homes, home)
         self._medians_now = None
         self.earliest_close_s = m.end + self.segmentation.set_gap_s + (
             0.0 if self.tracker.pattern == TOP_START and not self.slow_squats else self._medians().duration_s)
