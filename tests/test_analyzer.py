@@ -476,6 +476,25 @@ def test_a_set_closed_by_the_end_of_the_recording_raises_its_events_at_finish(sh
     assert ended[0].set_report == report.sets[1]
 
 
+def test_sets_do_not_overlap_when_two_trackers_see_one_movement():
+    """A deadlift session at 12.5 Hz without a gyroscope, told squat: the hips' and the trunk's trackers both
+    follow it, and a trip of one that began within the other's set, reported, ended after that set closed. It
+    was taken as the first rep of a new set (two sets sharing a movement, 59.4 s < 61.7 s): a movement belongs to
+    one set."""
+    rec, _ = _session(3, "deadlift", sets=2, reps=5, rate_hz=100.0, noise=True,
+                      fault_kinds=("rounding", "momentum", "partial", "twist"))
+    t, acc = rec.samples.t, rec.samples.acc
+    t12 = np.arange(t[0], t[-1], 0.08)
+    acc12 = np.stack([np.interp(t12, t, acc[:, c]) for c in range(3)], axis=1)
+    for exercise in ("squat", "front-squat", None):
+        analyzer = Analyzer(exercise=exercise, accelerometer_only=True, events=False)
+        analyzer.push(Samples(t12, acc12, None))
+        sets = analyzer.finish().sets
+        assert len(sets) >= 2
+        for earlier, later in zip(sets, sets[1:], strict=False):
+            assert later.start_s >= earlier.end_s, (exercise, earlier.end_s, later.start_s)
+
+
 def test_rounding_is_flagged_as_it_happens(short_deadlift, whole_run):
     rec, truth = short_deadlift
     _, events, _ = whole_run["deadlift"]
