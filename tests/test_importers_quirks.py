@@ -20,6 +20,7 @@ from fixtures_importers import (
     write_export,
 )
 
+from analysis.samples import Samples
 from sensor.cli import main
 from sensor.errors import InputError
 from sensor.importers import load
@@ -342,3 +343,28 @@ def test_an_accelerometer_off_one_g_is_scaled_to_it(tmp_path, scale):
     near = load(tmp_path / "near.csv")
     np.testing.assert_allclose(near.samples.acc, total * 1.05, rtol=1e-5)
     assert not any("at its median" in d for d in near.meta.decisions)
+
+
+def test_frozen_readings_are_taken_as_missing(tmp_path):
+    """A stalled sensor or app repeats its last reading: 5 s of it within a recording read as a lifter standing
+    still in whatever pose it stalled. Every axis the same, sample after sample, for longer than `frozen_max_s`
+    (1 s): the repeats are dropped (the first reading stays), with a note, and the analysis sees a gap; a shorter run
+    (an app repeating a reading between two slower sensor updates) stays as it is."""
+    generic_csv(tmp_path / "g.csv", T)
+    samples = load(tmp_path / "g.csv").samples
+    acc, gyro = samples.acc.copy(), samples.gyro.copy()
+    rate_hz = samples.median_rate_hz()
+    stall = slice(int(2.0 * rate_hz), int(7.0 * rate_hz) + 1)  # 5 s of repeats after the reading at 2 s
+    short = slice(int(8.0 * rate_hz), int(8.5 * rate_hz) + 1)
+    for part in (stall, short):
+        acc[part], gyro[part] = acc[part.start], gyro[part.start]
+    path = tmp_path / "stalled.csv"
+    write_recording(path, Recording(Samples(samples.t, acc, gyro), RecordingMeta(format="backcheck")))
+    rec = load(path)
+    dropped = np.ones(len(samples), dtype=bool)
+    dropped[stall.start + 1 : stall.stop] = False
+    np.testing.assert_array_equal(rec.samples.t, samples.t[dropped])
+    np.testing.assert_allclose(rec.samples.acc, acc[dropped], rtol=1e-5)  # (as written: 6 digits)
+    assert rec.meta.decisions == ["every axis read exactly the same, sample after sample, for 5.0 s from 0:02 "
+                                  "(a stalled sensor or app): taken as missing data"]
+    assert not any("exactly the same" in d for d in load(tmp_path / "g.csv").meta.decisions)

@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from sensor.errors import InputError
-from sensor.importers.merge import ImportSettings, gravity_scaled
+from sensor.importers.merge import ImportSettings, frozen_dropped, gravity_scaled
 from sensor.recording import Recording, is_backcheck_recording, read_recording
 
 __all__ = ["FORMATS", "ImportSettings", "detect_format", "load"]
@@ -112,4 +112,4 @@ def load(
         rec = load_sensor_files(path, settings=settings)
     else:
         raise InputError(f"--format: unknown format '{name}' (expected auto, {', '.join(FORMATS)})")
-    return gravity_scaled(rec, settings)
+    return gravity_scaled(frozen_dropped(rec, settings), settings)

@@ -16,6 +16,9 @@ file line of every row) and passes it through `clean_stream`, so all formats sha
 - Time going backwards otherwise is an error naming the line.
 - A median sample rate outside `min_rate_hz`..`max_rate_hz` is an error (usually a wrong time unit).
 
+After the merge, `frozen_dropped` takes readings that repeat exactly on every axis for longer than `frozen_max_s`
+(a stalled sensor or app) as missing, and `gravity_scaled` scales an accelerometer that reads far off 1 g.
+
 `merge_streams` puts a gyroscope on its own clock onto the accelerometer's time stamps by linear
 interpolation, only across gyroscope steps of at most `max_gap_periods` nominal periods: accelerometer
 samples inside a longer gyroscope gap are left out (a gap stays a gap, nothing is invented across it).
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
+from analysis.summary_text import clock
 from sensor.errors import InputError
 from sensor.recording import Recording
 
@@ -42,6 +46,7 @@ class ImportSettings:
     max_rate_hz: float = 5000.0  # Hz; faster median rates are rejected
     acc_median_range_mps2: tuple[float, float] = (4.9, 19.6)  # m/s²; median |acc| must fall inside
     gravity_tolerance: float = 0.1  # a median |acc| further than this fraction from 1 g is scaled to 1 g, with a note
+    frozen_max_s: float = 1.0  # s; readings the same on every axis for longer are a stalled sensor: taken as missing
     max_gyro_p99_radps: float = 35.0  # rad/s (about 2000 °/s, a common full scale); beyond means wrong units
 
 
@@ -214,6 +219,31 @@ def check_units(
                 f"{where}: 1% of the angular rates exceed {p99:.3g} rad/s; expected below "
                 f"{settings.max_gyro_p99_radps:g} rad/s (is the gyroscope unit right?)"
             )
+
+
+def frozen_dropped(rec: Recording, settings: ImportSettings) -> Recording:
+    """The recording without the readings that repeat the one before exactly, on every axis, in a run longer than
+    `frozen_max_s` (a stalled sensor, or an app repeating its last reading: a real sensor's noise never holds so
+    still), with a note. The run's first reading stays; the rest become a gap, which the analysis takes as a dropout
+    (frozen readings would pass for a lifter standing still, in whatever pose the sensor stalled)."""
+    s = rec.samples
+    same = np.all(s.acc[1:] == s.acc[:-1], axis=1)
+    if s.gyro is not None:
+        same &= np.all(s.gyro[1:] == s.gyro[:-1], axis=1)
+    edges = np.flatnonzero(np.diff(same, prepend=False, append=False))
+    first, last = edges[::2], edges[1::2]  # readings first..last (inclusive) are the same
+    frozen = s.t[last] - s.t[first] > settings.frozen_max_s
+    if not frozen.any():
+        return rec
+    keep = np.ones(len(s), dtype=bool)
+    for a, b in zip(first[frozen], last[frozen], strict=True):
+        keep[a + 1 : b + 1] = False
+    runs = [f"{s.t[b] - s.t[a]:.1f} s from {clock(s.t[a] - s.t[0])}" for a, b in zip(first[frozen], last[frozen],
+                                                                                   strict=True)]
+    listed = ", ".join(runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
+    rec.meta.decisions.append(f"every axis read exactly the same, sample after sample, for {listed} (a stalled sensor "
+                              "or app): taken as missing data")
+    return Recording(Samples(s.t[keep], s.acc[keep], None if s.gyro is None else s.gyro[keep]), rec.meta)
 
 
 def gravity_scaled(rec: Recording, settings: ImportSettings) -> Recording:
