@@ -22,7 +22,7 @@ from analysis.events import CalibrationDone, Event, ForwardCorrected, PostureUpd
 from analysis.exercises import HIPS_TRAVEL, TOP_START, pattern_of
 from analysis.flags import FlagSettings
 from analysis.measure import Measured, measure
-from analysis.orientation import OrientationSettings, TrunkOrientation
+from analysis.orientation import OrientationSettings, TrunkAngles, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
@@ -155,18 +155,10 @@ class Analyzer:
         if self._t_first is None:
             self._t_first = float(block.t[0])
         angles = self._orientation.process(block)
-        seg = self.settings.segmentation
-        tau = seg.accelerometer_only_smoothing_s if self.accelerometer_only else seg.smoothing_time_constant_s
         cols = self._history.extend(n)  # the kernel writes straight into the history
-        twist = angles.twist_rate_dps
-        zk._derive_run(block.t, angles.flexion_deg, angles.flexion_rate_dps, angles.lateral_deg,
-                       None if self.accelerometer_only else twist, angles.acc_norm_mps2,
-                       self.settings.orientation.gravity_mps2, tau, seg.vertical_time_constant_s,
-                       seg.gravity_time_constant_s, self.settings.orientation.gap_s, seg.glitch_jump_mps2,
-                       self._lp_flex, self._lp_rate, self._vertical, cols)
         if self.settings.keep_trace:
             self._trace_blocks.append((block.t, angles.flexion_deg, angles.lateral_deg,
-                                       angles.flexion_rate_dps, twist))
+                                       angles.flexion_rate_dps, angles.twist_rate_dps))
         i0 = self._n_seen
         self._n_seen += n
         if not self._calibrated and angles.calibrated.any():
@@ -177,10 +169,42 @@ class Analyzer:
         if self._events_on and angles.flipped.any():
             for i in np.flatnonzero(angles.flipped).tolist():
                 self._emit(i0 + i, ForwardCorrected(self._rel(block.t[i])))
-        if self._events_on and angles.reanchored.any():  # (a standing neutral taken again: item 3 of orientation)
-            for i in np.flatnonzero(angles.reanchored).tolist():
-                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), _tilt_deg(block.acc[i]), refreshed=True))
-        self._walk(i0, cols, self._tracked(i0, cols))
+        # a standing neutral taken again (the sensor turned on the body, or the first still moment was not standing:
+        # item 3 of orientation) moves every angle at once: the smoothing, the turning points and the trips start
+        # afresh there, and the sets under way end, so that no rep spans angles measured from two neutrals
+        cuts = np.flatnonzero(angles.reanchored).tolist() if angles.reanchored.any() else []
+        for a, b in zip([0, *cuts], [*cuts, n], strict=True):
+            if a in cuts:
+                if self._events_on:
+                    self._emit(i0 + a, CalibrationDone(self._rel(block.t[a]), _tilt_deg(block.acc[a]), refreshed=True))
+                self._start_afresh(i0 + a, angles.flexion_deg[a], angles.flexion_rate_dps[a])
+            if b > a:
+                self._derive(block, angles, cols, a, b)
+                self._walk(i0 + a, cols[:, a:b], self._tracked(i0 + a, cols[:, a:b]))
+
+    def _derive(self, block: Samples, angles: TrunkAngles, cols: np.ndarray, a: int, b: int) -> None:
+        """The history's rows of the chunk's samples [a, b) (`cols`: the chunk's columns) from the angles."""
+        seg = self.settings.segmentation
+        tau = seg.accelerometer_only_smoothing_s if self.accelerometer_only else seg.smoothing_time_constant_s
+        zk._derive_run(block.t[a:b], angles.flexion_deg[a:b], angles.flexion_rate_dps[a:b], angles.lateral_deg[a:b],
+                       None if self.accelerometer_only else angles.twist_rate_dps[a:b], angles.acc_norm_mps2[a:b],
+                       self.settings.orientation.gravity_mps2, tau, seg.vertical_time_constant_s,
+                       seg.gravity_time_constant_s, self.settings.orientation.gap_s, seg.glitch_jump_mps2,
+                       self._lp_flex, self._lp_rate, self._vertical, cols[:, a:b] if a or b < cols.shape[1] else cols)
+
+    def _start_afresh(self, index: int, flexion_deg: float, rate_dps: float) -> None:
+        """At global sample `index`, where the neutral was taken again: the sets under way end, the smoothed flexion
+        and rate start from the sample's own, and the turning points and trips from nothing."""
+        if self._active is not None:
+            self._close(self._active, index - 1)
+        for open_set in list(self._open.values()):
+            self._close(open_set, index - 1)
+        if self._lp_flex[0]:  # (started: else the first sample starts them)
+            self._lp_flex[1:3], self._lp_flex[4], self._lp_rate[1:3] = flexion_deg, flexion_deg, rate_dps
+        for _, _, state, _ in self._detectors.values():
+            state[:] = 0.0
+        for tracker in self._trackers:
+            tracker.start_afresh()
 
     def finish(self, info: RecordingInfo | None = None) -> SessionReport:
         """Close what is open and return the session report. The events that raised (a last rep, SetEnded and

@@ -93,6 +93,11 @@ class TripTracker:
         self.left_home_index = None if left_home_index < 0 else left_home_index
         self.out_since_index = None if out_since_index < 0 else out_since_index
 
+    def start_afresh(self) -> None:
+        """Forget every turning point and trip so far (the angles moved at once: a neutral taken again)."""
+        self._state[:] = 0.0
+        self.see(-1, -1)
+
     def end_of_data(self, index: int, value: float) -> Trip | None:
         """The recording ended at `index` (the detector's signal there: value): a trip already back home
         counts, one still out does not."""

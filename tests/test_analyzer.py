@@ -6,6 +6,7 @@ import json
 import math
 import re
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -493,6 +494,40 @@ def test_sets_do_not_overlap_when_two_trackers_see_one_movement():
         assert len(sets) >= 2
         for earlier, later in zip(sets, sets[1:], strict=False):
             assert later.start_s >= earlier.end_s, (exercise, earlier.end_s, later.start_s)
+
+
+def test_reps_after_a_sensor_turned_on_the_body_are_measured_from_the_new_neutral():
+    """The bundled demo with the sensor turned 180 deg about the skin normal at 60 s, in the rest after set 1 (a phone
+    put back in its pack the other way; the gyroscope's bias stays in the sensor's frame). The turn is taken in at
+    the second still run standing in the new pose, a lockout of set 3 (136 s): the angles jump from ~175 deg to the
+    new neutral's there. Before, the tracker waited for the floor pose of 175 deg to come back, and nothing after the
+    jump was a rep; now the smoothing, the turning points and the trips start afresh there, the set under way ends,
+    and the set's later reps read as set 1's did. Any split gives the same report."""
+    from sensor.recording import read_recording
+
+    demo = read_recording(Path(__file__).resolve().parents[1] / "recordings" / "demo_deadlift.csv").samples
+    t_rel = demo.t - demo.t[0]
+    bias = demo.gyro[(t_rel > 1.5) & (t_rel < 6.0)].mean(axis=0)  # standing still
+    turned = t_rel > 60.0
+    rot = np.diag([-1.0, -1.0, 1.0])  # 180 deg about the sensor's z axis, the skin normal
+    acc, gyro = demo.acc.copy(), demo.gyro.copy()
+    acc[turned], gyro[turned] = acc[turned] @ rot.T, (gyro[turned] - bias) @ rot.T + bias
+    samples = Samples(demo.t, acc, gyro)
+    reports = []
+    for block_n in (len(samples), 777, 10):
+        analyzer = Analyzer(exercise="deadlift", events=False)
+        for i in range(0, len(samples), block_n):
+            analyzer.push(samples[i : i + block_n])
+        reports.append(analyzer.finish())
+    assert reports[1] == reports[0] and reports[2] == reports[0]
+    moved = next(note for note in reports[0].notes if note.startswith("The sensor turned on the body 1 time"))
+    moved_s = float(re.search(r"last seen at ([0-9.]+) s", moved).group(1))
+    assert 130.0 < moved_s < 140.0
+    sets = reports[0].sets
+    assert all(s.end_s < moved_s or s.start_s > moved_s for s in sets)
+    first_peak = np.median([r.peak_flexion_deg for r in sets[0].reps])
+    after = [r.peak_flexion_deg for s in sets if s.start_s > moved_s for r in s.reps]
+    assert len(after) >= 2 and all(abs(p - first_peak) < 10.0 for p in after)
 
 
 def test_rounding_is_flagged_as_it_happens(short_deadlift, whole_run):
