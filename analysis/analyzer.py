@@ -28,10 +28,13 @@ from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
 from analysis.sets import OpenSet, frozen_instance
 from analysis.squats import squat_like
+from analysis.stats import median
 from analysis.trace import Trace
 from analysis.tracker import Trip, TripTracker
 
 CHUNK = 16384  # samples analysed at a time (bounds the history a long block needs)
+MAX_LIFT_FLEXION_DEG = 150.0  # a set's median peak past this is not a lift (a deep good morning or a toe touch
+# reaches 100-120 deg): the sensor turned or slipped on the body, said in the report's notes
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,10 @@ class Analyzer:
                          f"{self._rel(last_s):.1f} s, by {last_deg:.0f}°: a phone put back in its pack another way): "
                          f"each time, from when the lifter had stood still twice in the new position, angles are "
                          f"measured from it; between the turn and then they are off.")
+        if odd := [s.index for s in self._sets if median([r.peak_flexion_deg for r in s.reps]) > MAX_LIFT_FLEXION_DEG]:
+            notes.append(f"Set{'s' if len(odd) > 1 else ''} {', '.join(map(str, odd))} peaked past "
+                         f"{MAX_LIFT_FLEXION_DEG:.0f}° of trunk flexion, further than any lift bends the trunk: the "
+                         f"sensor most likely turned or slipped on the body, and its angles there are off.")
         if self.exercise is None and self._sets:
             notes.append("No exercise was given: each set's exercise is a guess from the movement "
                          "(pass --exercise for exact rep boundaries).")

@@ -528,6 +528,12 @@ def test_reps_after_a_sensor_turned_on_the_body_are_measured_from_the_new_neutra
     first_peak = np.median([r.peak_flexion_deg for r in sets[0].reps])
     after = [r.peak_flexion_deg for s in sets if s.start_s > moved_s for r in s.reps]
     assert len(after) >= 2 and all(abs(p - first_peak) < 10.0 for p in after)
+    # (the sets between the turn and then read ~175 deg: no lift bends so far, and the notes say so)
+    odd = [s.index for s in sets if min(r.peak_flexion_deg for r in s.reps) > 150.0]
+    assert odd == [2, 3] and "Sets 2, 3 peaked past 150° of trunk flexion" in " ".join(reports[0].notes)
+    as_recorded = Analyzer(exercise="deadlift", events=False)
+    as_recorded.push(demo)
+    assert not any("peaked past" in note for note in as_recorded.finish().notes)
 
 
 def test_rounding_is_flagged_as_it_happens(short_deadlift, whole_run):
