@@ -125,7 +125,7 @@ class Analyzer:
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
         self._sets: list = []
-        self._sets_end = -math.inf  # where the last rep of the sets reported so far ended (s, recording clock)
+        self._sets_turn = -math.inf  # where the last rep of the sets reported so far left its turn (s, recording clock)
         self._trace_blocks: list[tuple[np.ndarray, ...]] = []
         self._events: list[Event] = []
         self._event_index: list[int] = []  # the sample each event belongs to (events are put in its order)
@@ -371,8 +371,9 @@ class Analyzer:
         key = id(tracker)
         open_set = self._open.get(key)
         rep = measure(self, tracker, trip)
-        if rep is None or rep.start < self._sets_end:
-            return  # (not a rep; or one another tracker's set, reported, already holds: sets do not overlap)
+        if rep is None or rep.start < self._sets_turn:
+            return  # (not a rep; or one begun before a reported set's last rep turned: the same movement, seen by
+            # another tracker; the next rep of a set may start before the last one's slow end, not before its turn)
         if open_set is not None and not open_set.fits(rep):
             self._close(open_set, index)
             open_set = None
@@ -435,10 +436,10 @@ class Analyzer:
         self._open.pop(id(open_set.tracker), None)
         if open_set is self._active:
             self._active = None
-        if len(open_set.reps) >= open_set.tracker.min_reps and open_set.measured[0].start >= self._sets_end:
+        if len(open_set.reps) >= open_set.tracker.min_reps and open_set.measured[0].start >= self._sets_turn:
             set_report = open_set.report(self.exercise)
             self._sets.append(set_report)
-            self._sets_end = max(self._sets_end, open_set.last_end)
+            self._sets_turn = max(self._sets_turn, open_set.measured[-1].depart)
             if self._events_on:
                 for event in open_set.ended(set_report, t_now):
                     self._emit(index, event)
