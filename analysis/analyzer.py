@@ -172,28 +172,33 @@ class Analyzer:
         if self._events_on and angles.flipped.any():
             for i in np.flatnonzero(angles.flipped).tolist():
                 self._emit(i0 + i, ForwardCorrected(self._rel(block.t[i])))
+        if not angles.reanchored.any():
+            self._derive(angles, cols)
+            self._walk(i0, cols, self._tracked(i0, cols))
+            return
         # a standing neutral taken again (the sensor turned on the body, or the first still moment was not standing:
         # item 3 of orientation) moves every angle at once: the smoothing, the turning points and the trips start
         # afresh there, and the sets under way end, so that no rep spans angles measured from two neutrals
-        cuts = np.flatnonzero(angles.reanchored).tolist() if angles.reanchored.any() else []
+        cuts = np.flatnonzero(angles.reanchored).tolist()
         for a, b in zip([0, *cuts], [*cuts, n], strict=True):
             if a in cuts:
                 if self._events_on:
                     self._emit(i0 + a, CalibrationDone(self._rel(block.t[a]), _tilt_deg(block.acc[a]), refreshed=True))
                 self._start_afresh(i0 + a, angles.flexion_deg[a], angles.flexion_rate_dps[a])
             if b > a:
-                self._derive(block, angles, cols, a, b)
-                self._walk(i0 + a, cols[:, a:b], self._tracked(i0 + a, cols[:, a:b]))
+                part = cols[:, a:b]
+                self._derive(TrunkAngles(*(x[a:b] for x in angles)), part)
+                self._walk(i0 + a, part, self._tracked(i0 + a, part))
 
-    def _derive(self, block: Samples, angles: TrunkAngles, cols: np.ndarray, a: int, b: int) -> None:
-        """The history's rows of the chunk's samples [a, b) (`cols`: the chunk's columns) from the angles."""
+    def _derive(self, angles: TrunkAngles, cols: np.ndarray) -> None:
+        """The history's rows `cols` of the samples of `angles`."""
         seg = self.settings.segmentation
         tau = seg.accelerometer_only_smoothing_s if self.accelerometer_only else seg.smoothing_time_constant_s
-        zk._derive_run(block.t[a:b], angles.flexion_deg[a:b], angles.flexion_rate_dps[a:b], angles.lateral_deg[a:b],
-                       None if self.accelerometer_only else angles.twist_rate_dps[a:b], angles.acc_norm_mps2[a:b],
+        zk._derive_run(angles.t_s, angles.flexion_deg, angles.flexion_rate_dps, angles.lateral_deg,
+                       None if self.accelerometer_only else angles.twist_rate_dps, angles.acc_norm_mps2,
                        self.settings.orientation.gravity_mps2, tau, seg.vertical_time_constant_s,
                        seg.gravity_time_constant_s, self.settings.orientation.gap_s, seg.glitch_jump_mps2,
-                       self._lp_flex, self._lp_rate, self._vertical, cols[:, a:b] if a or b < cols.shape[1] else cols)
+                       self._lp_flex, self._lp_rate, self._vertical, cols)
 
     def _start_afresh(self, index: int, flexion_deg: float, rate_dps: float) -> None:
         """At global sample `index`, where the neutral was taken again: the sets under way end, the smoothed flexion
