@@ -180,8 +180,9 @@ class Analyzer:
         # item 3 of orientation) moves every angle at once: the smoothing, the turning points and the trips start
         # afresh there, and the sets under way end, so that no rep spans angles measured from two neutrals
         cuts = np.flatnonzero(angles.reanchored).tolist()
-        for a, b in zip([0, *cuts], [*cuts, n], strict=True):
-            if a in cuts:
+        starts = cuts if cuts[0] == 0 else [0, *cuts]  # (a block may begin at its reanchor)
+        for a, b in zip(starts, [*starts[1:], n], strict=True):
+            if angles.reanchored[a]:
                 if self._events_on:
                     self._emit(i0 + a, CalibrationDone(self._rel(block.t[a]), _tilt_deg(block.acc[a]), refreshed=True))
                 self._start_afresh(i0 + a, angles.flexion_deg[a], angles.flexion_rate_dps[a])

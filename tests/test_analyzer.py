@@ -29,8 +29,17 @@ from analysis.columns import (
     VELOCITY,
     T,
 )
-from analysis.events import FlagRaised, PostureUpdate, RepCompleted, SetDiscarded, SetEnded, SetStarted
+from analysis.events import (
+    CalibrationDone,
+    FlagRaised,
+    PostureUpdate,
+    RepCompleted,
+    SetDiscarded,
+    SetEnded,
+    SetStarted,
+)
 from analysis.flags import FlagSettings
+from analysis.orientation import TrunkOrientation
 from analysis.report import Flag, Rep, report_from_dict
 from analysis.samples import Samples
 from analysis.sets import frozen_instance
@@ -523,6 +532,16 @@ def test_reps_after_a_sensor_turned_on_the_body_are_measured_from_the_new_neutra
     moved = next(note for note in reports[0].notes if note.startswith("The sensor turned on the body 1 time"))
     moved_s = float(re.search(r"last seen at ([0-9.]+) s", moved).group(1))
     assert 130.0 < moved_s < 140.0
+    # live: the same events whether a block begins at the sample the neutral is taken again at, or not
+    cut = int(np.flatnonzero(TrunkOrientation().process(samples).reanchored)[0])
+    events = []
+    for parts in ((samples,), (samples[:cut], samples[cut:]), (samples[: cut + 1], samples[cut + 1 :])):
+        analyzer = Analyzer(exercise="deadlift")
+        pushed = [e for part in parts for e in analyzer.push(part)]
+        analyzer.finish()
+        events.append(pushed + analyzer.final_events)
+    assert events[1] == events[0] and events[2] == events[0]
+    assert sum(isinstance(e, CalibrationDone) and e.refreshed for e in events[0]) == 1
     sets = reports[0].sets
     assert all(s.end_s < moved_s or s.start_s > moved_s for s in sets)
     first_peak = np.median([r.peak_flexion_deg for r in sets[0].reps])

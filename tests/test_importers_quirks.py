@@ -349,7 +349,8 @@ def test_frozen_readings_are_taken_as_missing(tmp_path):
     """A stalled sensor or app repeats its last reading: 5 s of it within a recording read as a lifter standing
     still in whatever pose it stalled. Every axis the same, sample after sample, for longer than `frozen_max_s`
     (1 s): the repeats are dropped (the first reading stays), with a note, and the analysis sees a gap; a shorter run
-    (an app repeating a reading between two slower sensor updates) stays as it is."""
+    (an app repeating a reading between two slower sensor updates) stays as it is; so does a coarse accelerometer
+    without a gyroscope, still."""
     generic_csv(tmp_path / "g.csv", T)
     samples = load(tmp_path / "g.csv").samples
     acc, gyro = samples.acc.copy(), samples.gyro.copy()
@@ -368,3 +369,14 @@ def test_frozen_readings_are_taken_as_missing(tmp_path):
     assert rec.meta.decisions == ["every axis read exactly the same, sample after sample, for 5.0 s from 0:02 "
                                   "(a stalled sensor or app): taken as missing data"]
     assert not any("exactly the same" in d for d in load(tmp_path / "g.csv").meta.decisions)
+    # a coarse accelerometer alone repeats its reading while the lifter stands still: not a stall
+    coarse = tmp_path / "coarse.csv"
+    step = 0.0156 * G  # a 15.6 mg step; a still lifter's 2 mg of sway stays within one
+    still = samples.acc.copy()
+    still[stall] = np.round(still[stall.start] / step) * step + np.random.default_rng(1).normal(
+        0.0, 0.002 * G, still[stall].shape)
+    quantised = np.round(still / step) * step
+    assert np.all(quantised[stall] == quantised[stall.start])
+    write_recording(coarse, Recording(Samples(samples.t, quantised, None),
+                                      RecordingMeta(format="backcheck", accelerometer_only=True)))
+    assert len(load(coarse).samples) == len(samples)

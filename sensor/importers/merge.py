@@ -16,8 +16,9 @@ file line of every row) and passes it through `clean_stream`, so all formats sha
 - Time going backwards otherwise is an error naming the line.
 - A median sample rate outside `min_rate_hz`..`max_rate_hz` is an error (usually a wrong time unit).
 
-After the merge, `frozen_dropped` takes readings that repeat exactly on every axis for longer than `frozen_max_s`
-(a stalled sensor or app) as missing, and `gravity_scaled` scales an accelerometer that reads far off 1 g.
+After the merge, `frozen_dropped` takes readings that repeat exactly on every axis, a gyroscope's included, for
+longer than `frozen_max_s` (a stalled sensor or app) as missing, and `gravity_scaled` scales an accelerometer that
+reads far off 1 g.
 
 `merge_streams` puts a gyroscope on its own clock onto the accelerometer's time stamps by linear
 interpolation, only across gyroscope steps of at most `max_gap_periods` nominal periods: accelerometer
@@ -46,7 +47,7 @@ class ImportSettings:
     max_rate_hz: float = 5000.0  # Hz; faster median rates are rejected
     acc_median_range_mps2: tuple[float, float] = (4.9, 19.6)  # m/s²; median |acc| must fall inside
     gravity_tolerance: float = 0.1  # a median |acc| further than this fraction from 1 g is scaled to 1 g, with a note
-    frozen_max_s: float = 1.0  # s; readings the same on every axis for longer are a stalled sensor: taken as missing
+    frozen_max_s: float = 1.0  # s; readings the same on every axis (a gyroscope's too) for longer: taken as missing
     max_gyro_p99_radps: float = 35.0  # rad/s (about 2000 °/s, a common full scale); beyond means wrong units
 
 
@@ -223,13 +224,15 @@ def check_units(
 
 def frozen_dropped(rec: Recording, settings: ImportSettings) -> Recording:
     """The recording without the readings that repeat the one before exactly, on every axis, in a run longer than
-    `frozen_max_s` (a stalled sensor, or an app repeating its last reading: a real sensor's noise never holds so
+    `frozen_max_s` (a stalled sensor, or an app repeating its last reading: a gyroscope's noise never holds so
     still), with a note. The run's first reading stays; the rest become a gap, which the analysis takes as a dropout
-    (frozen readings would pass for a lifter standing still, in whatever pose the sensor stalled)."""
+    (frozen readings would pass for a lifter standing still, in whatever pose the sensor stalled). Only with a
+    gyroscope that reads anything: a coarse accelerometer alone repeats its reading exactly while the lifter stands
+    still (15.6 mg steps: half a second and more at a time)."""
     s = rec.samples
-    same = np.all(s.acc[1:] == s.acc[:-1], axis=1)
-    if s.gyro is not None:
-        same &= np.all(s.gyro[1:] == s.gyro[:-1], axis=1)
+    if s.gyro is None or not s.gyro.any():
+        return rec
+    same = np.all(s.acc[1:] == s.acc[:-1], axis=1) & np.all(s.gyro[1:] == s.gyro[:-1], axis=1)
     edges = np.flatnonzero(np.diff(same, prepend=False, append=False))
     first, last = edges[::2], edges[1::2]  # readings first..last (inclusive) are the same
     frozen = s.t[last] - s.t[first] > settings.frozen_max_s
