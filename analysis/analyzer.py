@@ -125,6 +125,7 @@ class Analyzer:
         self._open: dict[int, OpenSet] = {}  # tracker id -> set being built by that tracker
         self._active: OpenSet | None = None  # the confirmed set in progress
         self._sets: list = []
+        self.neutral_since_index = 0  # global index from which the angles are measured from the current neutral
         self._sets_turn = -math.inf  # where the last rep of the sets reported so far left its turn (s, recording clock)
         self._trace_blocks: list[tuple[np.ndarray, ...]] = []
         self._events: list[Event] = []
@@ -204,6 +205,7 @@ class Analyzer:
     def _start_afresh(self, index: int, flexion_deg: float, rate_dps: float) -> None:
         """At global sample `index`, where the neutral was taken again: the sets under way end, the smoothed flexion
         and rate start from the sample's own, and the turning points and trips from nothing."""
+        self.neutral_since_index = index
         if self._active is not None:
             self._close(self._active, index - 1)
         for open_set in list(self._open.values()):

@@ -108,7 +108,8 @@ def measure(analyzer: Analyzer, tracker: TripTracker, trip: Trip) -> Measured | 
         # only the smoothing's delay later: read the peak from that much earlier (0.34 s without a gyroscope;
         # with one, 0.08 s moved the peaks by 0.02 deg on average, not worth a read per trip)
         t_home, lag_s = cols.item(T, 0), analyzer.trunk_lag_s
-        wider = analyzer.columns(i_home - int(math.ceil(lag_s * seg.max_rate_hz)), i_home + 1)
+        wider = analyzer.columns(max(i_home - int(math.ceil(lag_s * seg.max_rate_hz)), analyzer.neutral_since_index),
+                                 i_home + 1)  # (not from before a neutral taken again: the angles jumped there)
         peak_deg = max(flex_max, float(wider[FLEX, int(np.searchsorted(wider[T], t_home - lag_s)):].max()))
     hold_s, lean_deg = depart - arrive, flex_max - flex_min
     if hold_s > rules.max_turn_dwell_s or not seg.min_rep_s <= end - start <= rules.max_trip_s:
