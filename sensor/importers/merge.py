@@ -246,7 +246,7 @@ def frozen_dropped(rec: Recording, settings: ImportSettings) -> Recording:
     listed = ", ".join(runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
     rec.meta.decisions.append(f"every axis read exactly the same, sample after sample, for {listed} (a stalled sensor "
                               "or app): taken as missing data")
-    return Recording(Samples(s.t[keep], s.acc[keep], None if s.gyro is None else s.gyro[keep]), rec.meta)
+    return Recording(Samples(s.t[keep], s.acc[keep], s.gyro[keep]), rec.meta)
 
 
 def gravity_scaled(rec: Recording, settings: ImportSettings) -> Recording:
