@@ -37,8 +37,8 @@ GATHER_COS, SETTLE_S, SETTLE_GAIN, STILL_GYRO_FIRST, ACC_SLOW_TAU = 14, 15, 16, 
 SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
 BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
 FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_COS, SHIFT_COS, SAME_COS, SAME_SIN = 27, 28, 29, 30, 31, 32
-GYRO_GLITCH = 33
-PARAMS_SIZE = 34
+GYRO_GLITCH, GAP_KEEP_COS = 33, 34
+PARAMS_SIZE = 35
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -336,14 +336,19 @@ def _run(t, acc, gyro, state, params, out, flags):
             ti = t[i]
             ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
             dt = ti - t_prev
-            if started == 0.0 or dt > gap_s:  # (re)start the tilt from this accelerometer sample
+            if started == 0.0 or dt > gap_s:  # (re)start the tilt from this accelerometer sample ...
                 norm = math.sqrt(ax * ax + ay * ay + az * az)
-                gx, gy, gz = (ax / norm, ay / norm, az / norm) if norm > 0.0 else (0.0, 0.0, 1.0)
+                # ... but after a gap where it agrees with the tilt held through the gap: the lifter did not turn in
+                # it, and settling from this sample would follow a walk's or a rep's acceleration for a second
+                if (started == 0.0 or acc_only or abs(norm - gravity) >= reject_mps2
+                        or gx * ax + gy * ay + gz * az <= params[GAP_KEEP_COS] * norm):
+                    gx, gy, gz = (ax / norm, ay / norm, az / norm) if norm > 0.0 else (0.0, 0.0, 1.0)
+                    settle = settle_s
                 lx, ly, lz = ax, ay, az
                 qx, qy, qz = ax, ay, az
                 pgx, pgy, pgz = 0.0, 0.0, 0.0
                 sumx, sumy, sumz = 0.0, 0.0, 0.0
-                still_run, reject_time, settle = 0.0, 0.0, settle_s
+                still_run, reject_time = 0.0, 0.0
                 turn_run, tax, tay, taz, tan, sgx, sgy, sgz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
                 if started == 0.0:
                     started = 1.0

@@ -8,7 +8,8 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    skipped while its direction differs from the estimate by more than `acceleration_rejection_deg` or
    its magnitude from gravity by more than `acceleration_rejection_mps2` (x-io Fusion's acceleration
    rejection), and forced again after `recovery_time_s` of continuous rejection. A gap longer than
-   `gap_s` restarts the tilt from the accelerometer. A gyroscope reading more than `gyro_glitch_jump_dps` from
+   `gap_s` restarts the tilt from the accelerometer, unless that agrees with the tilt held through the gap within
+   `gap_keep_deg` (the trunk did not turn in it). A gyroscope reading more than `gyro_glitch_jump_dps` from
    the last one (a corrupt sample: no trunk turns so) is held at the last, for up to two samples.
 2. Stillness: |gyro - bias| < `still_gyro_dps` and ||acc| - g| < `still_acc_mps2` for `still_time_s`.
    While still, the gyroscope bias follows the gyroscope (running mean, then a low-pass with
@@ -87,7 +88,8 @@ class OrientationSettings:
     # turned on the body (a phone put back in its pack): it becomes the neutral (not a stretch: one back at the
     # neutral in between drops it)
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
-    gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer
+    gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer ...
+    gap_keep_deg: float = 3.0  # ... unless it is within this of the tilt held through the gap (the trunk did not turn)
     gyro_glitch_jump_dps: float = 800.0  # a gyroscope reading this far (vector norm) from the last one is a glitch
     # (a corrupt sample or packet; trunks change rate by at most ~220 deg/s a sample, simulated at 25 Hz, 21 in the
     # real squats): the last reading is held, for up to two samples (else one spike turns the tilt by ~20 deg)
@@ -113,6 +115,7 @@ class OrientationSettings:
         p[k.BIAS_TAU] = self.bias_time_constant_s
         p[k.REFRESH_COS] = math.cos(math.radians(self.neutral_refresh_max_deg))
         p[k.GAP_S] = self.gap_s
+        p[k.GAP_KEEP_COS] = math.cos(math.radians(self.gap_keep_deg))
         p[k.GYRO_GLITCH] = math.radians(self.gyro_glitch_jump_dps)
         p[k.DECIDE_COS] = math.cos(math.radians(self.sagittal_decide_deg))
         p[k.SETTLE_S] = self.settle_time_s

@@ -59,7 +59,12 @@ class NaiveOrientation:
         self.f = np.cross(self.a, self.n)
 
     def _start(self, t: float, acc: np.ndarray) -> None:
-        self.g = _unit(acc)
+        s, acc_norm = self.s, np.linalg.norm(acc)
+        agrees = (self.started and not self.acc_only and abs(acc_norm - s.gravity_mps2) < s.acceleration_rejection_mps2
+                  and self._angle_deg(_unit(self.g), acc / acc_norm) < s.gap_keep_deg)
+        if not agrees:  # after a gap the tilt held through it goes on where the accelerometer agrees with it
+            self.g = _unit(acc)
+            self.settle = s.settle_time_s
         self.acc_lp = acc.copy()
         self.acc_slow = acc.copy()
         self.gyro_prev = np.zeros(3)
@@ -67,7 +72,6 @@ class NaiveOrientation:
         self.still_sum = np.zeros(3)
         self.turn_run, self.turn_acc, self.turn_gyro = 0.0, np.zeros(3), np.zeros(3)
         self.reject_time = 0.0
-        self.settle = self.s.settle_time_s
         if not self.started:
             self.started = True
             self.n = self.g.copy()

@@ -186,6 +186,21 @@ def test_gap_restarts_tilt_from_accelerometer() -> None:
     assert tilt[n] == pytest.approx(np.degrees(0.5), abs=1e-6)  # the first sample after the gap
 
 
+def test_gap_keeps_the_tilt_where_the_accelerometer_agrees_with_it() -> None:
+    """A dropout while standing, then a walk begins: restarting from the accelerometer settled at a high gain with no
+    rejection for a second and followed the walk's forward acceleration (6.8 deg of error after 1 s of 1.2 m/s^2; a
+    lat-pulldown session then took its lean back for forward). The accelerometer agreed with the tilt held through
+    the gap, so the tilt goes on at the usual gain: 7 deg x (1 - exp(-0.5 / s x 1 s)) = 2.75 deg."""
+    n = 300
+    t = np.concatenate([np.arange(n) * 0.01, 3.5 + np.arange(120) * 0.01])
+    acc = np.tile([0.0, 0.0, STANDARD_GRAVITY_MPS2], (n + 120, 1))
+    acc[n + 20:, 0] = 1.2  # the walk starts 0.2 s after the gap, the trunk upright
+    angles = TrunkOrientation().process(Samples(t, acc, np.zeros((n + 120, 3))))
+    tilt = np.hypot(angles.flexion_deg, angles.lateral_deg)
+    assert tilt[n] == pytest.approx(0.0, abs=1e-9)
+    assert tilt[-1] == pytest.approx(7.0 * (1.0 - np.exp(-0.5 * 0.99)), abs=0.15)
+
+
 def test_one_corrupt_gyroscope_sample_changes_nothing() -> None:
     """A sample of 2000 deg/s on every axis while the lifter stands (a corrupt packet) turned the tilt by ~20 deg: it
     decided the sagittal plane, and a whole session's sets were lost. It is held at the last reading: the angles are
@@ -229,8 +244,10 @@ def test_branch_free_atan2_within_one_ulp_of_libm() -> None:
         assert math.copysign(1.0, got) == math.copysign(1.0, want), (yi, xi)
 
 
-def test_normalisation_near_one_within_two_ulp_of_the_quotient() -> None:
-    """The Taylor step that replaces 1 / sqrt for |g|^2 = 1 + e, |e| < 1e-4, and its exact fallback."""
+def test_normalisation_near_one_within_four_ulp_of_the_quotient() -> None:
+    """The Taylor step that replaces 1 / sqrt for |g|^2 = 1 + e, |e| < 1e-4, and its exact fallback. Each of the
+    two carries up to ~2.1 ulp of rounding against the exact value (measured in long double), so they may differ
+    by up to 4 (3 seen on one CPU); the e^3 term left out would cost ~1400 at |e| = 1e-4."""
     from analysis._orientation_kernels import _unit_near_one
 
     rng = np.random.default_rng(4)
@@ -240,7 +257,7 @@ def test_normalisation_near_one_within_two_ulp_of_the_quotient() -> None:
         for v in units[:600] * scale:
             got = np.array(_unit_near_one(*v))
             want = v / np.sqrt(v @ v)
-            assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want))), (v, got, want)
+            assert np.all(np.abs(got - want) <= 4 * np.spacing(np.abs(want))), (v, got, want)
 
 
 def test_acceleration_norm_is_passed_through() -> None:
