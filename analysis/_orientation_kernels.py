@@ -405,7 +405,9 @@ def _run(t, acc, gyro, state, params, out, flags):
                 # steady (from the run's first sample, tax..tan): the bias is wrong (learnt in a slow movement taken
                 # for stillness), and the raw rate's mean over the run is the bias (but a turn about the vertical,
                 # which the tilt does not see)
-                if not moving or w_sq >= bias_check_max_sq or abs(acc_norm - gravity) >= still_acc:
+                # a rate under half the still test's is the still test's to take in: one near its limit, flickering
+                # across it with the noise, would leave the bias wrong for good (neither still nor checked)
+                if w_sq < 0.25 * limit * limit or w_sq >= bias_check_max_sq or abs(acc_norm - gravity) >= still_acc:
                     turn_run = 0.0  # (faster than a first bias can be wrong: a movement)
                 elif turn_run > 0.0 and ax * tax + ay * tay + az * taz >= bias_check_cos * acc_norm * tan:
                     turn_run += dt

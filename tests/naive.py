@@ -148,7 +148,8 @@ class NaiveOrientation:
             moving = np.linalg.norm(np.degrees(w)) >= limit
             # a turn the gyroscope reads all along while gravity stays put: the bias is wrong, the run's mean rate
             faster = np.linalg.norm(np.degrees(w)) >= 2.0 * (s.still_gyro_dps + s.gyro_bias_max_dps)
-            if not moving or faster or abs(acc_norm - s.gravity_mps2) >= s.still_acc_mps2:
+            quiet = np.linalg.norm(np.degrees(w)) < 0.5 * limit  # (the still test's to take in)
+            if quiet or faster or abs(acc_norm - s.gravity_mps2) >= s.still_acc_mps2:
                 self.turn_run = 0.0
             elif self.turn_run > 0.0 and math.degrees(math.acos(np.clip(
                     acc @ self.turn_acc / (acc_norm * np.linalg.norm(self.turn_acc)), -1.0, 1.0))) <= s.bias_check_deg:

@@ -201,6 +201,27 @@ def test_gap_keeps_the_tilt_where_the_accelerometer_agrees_with_it() -> None:
     assert tilt[-1] == pytest.approx(7.0 * (1.0 - np.exp(-0.5 * 0.99)), abs=0.15)
 
 
+def test_a_bias_wrong_by_about_the_still_limit_is_checked_and_learnt_again() -> None:
+    """A first stillness in a slow movement (1.6 deg/s for 1.5 s: the bottom of a good morning where a recording
+    began) learns a bias 1.6 deg/s off; still again, the bias-corrected rate flickers across the 1.5 deg/s still
+    limit with the noise, and each dip under it restarted the bias check: the lifter was never still again in the
+    session (no neutral refresh, no re-anchoring). A rate under half the limit is the still test's; above it the
+    check runs on, learns the bias again after `bias_check_s`, and the lifter reads still."""
+    rng = np.random.default_rng(5)
+    rate_hz, slow_s, n = 100.0, 1.5, 1500
+    t = np.arange(n) / rate_hz
+    turn = np.where(t < slow_s, np.radians(1.6), 0.0)  # about x
+    angle = np.cumsum(turn) / rate_hz
+    acc = STANDARD_GRAVITY_MPS2 * np.column_stack([np.zeros(n), np.sin(angle), np.cos(angle)])
+    gyro = (np.radians([0.6, 1.0, -0.5]) + np.column_stack([turn, np.zeros(n), np.zeros(n)])
+            + np.radians(0.1) * rng.normal(size=(n, 3)))
+    angles = TrunkOrientation().process(Samples(t, acc, gyro))
+    assert angles.still[t < slow_s].any()  # (the slow movement taken for stillness)
+    defaults = OrientationSettings()
+    checked = t > slow_s + defaults.bias_check_s + defaults.still_time_s
+    assert angles.still[checked].all()
+
+
 def test_one_corrupt_gyroscope_sample_changes_nothing() -> None:
     """A sample of 2000 deg/s on every axis while the lifter stands (a corrupt packet) turned the tilt by ~20 deg: it
     decided the sagittal plane, and a whole session's sets were lost. It is held at the last reading: the angles are
