@@ -251,8 +251,9 @@ class Analyzer:
                          f"angles, and sets measured from the same neutral before then are mirrored.")
         if (standing := self._orientation.reanchored_t_s) is not None:
             notes.append(f"The first still moment ({self._rel(self._orientation.neutral_t_s):.1f} s) was not standing "
-                         f"(bent over: a set-up or a row's hold): until {self._rel(standing):.1f} s, when the lifter "
-                         f"stood still, angles are measured from that pose, and from standing after it.")
+                         f"(bent over or seated: a set-up, a row's hold, a machine's seat): until "
+                         f"{self._rel(standing):.1f} s, when the lifter stood still, angles are measured from that "
+                         f"pose, and from standing after it.")
         moves, last_s, last_deg = self._orientation.sensor_moves
         if moves:
             notes.append(f"The sensor turned on the body {moves} time{'s' if moves > 1 else ''} (the last seen at "

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from analysis.analyzer import Analyzer
 from analysis.orientation import OrientationSettings, TrunkOrientation
 from analysis.samples import STANDARD_GRAVITY_MPS2, Samples
-from sensor.simulator.body import Track, segment_motion
+from sensor.simulator.body import Track, segment_motion, walk
+from sensor.simulator.exercises import stand_up
 from sensor.simulator.imu import Device, Mounting, measure, sample_times
 from tests.naive import NaiveOrientation
 
@@ -498,6 +499,47 @@ def test_a_first_neutral_that_was_standing_stays() -> None:
     track.hold(3.0)
     _held(_held(track, 50.0, 1.5, 6.0), 0.0, 1.5, 2.0)
     truth, samples, orientation, angles = _worn(track, 6)
+    assert orientation.reanchored_t_s is None
+    np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
+
+
+def _walked(track: Track, walk_s: float = 10.0) -> Track:
+    """The track standing up from a seat, walking walk_s, standing still 4 s, then two bends to 60 deg."""
+    stand_up(track, 2.0, lean_deg=25.0)
+    walk(track, walk_s, np.random.default_rng(8))
+    return _bends(track, 2, 60.0, stand_s=4.0)
+
+
+def test_a_seated_first_neutral_gives_way_to_standing_as_the_lifter_walks() -> None:
+    """Begun on a lat-pulldown seat leaning back 15 deg (the skin normal tips too little to tell it from standing):
+    before, every later angle read 15 deg forward of the truth. The lifter then walks (steps 0.5 s apart, the trunk
+    upright): a still pose within walk_match_deg of the walk's posture, with the first neutral walk_off_deg from
+    it, takes its place, and the angles are right from there."""
+    track = Track()
+    _held(track, -15.0, 0.5, 3.0)
+    _held(track, 0.0, 1.0, 0.5)
+    truth, samples, orientation, angles = _worn(_walked(track), 9)
+    t = samples.t - samples.t[0]
+    assert orientation.neutral_t_s - samples.t[0] < 1.5  # the first stillness: seated, leaning back
+    reanchored = orientation.reanchored_t_s - samples.t[0]
+    walk_end = 0.5 + 3.0 + 1.0 + 0.5 + 2.0 + 10.0
+    assert walk_end < reanchored < walk_end + 2.0  # a second into standing still
+    after = t >= reanchored
+    assert np.abs(angles.flexion_deg[after] - truth[after]).max() < 1.5
+    assert abs(angles.flexion_deg[after].max() - 60.0) < 1.5
+    naive = NaiveOrientation(OrientationSettings()).run(samples.t, samples.acc, samples.gyro)
+    np.testing.assert_allclose(as_array(angles), naive, rtol=0, atol=1e-6)
+
+
+def test_a_standing_first_neutral_stays_though_the_lifter_sits_after_walking() -> None:
+    """Begun standing (a bend to 40 deg shows forward), then a walk and 10 s seated leaning back 15 deg: the walk
+    confirms the first neutral, and the seat (as far from the walk's posture as the pulldown seat above) replaces
+    nothing."""
+    track = _bends(Track(), 1, 40.0, stand_s=3.0)
+    walk(track, 10.0, np.random.default_rng(8))
+    track.hold(1.0)
+    _held(_held(track, -15.0, 1.0, 10.0), 0.0, 1.0, 0.0)
+    truth, samples, orientation, angles = _worn(_walked(track, 6.0), 10)
     assert orientation.reanchored_t_s is None
     np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
 
