@@ -32,7 +32,8 @@ GYRO_HELD = 69
 # mean up and when it was seen; 1.0 once a walk showed the neutral standing (or took it again); 1.0 once |acc| fell
 # below g since the last step's rise
 STEP_T, STEPS, WALK_REF0, WALK_SUM0, WALK_UP0, WALK_T, WALK_OK, STEP_ARMED = 70, 71, 72, 75, 78, 81, 82, 83
-STATE_SIZE = 84
+STANDING0 = 84  # the standing pose last taken in place of a first neutral that was not (at REANCHORED_T)
+STATE_SIZE = 87
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -407,7 +408,8 @@ def _run(t, acc, gyro, state, params, out, flags):
                 turn_run, tax, tay, taz, tan, sgx, sgy, sgz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
                 if started == 0.0:
                     started = 1.0
-                    nx, ny, nz = gx, gy, gz
+                    if calibrated == 0.0:  # (else a neutral known before the recording began: `TrunkOrientation`)
+                        nx, ny, nz = gx, gy, gz
                     # until the movement decides, assume the sensor's z axis is the skin normal (front-back)
                     fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, ny, -nx, 0.0)
                 dt = 0.0
@@ -552,6 +554,8 @@ def _run(t, acc, gyro, state, params, out, flags):
                 if calibrated == 0.0 or reanchor:
                     if reanchor:
                         flags[REANCHORED_OUT, i] = True
+                        if state[REANCHORED_T] == t[i]:  # (not a sensor turned on the body)
+                            state[STANDING0], state[STANDING0 + 1], state[STANDING0 + 2] = mx, my, mz
                         decided, sign_final, back_t = 0.0, 0.0, math.nan
                         sxx, sxy, sxz, syy, syz, szz = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
                     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -66,6 +67,14 @@ def _as_dict(settings: object) -> dict:
             for name in _field_names(type(settings))}
 
 
+class StandingFound(NamedTuple):
+    """A standing pose found after a first still moment that was not (`Analyzer.standing_found`)."""
+
+    up: np.ndarray  # the standing up vector in the sensor frame (`standing_up` of a new Analyzer)
+    first_still_s: float  # when the first still moment, bent over or seated, was (s from the first sample)
+    standing_s: float  # when the lifter was first seen standing still (s from the first sample)
+
+
 class Analyzer:
     """Push blocks of Samples in time order; read events; `finish` for the session report."""
 
@@ -76,16 +85,20 @@ class Analyzer:
         exercise: str | None = None,
         accelerometer_only: bool = False,
         events: bool = True,
+        standing_up: np.ndarray | None = None,
     ) -> None:
         """events=False: build no events (push returns []; the report is the same), for batch analysis,
-        which reads only the report: no cue checks, rep and set announcements or posture updates."""
+        which reads only the report: no cue checks, rep and set announcements or posture updates.
+        standing_up: the lifter's standing pose known before the data begins (`standing_up` of an earlier pass
+        over the same recording: analysis.orientation.TrunkOrientation)."""
         if exercise is not None:
             pattern_of(exercise)  # fail early on an unknown name
         self.settings = settings
         self.exercise = exercise
         self.accelerometer_only = accelerometer_only
         seg = settings.segmentation
-        self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only)
+        self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only,
+                                             standing_up=standing_up)
         self._trackers = trackers_for(seg, exercise, accelerometer_only)
         flags = settings.flags
         # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
@@ -249,7 +262,7 @@ class Analyzer:
             notes.append(f"A large trunk movement taken for a bend forward was a lean back: until "
                          f"{self._rel(flipped):.1f} s (a bend forward showed it) forward and back are swapped in the "
                          f"angles, and sets measured from the same neutral before then are mirrored.")
-        if (standing := self._orientation.reanchored_t_s) is not None:
+        if (standing := self._orientation.reanchored_t_s) is not None and self._orientation.neutral_t_s is not None:
             notes.append(f"The first still moment ({self._rel(self._orientation.neutral_t_s):.1f} s) was not standing "
                          f"(bent over or seated: a set-up, a row's hold, a machine's seat): until "
                          f"{self._rel(standing):.1f} s, when the lifter stood still, angles are measured from that "
@@ -270,6 +283,15 @@ class Analyzer:
         settings = _as_dict(self.settings)
         settings["exercise"] = self.exercise
         return SessionReport(recording=info, sets=tuple(self._sets), settings=settings, notes=tuple(notes))
+
+    @property
+    def standing_found(self) -> StandingFound | None:
+        """The standing pose found in place of a first still moment that was not standing, or None: given to a new
+        Analyzer over the same recording (`standing_up`), every set is measured from it (`backcheck analyze`)."""
+        o = self._orientation
+        if o.standing_up is None or o.neutral_t_s is None:
+            return None
+        return StandingFound(o.standing_up, self._rel(o.neutral_t_s), self._rel(o.reanchored_t_s))
 
     def trace(self) -> Trace:
         """The whole per-sample trace (requires settings.keep_trace); set_index from the report."""

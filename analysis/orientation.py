@@ -180,12 +180,21 @@ class TrunkOrientation:
     """Causal trunk orientation: feed blocks in time order with `process`."""
 
     def __init__(
-        self, settings: OrientationSettings = OrientationSettings(), *, accelerometer_only: bool = False
+        self, settings: OrientationSettings = OrientationSettings(), *, accelerometer_only: bool = False,
+        standing_up: np.ndarray | None = None,
     ) -> None:
+        """standing_up: the lifter's standing pose known before the recording begins (the up vector in the sensor
+        frame, as `standing_up` of an earlier pass over the same recording gives it): the neutral from the first
+        sample on, kept for good (no pose takes its place, item 3)."""
         self.settings = settings
         self.accelerometer_only = accelerometer_only
         self._params = settings.params(accelerometer_only)
         self._state = k.new_state()
+        if standing_up is not None:
+            up = np.asarray(standing_up, dtype=float)
+            up = up / np.linalg.norm(up)
+            self._state[k.N0 : k.N0 + 3] = self._state[k.N_FIRST0 : k.N_FIRST0 + 3] = up
+            self._state[k.CALIBRATED] = self._state[k.WALK_OK] = 1.0
 
     def process(self, block: Samples) -> TrunkAngles:
         """Angles for one block of samples (which must follow the previous block in time)."""
@@ -208,8 +217,9 @@ class TrunkOrientation:
 
     @property
     def neutral_t_s(self) -> float | None:
-        """Time of the first neutral calibration (s), or None before it."""
-        return None if self._state[k.CALIBRATED] == 0.0 else float(self._state[k.NEUTRAL_T])
+        """Time of the first neutral calibration (s), or None before it (or with `standing_up` given)."""
+        t = float(self._state[k.NEUTRAL_T])
+        return None if self._state[k.CALIBRATED] == 0.0 or math.isnan(t) else t
 
     @property
     def sagittal_decided_t_s(self) -> float | None:
@@ -227,6 +237,14 @@ class TrunkOrientation:
         """Time a first neutral that was not standing was replaced (s; item 3 of the module's method), or None."""
         t = float(self._state[k.REANCHORED_T])
         return None if math.isnan(t) else t
+
+    @property
+    def standing_up(self) -> np.ndarray | None:
+        """The standing pose (up vector, sensor frame) last taken in place of a first neutral that was not standing
+        (at `reanchored_t_s`), or None: an earlier pass's answer to where the recording should have begun."""
+        if self.reanchored_t_s is None:
+            return None
+        return self._state[k.STANDING0 : k.STANDING0 + 3].copy()
 
     @property
     def sensor_moves(self) -> tuple[int, float | None, float | None]:

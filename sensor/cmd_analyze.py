@@ -147,6 +147,14 @@ def analyze_recording(
     analyzer = Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only, events=False)
     analyzer.push(recording.samples)
     samples = recording.samples
+    again = None
+    if (found := analyzer.standing_found) is not None:  # begun bent over or seated: measure it all from standing
+        again = (f"The recording began without standing still: its first still moment ({found.first_still_s:.1f} s) "
+                 f"was bent over or seated. Standing was first seen at {found.standing_s:.1f} s, and the whole "
+                 "recording was analysed again from that pose, so every set is measured from standing.")
+        analyzer = Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only, events=False,
+                            standing_up=found.up)
+        analyzer.push(samples)
     notes = {**meta.notes, "recording_sha256": samples_sha256(samples)}
     if meta.start_utc:
         notes["start_utc"] = meta.start_utc
@@ -159,8 +167,9 @@ def analyze_recording(
                          accelerometer_only=meta.accelerometer_only, device=meta.device,
                          placement=meta.placement, notes=notes, gaps=gaps)
     report = analyzer.finish(info)
-    if note := gaps_note(samples.t, steps):
-        report = replace(report, notes=(*report.notes, note))
+    for note in (again, gaps_note(samples.t, steps)):
+        if note:
+            report = replace(report, notes=(*report.notes, note))
     if out is not None:
         with writing(out):
             write_outputs(report, analyzer.trace(), out, plots=plots, html=html, jobs=jobs)
