@@ -28,12 +28,8 @@ S0, REJECT_TIME, ACC_LP0, FLEX_PREV, SETTLE, ACC_SLOW0 = 33, 39, 40, 43, 44, 45
 SIGN_FINAL, BACK_T, FLIPPED_T, REFRESHED_T, TURN_RUN, TURN_ACC0, TURN_GYRO0 = 48, 49, 50, 51, 52, 53, 57
 REANCHORED_T, SHIFTED_T, SHIFTS, SHIFT_COS_LAST, CAND0, CAND_T, CHECKED_T = 60, 61, 62, 63, 64, 67, 68
 GYRO_HELD = 69
-# walking (`_step`): the last step's time, steps in the bout, the up at its first step and their sum; the last bout's
-# mean up and when it was seen; 1.0 once a walk showed the neutral standing (or took it again); 1.0 once |acc| fell
-# below g since the last step's rise
-STEP_T, STEPS, WALK_REF0, WALK_SUM0, WALK_UP0, WALK_T, WALK_OK, STEP_ARMED = 70, 71, 72, 75, 78, 81, 82, 83
-STANDING0 = 84  # the standing pose last taken in place of a first neutral that was not (at REANCHORED_T)
-STATE_SIZE = 87
+STANDING0 = 70  # the standing pose last taken in place of a first neutral that was not (at REANCHORED_T)
+STATE_SIZE = 73
 
 # params layout
 GAIN, REJECT_COS, REJECT_MPS2, RECOVERY_S, STILL_GYRO, STILL_ACC, STILL_TIME = 0, 1, 2, 3, 4, 5, 6
@@ -43,9 +39,7 @@ SIGN_COS, SIGN_SIN, RETURN_COS, RETURN_SIN, SIGN_CHECK_S = 19, 20, 21, 22, 23
 BIAS_CHECK_S, BIAS_CHECK_COS, BIAS_CHECK_MAX = 24, 25, 26
 FIRST_MAX_SIN, STANDING_MAX_SIN, REANCHOR_COS, SHIFT_COS, SAME_COS, SAME_SIN = 27, 28, 29, 30, 31, 32
 GYRO_GLITCH, GAP_KEEP_COS = 33, 34
-STEP_MPS2, STEP_MIN_S, STEP_MAX_S, WALK_STEPS, WALK_STEADY_COS, WALK_MATCH_COS, WALK_OFF_COS, WALK_RECENT_S = (
-    35, 36, 37, 38, 39, 40, 41, 42)
-PARAMS_SIZE = 43
+PARAMS_SIZE = 35
 
 # output rows: `out` (float64; UP is scratch) and `flags` (bool)
 FLEXION, LATERAL, FLEXION_RATE, TWIST_RATE, ACC_NORM, UP = 0, 1, 2, 3, 4, 5
@@ -68,9 +62,6 @@ def new_state() -> np.ndarray:
     state[CAND_T] = -np.inf
     state[CHECKED_T] = -np.inf
     state[MAX_TILT_COS] = 1.0
-    state[STEP_T] = -np.inf
-    state[WALK_T] = -np.inf
-    state[STEP_ARMED] = 1.0
     return state
 
 
@@ -162,10 +153,9 @@ def _atan2(y, x):
 
 # scratch rows of a chunk, handed from the tilt pass to the trunk pass: the up vector, the up vector that
 # decides the sagittal plane (accelerometer-only), the bias-corrected rate, the mean up of the still run
-# (while still), dt, 1.0 once the tilt has settled after a (re)start, and (while still) the up of the last walk
-# if it was recent, else zeros
-GX, DX, WX, MX, DT, SETTLED, WU = 0, 3, 6, 9, 12, 13, 14
-SCRATCH_ROWS = 17
+# (while still), dt, and 1.0 once the tilt has settled after a (re)start
+GX, DX, WX, MX, DT, SETTLED = 0, 3, 6, 9, 12, 13
+SCRATCH_ROWS = 14
 CHUNK = 256  # samples per pair of passes: the scratch stays in the L1 cache
 REFRESH_EVERY_S = 0.1  # a still run refreshes the neutral (its mean up so far) at most this often (s)
 
@@ -230,49 +220,6 @@ def _reanchor_check(mx, my, mz, n1x, n1y, n1z, t, state, params):
         return True
     state[CAND0], state[CAND0 + 1], state[CAND0 + 2], state[CAND_T] = mx, my, mz, t
     return False
-
-
-@njit(cache=True, error_model="numpy")
-def _step(t, gx, gy, gz, state, params):
-    """|acc| just rose past g + STEP_MPS2 at time t, the up vector (gx, gy, gz): a step, if STEP_MIN_S to STEP_MAX_S
-    after the last (sooner: the same step's second peak; later: a bout begins). WALK_STEPS of them in a row with the
-    up within WALK_STEADY_COS of the first step's (upright walking, not reps) make a walk: its mean up is the
-    lifter's standing posture (WALK_UP, WALK_T). Out of the filter's loop: it runs at steps only."""
-    since = t - state[STEP_T]
-    if since < params[STEP_MIN_S]:
-        return
-    state[STEP_T] = t
-    steady = gx * state[WALK_REF0] + gy * state[WALK_REF0 + 1] + gz * state[WALK_REF0 + 2] >= params[WALK_STEADY_COS]
-    if since > params[STEP_MAX_S] or not steady:
-        state[STEPS] = 1.0
-        state[WALK_REF0], state[WALK_REF0 + 1], state[WALK_REF0 + 2] = gx, gy, gz
-        state[WALK_SUM0], state[WALK_SUM0 + 1], state[WALK_SUM0 + 2] = gx, gy, gz
-        return
-    state[STEPS] += 1.0
-    state[WALK_SUM0] += gx
-    state[WALK_SUM0 + 1] += gy
-    state[WALK_SUM0 + 2] += gz
-    if state[STEPS] >= params[WALK_STEPS]:
-        sx, sy, sz = state[WALK_SUM0], state[WALK_SUM0 + 1], state[WALK_SUM0 + 2]
-        inv = 1.0 / math.sqrt(sx * sx + sy * sy + sz * sz)
-        state[WALK_UP0], state[WALK_UP0 + 1], state[WALK_UP0 + 2] = sx * inv, sy * inv, sz * inv
-        state[WALK_T] = t
-
-
-@njit(cache=True, error_model="numpy")
-def _walk_check(mx, my, mz, n1x, n1y, n1z, ux, uy, uz, t, state, params):
-    """A still run with mean up m, after a recent walk whose up was u: does m, standing as the lifter walks (within
-    WALK_MATCH_COS of u), take the place of a first neutral n1 that is not (WALK_OFF_COS from u: a seat, a bend)?
-    A neutral as the lifter walks is confirmed instead (WALK_OK), and so is the one taken here: once per session."""
-    d_n1 = n1x * ux + n1y * uy + n1z * uz
-    if d_n1 >= params[WALK_MATCH_COS]:
-        state[WALK_OK] = 1.0
-        return False
-    if d_n1 >= params[WALK_OFF_COS] or mx * ux + my * uy + mz * uz < params[WALK_MATCH_COS]:
-        return False
-    state[WALK_OK] = 1.0
-    state[REANCHORED_T] = t
-    return True
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -377,8 +324,6 @@ def _run(t, acc, gyro, state, params, out, flags):
     sgx, sgy, sgz = state[TURN_GYRO0], state[TURN_GYRO0 + 1], state[TURN_GYRO0 + 2]
     bias_check_s, bias_check_cos = params[BIAS_CHECK_S], params[BIAS_CHECK_COS]
     bias_check_max_sq = params[BIAS_CHECK_MAX] * params[BIAS_CHECK_MAX]
-    step_mps2, walk_recent_s = gravity + params[STEP_MPS2], params[WALK_RECENT_S]
-    step_armed = state[STEP_ARMED] != 0.0
 
     n = t.shape[0]
     scratch = np.empty((SCRATCH_ROWS, min(n, CHUNK)))
@@ -392,14 +337,14 @@ def _run(t, acc, gyro, state, params, out, flags):
             ti = t[i]
             ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
             dt = ti - t_prev
-            if started == 0.0 or dt > gap_s:  # (re)start the tilt from this accelerometer sample ...
+            if started == 0.0 or dt > gap_s:  # (re)start the tilt from this accelerometer sample, and settle ...
                 norm = math.sqrt(ax * ax + ay * ay + az * az)
-                # ... but after a gap where it agrees with the tilt held through the gap: the lifter did not turn in
-                # it, and settling from this sample would follow a walk's or a rep's acceleration for a second
+                # ... but not after a gap where it agrees with the tilt held through the gap: the lifter did not turn
+                # in it, and settling would follow a walk's or a rep's acceleration for a second
                 if (started == 0.0 or acc_only or abs(norm - gravity) >= reject_mps2
                         or gx * ax + gy * ay + gz * az <= params[GAP_KEEP_COS] * norm):
-                    gx, gy, gz = (ax / norm, ay / norm, az / norm) if norm > 0.0 else (0.0, 0.0, 1.0)
                     settle = settle_s
+                gx, gy, gz = (ax / norm, ay / norm, az / norm) if norm > 0.0 else (0.0, 0.0, 1.0)
                 lx, ly, lz = ax, ay, az
                 qx, qy, qz = ax, ay, az
                 pgx, pgy, pgz = 0.0, 0.0, 0.0
@@ -476,12 +421,6 @@ def _run(t, acc, gyro, state, params, out, flags):
                     wx, wy, wz = g0 - bx, g1 - by, g2 - bz
                     moving, bias_time, turn_run = False, turn_run, 0.0
             pgx, pgy, pgz = g0, g1, g2
-            if acc_norm > step_mps2:
-                if step_armed:
-                    _step(ti, gx, gy, gz, state, params)
-                    step_armed = False
-            elif acc_norm < gravity:
-                step_armed = True
 
             # stillness: bias and the mean accelerometer direction of the still run
             if moving or abs(acc_norm - gravity) >= still_acc:
@@ -499,10 +438,6 @@ def _run(t, acc, gyro, state, params, out, flags):
                 norm = math.sqrt(sumx * sumx + sumy * sumy + sumz * sumz)
                 inv = 1.0 / norm
                 scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j] = sumx * inv, sumy * inv, sumz * inv
-                recent = ti - state[WALK_T] <= walk_recent_s
-                scratch[WU, j] = state[WALK_UP0] if recent else 0.0
-                scratch[WU + 1, j] = state[WALK_UP0 + 1] if recent else 0.0
-                scratch[WU + 2, j] = state[WALK_UP0 + 2] if recent else 0.0
             scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j] = gx, gy, gz
             scratch[WX, j], scratch[WX + 1, j], scratch[WX + 2, j] = wx, wy, wz
             scratch[DT, j] = dt
@@ -522,30 +457,26 @@ def _run(t, acc, gyro, state, params, out, flags):
             i = c0 + j
             # neutral pose: the mean accelerometer direction of a still run; refreshed, once calibrated, not while
             # sitting or bent over (or creeping away from the first neutral)
-            refresh = reanchor = maybe = walk = False
+            refresh = reanchor = maybe = False
             if j < size and flags[STILL, i] and t[i] - refreshed_t >= REFRESH_EVERY_S:
                 mx, my, mz = scratch[MX, j], scratch[MX + 1, j], scratch[MX + 2, j]
                 refresh = calibrated == 0.0 or mx * n1x + my * n1y + mz * n1z >= refresh_cos
                 maybe = (not refresh and calibrated != 0.0 and abs(mz) < params[STANDING_MAX_SIN]  # (item 3)
                          and t[i] - state[CHECKED_T] >= REFRESH_EVERY_S)
-                wux, wuy, wuz = scratch[WU, j], scratch[WU + 1, j], scratch[WU + 2, j]
-                walk = calibrated != 0.0 and state[WALK_OK] == 0.0 and wux * wux + wuy * wuy + wuz * wuz > 0.5
             flip = False  # (not while the first neutral is a bent pose: forward and back mean nothing from there)
             if j < size and decided == 2.0 and sign_final == 0.0 and abs(n1z) <= params[FIRST_MAX_SIN]:
                 ux, uy, uz = scratch[GX, j], scratch[GX + 1, j], scratch[GX + 2, j]
                 flip, final, back_t = _sign_check(-(ux * ffx + uy * ffy + uz * ffz), ux * nx + uy * ny + uz * nz,
                                                   t[i], back_t, params)
                 sign_final = 1.0 if final else 0.0
-            if j < size and not refresh and not maybe and not walk and not flip and decided == 2.0:
+            if j < size and not refresh and not maybe and not flip and decided == 2.0:
                 continue
             _trunk_outputs(out, flags, scratch, c0, run, j, acc_only, calibrated,
                            nx, ny, nz, fax, fay, faz, ffx, ffy, ffz)
             run = j
             if j == size:
                 break
-            if walk and _walk_check(mx, my, mz, n1x, n1y, n1z, wux, wuy, wuz, t[i], state, params):
-                refresh = reanchor = True
-            elif maybe:
+            if maybe:
                 refresh = reanchor = _reanchor_check(mx, my, mz, n1x, n1y, n1z, t[i], state, params)
             elif refresh:
                 state[CAND_T] = -math.inf  # (back at the neutral: a pose tried was a stretch, not the sensor)
@@ -633,7 +564,6 @@ def _run(t, acc, gyro, state, params, out, flags):
     state[MAX_TILT_COS], state[REJECT_TIME] = max_tilt_cos, reject_time
     state[SIGN_FINAL], state[BACK_T], state[FLIPPED_T] = sign_final, back_t, flipped_t
     state[REFRESHED_T] = refreshed_t
-    state[STEP_ARMED] = 1.0 if step_armed else 0.0
     state[FLEX_PREV], state[SETTLE] = flex_prev, settle
     state[TURN_RUN], state[TURN_ACC0], state[TURN_ACC0 + 1], state[TURN_ACC0 + 2], state[TURN_ACC0 + 3] = (
         turn_run, tax, tay, taz, tan)

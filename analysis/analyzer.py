@@ -71,7 +71,7 @@ class StandingFound(NamedTuple):
     """A standing pose found after a first still moment that was not (`Analyzer.standing_found`)."""
 
     up: np.ndarray  # the standing up vector in the sensor frame (`standing_up` of a new Analyzer)
-    first_still_s: float  # when the first still moment, bent over or seated, was (s from the first sample)
+    first_still_s: float  # when the first still moment, bent over, was (s from the first sample)
     standing_s: float  # when the lifter was first seen standing still (s from the first sample)
 
 
@@ -264,7 +264,7 @@ class Analyzer:
                          f"angles, and sets measured from the same neutral before then are mirrored.")
         if (standing := self._orientation.reanchored_t_s) is not None and self._orientation.neutral_t_s is not None:
             notes.append(f"The first still moment ({self._rel(self._orientation.neutral_t_s):.1f} s) was not standing "
-                         f"(bent over or seated: a set-up, a row's hold, a machine's seat): until "
+                         f"(bent over: a set-up or a row's hold): until "
                          f"{self._rel(standing):.1f} s, when the lifter stood still, angles are measured from that "
                          f"pose, and from standing after it.")
         moves, last_s, last_deg = self._orientation.sensor_moves

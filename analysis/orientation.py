@@ -8,9 +8,10 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    skipped while its direction differs from the estimate by more than `acceleration_rejection_deg` or
    its magnitude from gravity by more than `acceleration_rejection_mps2` (x-io Fusion's acceleration
    rejection), and forced again after `recovery_time_s` of continuous rejection. A gap longer than
-   `gap_s` restarts the tilt from the accelerometer, unless that agrees with the tilt held through the gap within
-   `gap_keep_deg` (the trunk did not turn in it). A gyroscope reading more than `gyro_glitch_jump_dps` from
-   the last one (a corrupt sample: no trunk turns so) is held at the last, for up to two samples.
+   `gap_s` restarts the tilt from the accelerometer and settles it as at the start, but not where the accelerometer
+   agrees with the tilt held through the gap within `gap_keep_deg` (the trunk did not turn in it). A gyroscope
+   reading more than `gyro_glitch_jump_dps` from the last one (a corrupt sample: no trunk turns so) is held at the
+   last, for up to two samples.
 2. Stillness: |gyro - bias| < `still_gyro_dps` and ||acc| - g| < `still_acc_mps2` for `still_time_s`.
    While still, the gyroscope bias follows the gyroscope (running mean, then a low-pass with
    `bias_time_constant_s`).
@@ -27,12 +28,7 @@ Method (all causal; state carried between blocks, so any split of a recording gi
    same way to a sensor turned on the body (a phone put back in its pack another way): a standing still pose
    turned more than `sensor_moved_min_deg` from it about the skin normal (the skin as upright as before, within
    `sensor_moved_same_deg`), seen in two still runs 3 s or more apart with no stillness back at the neutral between
-   (`sensor_moves`). Walking shows standing whatever the skin's tilt: `walk_min_steps` steps (|acc| rising past
-   g + `walk_step_mps2`, `walk_step_min_s` to `walk_step_max_s` apart) with the up vector steady within
-   `walk_steady_deg` are a walk, its mean up the lifter's upright posture; a first neutral `walk_off_deg` from it
-   (a seat, a bend where the recording began) gives way to the first still pose within `walk_match_deg` of it in
-   the `walk_recent_s` after it, as above (`reanchored_t_s`); a neutral within `walk_match_deg` of a walk is kept
-   for good (once per session: a seat after a walk replaces nothing).
+   (`sensor_moves`).
 4. Sagittal plane: when the trunk first tilts more than `sagittal_decide_deg` from neutral, the flexion
    axis is the principal axis of the horizontal (perpendicular to neutral up) gyroscope rotation so far,
    signed so that this first large excursion is forward flexion (the excursion's own axis instead when
@@ -92,17 +88,9 @@ class OrientationSettings:
     sensor_moved_same_deg: float = 4.0  # ... and within this of one in a still run 3 s or more before, is the sensor
     # turned on the body (a phone put back in its pack): it becomes the neutral (not a stretch: one back at the
     # neutral in between drops it)
-    walk_step_mps2: float = 1.5  # a step: |acc| rising past g + this ...
-    walk_step_min_s: float = 0.3  # ... at least this long after the last (sooner: the same step) ...
-    walk_step_max_s: float = 0.9  # ... and at most this long
-    walk_min_steps: int = 6  # this many steps in a row, the trunk's up within walk_steady_deg of the first's, is a
-    walk_steady_deg: float = 10.0  # walk: the lifter walks upright, as they stand (a posture no rep holds so)
-    walk_match_deg: float = 5.0  # a still pose within this of the last walk's posture (walk_recent_s before) is
-    walk_off_deg: float = 12.0  # standing, and takes the place of a first neutral this far from it (a seat, a
-    walk_recent_s: float = 60.0  # bend where the recording began); once per session (a neutral as walked: kept)
     sagittal_decide_deg: float = 12.0  # first excursion that decides the sagittal plane
     gap_s: float = 0.25  # a longer step in t restarts the tilt from the accelerometer ...
-    gap_keep_deg: float = 3.0  # ... unless it is within this of the tilt held through the gap (the trunk did not turn)
+    gap_keep_deg: float = 3.0  # ... with no settling where it is within this of the tilt held through the gap
     gyro_glitch_jump_dps: float = 800.0  # a gyroscope reading this far (vector norm) from the last one is a glitch
     # (a corrupt sample or packet; trunks change rate by at most ~220 deg/s a sample, simulated at 25 Hz, 21 in the
     # real squats): the last reading is held, for up to two samples (else one spike turns the tilt by ~20 deg)
@@ -129,12 +117,6 @@ class OrientationSettings:
         p[k.REFRESH_COS] = math.cos(math.radians(self.neutral_refresh_max_deg))
         p[k.GAP_S] = self.gap_s
         p[k.GAP_KEEP_COS] = math.cos(math.radians(self.gap_keep_deg))
-        p[k.STEP_MPS2], p[k.STEP_MIN_S] = self.walk_step_mps2, self.walk_step_min_s
-        p[k.STEP_MAX_S] = self.walk_step_max_s
-        p[k.WALK_STEPS], p[k.WALK_RECENT_S] = self.walk_min_steps, self.walk_recent_s
-        p[k.WALK_STEADY_COS] = math.cos(math.radians(self.walk_steady_deg))
-        p[k.WALK_MATCH_COS] = math.cos(math.radians(self.walk_match_deg))
-        p[k.WALK_OFF_COS] = math.cos(math.radians(self.walk_off_deg))
         p[k.GYRO_GLITCH] = math.radians(self.gyro_glitch_jump_dps)
         p[k.DECIDE_COS] = math.cos(math.radians(self.sagittal_decide_deg))
         p[k.SETTLE_S] = self.settle_time_s
@@ -194,7 +176,7 @@ class TrunkOrientation:
             up = np.asarray(standing_up, dtype=float)
             up = up / np.linalg.norm(up)
             self._state[k.N0 : k.N0 + 3] = self._state[k.N_FIRST0 : k.N_FIRST0 + 3] = up
-            self._state[k.CALIBRATED] = self._state[k.WALK_OK] = 1.0
+            self._state[k.CALIBRATED] = 1.0
 
     def process(self, block: Samples) -> TrunkAngles:
         """Angles for one block of samples (which must follow the previous block in time)."""

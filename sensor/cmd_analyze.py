@@ -148,9 +148,9 @@ def analyze_recording(
     analyzer.push(recording.samples)
     samples = recording.samples
     again = None
-    if (found := analyzer.standing_found) is not None:  # begun bent over or seated: measure it all from standing
+    if (found := analyzer.standing_found) is not None:  # begun bent over: measure it all from standing
         again = (f"The recording began without standing still: its first still moment ({found.first_still_s:.1f} s) "
-                 f"was bent over or seated. Standing was first seen at {found.standing_s:.1f} s, and the whole "
+                 f"was bent over. Standing was first seen at {found.standing_s:.1f} s, and the whole "
                  "recording was analysed again from that pose, so every set is measured from standing.")
         analyzer = Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only, events=False,
                             standing_up=found.up)

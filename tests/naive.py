@@ -38,10 +38,6 @@ class NaiveOrientation:
         self.reanchored_t_s: float | None = None  # when a first neutral that was not standing was replaced
         self.moves: list[tuple[float, float]] = []  # (t, deg): the sensor turned on the body
         self.cand, self.cand_t = np.zeros(3), -math.inf  # a standing pose tried as the sensor having moved
-        self.step_armed, self.step_t, self.steps = True, -math.inf, 0  # walking: |acc| rising past g + a step
-        self.walk_ref, self.walk_sum = np.zeros(3), np.zeros(3)  # the up at a bout's first step, their sum
-        self.walk_up, self.walk_t = np.zeros(3), -math.inf  # the last walk's mean up (standing), when seen
-        self.walk_ok = False  # a walk showed the neutral standing, or took it again
         self.checked_t = -math.inf  # when such a pose was last tried
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
@@ -66,9 +62,9 @@ class NaiveOrientation:
         s, acc_norm = self.s, np.linalg.norm(acc)
         agrees = (self.started and not self.acc_only and abs(acc_norm - s.gravity_mps2) < s.acceleration_rejection_mps2
                   and self._angle_deg(_unit(self.g), acc / acc_norm) < s.gap_keep_deg)
-        if not agrees:  # after a gap the tilt held through it goes on where the accelerometer agrees with it
-            self.g = _unit(acc)
+        if not agrees:  # (after a gap where the accelerometer agrees with the tilt held through it: no settling)
             self.settle = s.settle_time_s
+        self.g = _unit(acc)
         self.acc_lp = acc.copy()
         self.acc_slow = acc.copy()
         self.gyro_prev = np.zeros(3)
@@ -106,35 +102,6 @@ class NaiveOrientation:
             return separate
         self.cand, self.cand_t = mean_up, t
         return False
-
-    def _step(self, t: float) -> None:
-        """A step (|acc| rose past g + walk_step_mps2), if walk_step_min_s..max_s after the last; walk_min_steps in a
-        row, the up within walk_steady_deg of the first's, are a walk: its mean up is the standing posture."""
-        s = self.s
-        since = t - self.step_t
-        if since < s.walk_step_min_s:
-            return
-        self.step_t = t
-        if since > s.walk_step_max_s or self._angle_deg(self.g, self.walk_ref) > s.walk_steady_deg:
-            self.steps, self.walk_ref, self.walk_sum = 1, self.g.copy(), self.g.copy()
-            return
-        self.steps += 1
-        self.walk_sum = self.walk_sum + self.g
-        if self.steps >= s.walk_min_steps:
-            self.walk_up, self.walk_t = _unit(self.walk_sum), t
-
-    def _walk_takes_its_place(self, mean_up: np.ndarray) -> bool:
-        """After a recent walk: a first neutral as the lifter walks is kept for good; one walk_off_deg from it (a seat,
-        a bend) gives way to a still pose within walk_match_deg of it (the kernel's `_walk_check`)."""
-        s = self.s
-        off_deg = self._angle_deg(self.n_first, self.walk_up)
-        if off_deg <= s.walk_match_deg:
-            self.walk_ok = True
-            return False
-        if off_deg <= s.walk_off_deg or self._angle_deg(mean_up, self.walk_up) > s.walk_match_deg:
-            return False
-        self.walk_ok = True
-        return True
 
     def _tilt_deg(self, up: np.ndarray) -> float:
         return math.degrees(math.acos(np.clip(up @ self.n, -1.0, 1.0)))
@@ -196,12 +163,6 @@ class NaiveOrientation:
                 moving, self.bias_time, self.turn_run = False, self.turn_run, 0.0
             decide_up = self.g
         self.gyro_prev = gyro.copy()
-        if acc_norm > s.gravity_mps2 + s.walk_step_mps2:
-            if self.step_armed:
-                self._step(t)
-                self.step_armed = False
-        elif acc_norm < s.gravity_mps2:
-            self.step_armed = True
 
         if moving or abs(acc_norm - s.gravity_mps2) >= s.still_acc_mps2:
             self.still_run, self.still_sum = 0.0, np.zeros(3)
@@ -228,11 +189,7 @@ class NaiveOrientation:
         if still and t - self.refreshed_t_s >= 0.1:  # at most every 0.1 s (the kernel's REFRESH_EVERY_S)
             mean_up = _unit(self.still_sum)
             refresh = not self.calibrated or self._angle_deg(mean_up, self.n_first) <= s.neutral_refresh_max_deg
-            walked = (self.calibrated and not self.walk_ok and t - self.walk_t <= s.walk_recent_s
-                      and self._walk_takes_its_place(mean_up))
-            if walked:
-                refresh = reanchored = True
-            elif refresh:
+            if refresh:
                 self.cand_t = -math.inf  # back at the neutral: a pose tried was the lifter's, not the sensor
             elif self._tilt_of_skin_deg(mean_up) < s.standing_max_skin_tilt_deg and t - self.checked_t >= 0.1:
                 self.checked_t = t
@@ -241,7 +198,7 @@ class NaiveOrientation:
                 self.calibrated, self.neutral_t_s, self.max_tilt_deg = True, t, 0.0
                 self.n_first = mean_up
             elif reanchored:  # start again from this one
-                if walked or self._tilt_of_skin_deg(self.n_first) > s.neutral_max_skin_tilt_deg:
+                if self._tilt_of_skin_deg(self.n_first) > s.neutral_max_skin_tilt_deg:
                     self.reanchored_t_s = t
                 else:
                     self.moves.append((t, self._angle_deg(mean_up, self.n_first)))
