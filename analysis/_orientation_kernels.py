@@ -410,7 +410,7 @@ def _run(t, acc, gyro, state, params, out, flags):
                 # a rate under half the still test's is the still test's to take in: one near its limit, flickering
                 # across it with the noise, would leave the bias wrong for good (neither still nor checked)
                 if w_sq < 0.25 * limit * limit or w_sq >= bias_check_max_sq or abs(acc_norm - gravity) >= still_acc:
-                    turn_run = 0.0  # (faster than a first bias can be wrong: a movement)
+                    turn_run = 0.0  # (or faster than a first bias can be wrong: a movement; or not gravity alone)
                 elif turn_run > 0.0 and ax * tax + ay * tay + az * taz >= bias_check_cos * acc_norm * tan:
                     turn_run += dt
                     sgx, sgy, sgz = sgx + dt * g0, sgy + dt * g1, sgz + dt * g2
