@@ -355,8 +355,9 @@ def _run(t, acc, gyro, state, params, out, flags):
                     started = 1.0
                     if calibrated == 0.0:  # (else a neutral known before the recording began: `TrunkOrientation`)
                         nx, ny, nz = gx, gy, gz
-                    # until the movement decides, assume the sensor's z axis is the skin normal (front-back)
-                    fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, ny, -nx, 0.0)
+                    if decided != 2.0:  # (else the plane known with it)
+                        # until the movement decides, assume the sensor's z axis is the skin normal (front-back)
+                        fax, fay, faz, ffx, ffy, ffz = _axes(nx, ny, nz, ny, -nx, 0.0)
                 dt = 0.0
             t_prev = ti
             g0, g1, g2 = gyro[i, 0], gyro[i, 1], gyro[i, 2]

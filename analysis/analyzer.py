@@ -23,7 +23,7 @@ from analysis.events import CalibrationDone, Event, ForwardCorrected, PostureUpd
 from analysis.exercises import HIPS_TRAVEL, TOP_START, pattern_of
 from analysis.flags import FlagSettings
 from analysis.measure import Measured, measure
-from analysis.orientation import OrientationSettings, TrunkAngles, TrunkOrientation
+from analysis.orientation import OrientationSettings, StandingPose, TrunkAngles, TrunkOrientation
 from analysis.report import RecordingInfo, SessionReport
 from analysis.samples import Samples
 from analysis.segmentation import SegmentationSettings, trackers_for
@@ -70,7 +70,7 @@ def _as_dict(settings: object) -> dict:
 class StandingFound(NamedTuple):
     """A standing pose found after a first still moment that was not (`Analyzer.standing_found`)."""
 
-    up: np.ndarray  # the standing up vector in the sensor frame (`standing_up` of a new Analyzer)
+    pose: StandingPose  # the standing pose and the sagittal plane from it (`standing` of a new Analyzer)
     first_still_s: float  # when the first still moment, bent over, was (s from the first sample)
     standing_s: float  # when the lifter was first seen standing still (s from the first sample)
 
@@ -85,11 +85,11 @@ class Analyzer:
         exercise: str | None = None,
         accelerometer_only: bool = False,
         events: bool = True,
-        standing_up: np.ndarray | None = None,
+        standing: StandingPose | None = None,
     ) -> None:
         """events=False: build no events (push returns []; the report is the same), for batch analysis,
         which reads only the report: no cue checks, rep and set announcements or posture updates.
-        standing_up: the lifter's standing pose known before the data begins (`standing_up` of an earlier pass
+        standing: the lifter's standing pose known before the data begins (`standing_found` of an earlier pass
         over the same recording: analysis.orientation.TrunkOrientation)."""
         if exercise is not None:
             pattern_of(exercise)  # fail early on an unknown name
@@ -97,8 +97,9 @@ class Analyzer:
         self.exercise = exercise
         self.accelerometer_only = accelerometer_only
         seg = settings.segmentation
+        self._standing = standing
         self._orientation = TrunkOrientation(settings.orientation, accelerometer_only=accelerometer_only,
-                                             standing_up=standing_up)
+                                             standing=standing)
         self._trackers = trackers_for(seg, exercise, accelerometer_only)
         flags = settings.flags
         # the trunk's smoothed flexion and rate lag by the group delay of two cascaded one-pole low-passes
@@ -182,7 +183,8 @@ class Analyzer:
             self._calibrated = True
             if self._events_on:
                 i = int(np.argmax(angles.calibrated))
-                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), _tilt_deg(block.acc[i]), refreshed=False))
+                up = block.acc[i] if self._standing is None else self._standing.up  # (given: its own tilt)
+                self._emit(i0 + i, CalibrationDone(self._rel(block.t[i]), _tilt_deg(up), refreshed=False))
         if self._events_on and angles.flipped.any():
             for i in np.flatnonzero(angles.flipped).tolist():
                 self._emit(i0 + i, ForwardCorrected(self._rel(block.t[i])))
@@ -287,11 +289,11 @@ class Analyzer:
     @property
     def standing_found(self) -> StandingFound | None:
         """The standing pose found in place of a first still moment that was not standing, or None: given to a new
-        Analyzer over the same recording (`standing_up`), every set is measured from it (`backcheck analyze`)."""
+        Analyzer over the same recording (`standing`), every set is measured from it (`backcheck analyze`)."""
         o = self._orientation
-        if o.standing_up is None or o.neutral_t_s is None:
+        if (pose := o.standing_found) is None or o.neutral_t_s is None:
             return None
-        return StandingFound(o.standing_up, self._rel(o.neutral_t_s), self._rel(o.reanchored_t_s))
+        return StandingFound(pose, self._rel(o.neutral_t_s), self._rel(o.reanchored_t_s))
 
     def trace(self) -> Trace:
         """The whole per-sample trace (requires settings.keep_trace); set_index from the report."""

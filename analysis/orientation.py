@@ -158,25 +158,45 @@ class TrunkAngles(NamedTuple):
     acc_norm_mps2: np.ndarray  # |acc| (m/s², gravity included), which the filter computes anyway
 
 
+class StandingPose(NamedTuple):
+    """The standing pose an earlier pass over a recording found (`TrunkOrientation.standing_found`), to begin a new
+    pass from: its up vector and, where that pass decided the sagittal plane from it, the flexion axis (both in the
+    sensor frame) and whether the plane's sign was confirmed (item 5)."""
+
+    up: np.ndarray
+    flexion_axis: np.ndarray | None
+    sign_final: bool
+
+
 class TrunkOrientation:
     """Causal trunk orientation: feed blocks in time order with `process`."""
 
     def __init__(
         self, settings: OrientationSettings = OrientationSettings(), *, accelerometer_only: bool = False,
-        standing_up: np.ndarray | None = None,
+        standing: StandingPose | None = None,
     ) -> None:
-        """standing_up: the lifter's standing pose known before the recording begins (the up vector in the sensor
-        frame, as `standing_up` of an earlier pass over the same recording gives it): the neutral from the first
-        sample on, kept for good (no pose takes its place, item 3)."""
+        """standing: the lifter's standing pose known before the recording begins (an earlier pass's
+        `standing_found`): the neutral from the first sample on (a first still moment does not replace it, item 3;
+        a sensor turned on the body still can), and the sagittal plane with it where known."""
         self.settings = settings
         self.accelerometer_only = accelerometer_only
         self._params = settings.params(accelerometer_only)
         self._state = k.new_state()
-        if standing_up is not None:
-            up = np.asarray(standing_up, dtype=float)
-            up = up / np.linalg.norm(up)
-            self._state[k.N0 : k.N0 + 3] = self._state[k.N_FIRST0 : k.N_FIRST0 + 3] = up
-            self._state[k.CALIBRATED] = 1.0
+        if standing is not None:
+            self._begin_standing(standing)
+
+    def _begin_standing(self, standing: StandingPose) -> None:
+        up = np.asarray(standing.up, dtype=float)
+        if up.shape != (3,) or not np.isfinite(up).all() or not np.linalg.norm(up) > 0:
+            raise ValueError(f"standing pose: the up vector must be 3 finite numbers, not all 0; got {standing.up!r}")
+        state = self._state
+        up = up / np.linalg.norm(up)
+        state[k.N0 : k.N0 + 3] = state[k.N_FIRST0 : k.N_FIRST0 + 3] = up
+        state[k.CALIBRATED] = 1.0
+        if standing.flexion_axis is not None:
+            axes = k._axes(*up, *np.asarray(standing.flexion_axis, dtype=float))
+            state[k.A0 : k.A0 + 3], state[k.F0 : k.F0 + 3] = axes[:3], axes[3:]
+            state[k.DECIDED], state[k.SIGN_FINAL] = 2.0, 1.0 if standing.sign_final else 0.0
 
     def process(self, block: Samples) -> TrunkAngles:
         """Angles for one block of samples (which must follow the previous block in time)."""
@@ -199,7 +219,7 @@ class TrunkOrientation:
 
     @property
     def neutral_t_s(self) -> float | None:
-        """Time of the first neutral calibration (s), or None before it (or with `standing_up` given)."""
+        """Time of the first neutral calibration (s), or None before it (or with a `standing` pose given)."""
         t = float(self._state[k.NEUTRAL_T])
         return None if self._state[k.CALIBRATED] == 0.0 or math.isnan(t) else t
 
@@ -221,12 +241,17 @@ class TrunkOrientation:
         return None if math.isnan(t) else t
 
     @property
-    def standing_up(self) -> np.ndarray | None:
-        """The standing pose (up vector, sensor frame) last taken in place of a first neutral that was not standing
-        (at `reanchored_t_s`), or None: an earlier pass's answer to where the recording should have begun."""
+    def standing_found(self) -> StandingPose | None:
+        """The standing pose last taken in place of a first neutral that was not standing (at `reanchored_t_s`), with
+        the sagittal plane decided from it (unless the sensor turned on the body since), or None: an earlier pass's
+        answer to where the recording should have begun."""
+        state = self._state
         if self.reanchored_t_s is None:
             return None
-        return self._state[k.STANDING0 : k.STANDING0 + 3].copy()
+        planed = state[k.DECIDED] == 2.0 and state[k.SHIFTS] == 0.0
+        return StandingPose(state[k.STANDING0 : k.STANDING0 + 3].copy(),
+                            state[k.A0 : k.A0 + 3].copy() if planed else None,
+                            planed and state[k.SIGN_FINAL] != 0.0)
 
     @property
     def sensor_moves(self) -> tuple[int, float | None, float | None]:

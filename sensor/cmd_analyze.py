@@ -150,10 +150,10 @@ def analyze_recording(
     again = None
     if (found := analyzer.standing_found) is not None:  # begun bent over: measure it all from standing
         again = (f"The recording began without standing still: its first still moment ({found.first_still_s:.1f} s) "
-                 f"was bent over. Standing was first seen at {found.standing_s:.1f} s, and the whole "
-                 "recording was analysed again from that pose, so every set is measured from standing.")
+                 f"was bent over. The first upright still moment came at {found.standing_s:.1f} s (standing, or "
+                 "sitting upright), and the whole recording was analysed again from that pose.")
         analyzer = Analyzer(settings, exercise=exercise, accelerometer_only=meta.accelerometer_only, events=False,
-                            standing_up=found.up)
+                            standing=found.pose)
         analyzer.push(samples)
     notes = {**meta.notes, "recording_sha256": samples_sha256(samples)}
     if meta.start_utc:

@@ -497,6 +497,32 @@ def test_a_side_stretch_with_a_wobble_is_not_a_turned_sensor() -> None:
     np.testing.assert_allclose(angles.flexion_deg, truth, atol=1.5)
 
 
+@pytest.mark.parametrize("with_plane", [True, False])
+def test_a_second_pass_from_the_standing_pose_found_measures_from_the_first_sample(with_plane: bool) -> None:
+    """Begun in a set-up held at 50 deg: the causal pass measures from there until the rest (50 deg off) and
+    finds standing. A second pass begun from that pose (`standing`; `backcheck analyze` does it) is right from the
+    first sample with the sagittal plane the first pass decided from it; deciding its own, from when the tilt has
+    settled (a second: until then the axis is a guess, here mirrored); the first still moment replaces nothing; and
+    any split of the recording gives the same angles."""
+    truth, samples, first, angles = _begun_bent_over()
+    pose = first.standing_found
+    assert pose is not None and pose.flexion_axis is not None
+    assert np.abs(angles.flexion_deg[:100] - truth[:100]).min() > 40.0  # (the first pass, before the rest)
+    if not with_plane:
+        pose = pose._replace(flexion_axis=None, sign_final=False)
+    second = TrunkOrientation(standing=pose)
+    again = second.process(samples)
+    assert second.neutral_t_s is None and second.reanchored_t_s is None
+    settled = slice(0 if with_plane else 100, None)  # (100 Hz)
+    np.testing.assert_allclose(again.flexion_deg[settled], truth[settled], atol=1.5)
+    split, cuts = TrunkOrientation(standing=pose), [0, 37, 380, 381, 900, len(samples)]
+    parts = [split.process(Samples(samples.t[a:b], samples.acc[a:b], samples.gyro[a:b]))
+             for a, b in zip(cuts, cuts[1:], strict=False)]
+    np.testing.assert_array_equal(np.concatenate([p.flexion_deg for p in parts]), again.flexion_deg)
+    with pytest.raises(ValueError, match="up vector"):
+        TrunkOrientation(standing=pose._replace(up=np.zeros(3)))
+
+
 def test_a_first_neutral_that_was_standing_stays() -> None:
     """Begun standing, then bent over 50 deg and held still 6 s (a row's set-up): the first neutral can be
     standing, so nothing replaces it and the hold reads 50 deg."""
