@@ -19,7 +19,8 @@ def _unit(v: np.ndarray) -> np.ndarray:
 class NaiveOrientation:
     """The orientation filter of `analysis.orientation` written plainly, with settings in human units."""
 
-    def __init__(self, settings, accelerometer_only: bool = False) -> None:
+    def __init__(self, settings, accelerometer_only: bool = False, standing=None) -> None:
+        """standing: an analysis.orientation.StandingPose to begin from (the neutral, and the plane where given)."""
         self.s = settings
         self.acc_only = accelerometer_only
         self.started = False
@@ -39,6 +40,13 @@ class NaiveOrientation:
         self.moves: list[tuple[float, float]] = []  # (t, deg): the sensor turned on the body
         self.cand, self.cand_t = np.zeros(3), -math.inf  # a standing pose tried as the sensor having moved
         self.checked_t = -math.inf  # when such a pose was last tried
+        if standing is not None:
+            self.calibrated, self.n_first = True, _unit(np.asarray(standing.up, dtype=float))
+            self.n = self.n_first.copy()
+            if standing.flexion_axis is not None:
+                self._set_axes(np.asarray(standing.flexion_axis, dtype=float))
+                self.decided = self.refined = True
+                self.sign_final = bool(standing.sign_final)
 
     def _principal_axis(self, excursion_axis: np.ndarray) -> np.ndarray:
         """The horizontal rotation's principal axis, signed like the excursion's own axis."""
@@ -74,8 +82,10 @@ class NaiveOrientation:
         self.reject_time = 0.0
         if not self.started:
             self.started = True
-            self.n = self.g.copy()
-            self._set_axes(np.cross(self.n, [0.0, 0.0, 1.0]))
+            if not self.calibrated:  # (else a standing pose given)
+                self.n = self.g.copy()
+            if not self.decided:
+                self._set_axes(np.cross(self.n, [0.0, 0.0, 1.0]))
 
     @staticmethod
     def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:

@@ -515,6 +515,8 @@ def test_a_second_pass_from_the_standing_pose_found_measures_from_the_first_samp
     assert second.neutral_t_s is None and second.reanchored_t_s is None
     settled = slice(0 if with_plane else 100, None)  # (100 Hz)
     np.testing.assert_allclose(again.flexion_deg[settled], truth[settled], atol=1.5)
+    naive = NaiveOrientation(OrientationSettings(), standing=pose).run(samples.t, samples.acc, samples.gyro)
+    np.testing.assert_allclose(as_array(again), naive, rtol=0, atol=1e-6)
     split, cuts = TrunkOrientation(standing=pose), [0, 37, 380, 381, 900, len(samples)]
     parts = [split.process(Samples(samples.t[a:b], samples.acc[a:b], samples.gyro[a:b]))
              for a, b in zip(cuts, cuts[1:], strict=False)]
